@@ -1,0 +1,144 @@
+"""What every REST function shares: the resolver, the error mapping, and the authorization gate.
+
+The gate runs before routing and validation: it finds the route's action in the catalog, reads
+the caller from the authorizer's claims, and checks the permission table (a denied request never
+reaches validation, so it learns nothing about the body it sent).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
+from clawster.domain.errors import ClawsterError, NotFound, PreconditionRequired, Unauthorized, ValidationFailed
+from clawster.domain.roles import PERMISSIONS, PUBLIC
+from clawster.services.access import authorize
+from clawster.services.context import Access, Caller
+from functions import catalog
+
+logger = Logger(service="clawster")
+
+ROUTE_ACTIONS = {(r.method, r.path): r.action for _, r in catalog.rest_routes()}
+
+ERROR_RESPONSES: dict[int, dict[str, Any]] = {
+    code: {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+    }
+    for code, text in (
+        (400, "Bad request (e.g. a cursor this listing did not issue)"),
+        (401, "Missing, expired or invalid token"),
+        (403, "The caller's role does not allow this action"),
+        (404, "Not found, or not in a workspace the caller belongs to"),
+        (409, "Version conflict or invalid state"),
+        (422, "Validation failed; details.errors names each field and reason"),
+        (428, "If-Match header required"),
+        (503, "Temporarily unavailable; retry"),
+    )
+}
+
+
+def error_response(error: ClawsterError) -> Response:
+    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body()))
+
+
+def create_app() -> APIGatewayRestResolver:
+    app = APIGatewayRestResolver(enable_validation=True)
+
+    @app.exception_handler(ClawsterError)
+    def _domain_error(error: ClawsterError) -> Response:
+        if error.status >= 500:
+            logger.warning("retryable failure", extra={"code": error.code})
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(error: RequestValidationError) -> Response:
+        return error_response(_validation_failed(error.errors()))
+
+    @app.not_found
+    def _no_route(_: Exception) -> Response:
+        event = app.current_event
+        return error_response(NotFound(f"no route for {event.http_method} {event.path}"))
+
+    return app
+
+
+def _validation_failed(errors: Any) -> ClawsterError:
+    rows = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+        field = ".".join(loc) or "body"
+        rows.append({"field": field, "reason": error.get("msg", "invalid")})
+    failure = ValidationFailed(rows[0]["field"], rows[0]["reason"]) if rows else ValidationFailed("body", "invalid")
+    failure.details = {"errors": rows}
+    if len(rows) > 1:
+        failure.message = "; ".join(f"{r['field']}: {r['reason']}" for r in rows)
+    return failure
+
+
+def caller_of(event: dict[str, Any]) -> Caller:
+    context = event.get("requestContext") or {}
+    claims = (context.get("authorizer") or {}).get("claims") or {}
+    user = claims.get("sub")
+    if not user:
+        raise Unauthorized("missing, expired or invalid token")
+    return Caller(user_id=user, request_id=context.get("requestId") or "unknown")
+
+
+def gate(event: dict[str, Any]) -> tuple[Caller | None, Access | None]:
+    """Authorize the request against the permission table; raise a ClawsterError to refuse it."""
+    action = ROUTE_ACTIONS.get((event.get("httpMethod"), event.get("resource")))
+    if action is None:
+        return None, None  # unknown route: the resolver answers 404
+    if PERMISSIONS[action] == PUBLIC:
+        return None, None
+    caller = caller_of(event)
+    params = event.get("pathParameters") or {}
+    target = event.get("path") or ""
+    return caller, authorize(caller, action, params.get("workspace_id"), target)
+
+
+def lambda_entry(app: APIGatewayRestResolver):
+    """The Lambda handler of a route group: gate, then route."""
+
+    @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        try:
+            caller, access = gate(event)
+        except ClawsterError as error:
+            return _raw(error)
+        app.append_context(caller=caller, access=access)
+        return app.resolve(event, context)
+
+    return handler
+
+
+def _raw(error: ClawsterError) -> dict[str, Any]:
+    return {
+        "statusCode": error.status,
+        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "multiValueHeaders": {},
+        "body": json.dumps(error.body()),
+        "isBase64Encoded": False,
+    }
+
+
+def require_if_match(value: str | None) -> int:
+    """Parse If-Match ("3" or 3 or W/"3") into the expected version."""
+    if value is None:
+        raise PreconditionRequired("send If-Match with the version you read (the ETag of the GET)",
+                                   {"header": "If-Match"})
+    cleaned = value.strip().removeprefix("W/").strip('"')
+    if not cleaned.isdigit() or len(cleaned) > 12:
+        raise ValidationFailed("If-Match", "must be the resource version as a number, e.g. \"3\"")
+    return int(cleaned)
+
+
+def respond(status: int, body: Any = None, version: int | None = None) -> Response:
+    """A JSON response; `version` becomes the ETag the client sends back in If-Match."""
+    headers = {"ETag": f'"{version}"'} if version is not None else None
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)

@@ -1,0 +1,32 @@
+"""Health, the OpenAPI document, and the built-in templates."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler import Response, content_types
+
+from clawster.api.models import Health, TemplateList, TemplateOut
+from clawster.domain.templates import TEMPLATES
+from functions.api._resolver import ERROR_RESPONSES, create_app, lambda_entry
+
+app = create_app()
+
+
+@app.get("/health", tags=["meta"])
+def health() -> Health:
+    return Health(status="ok")
+
+
+@app.get("/openapi.json", responses=ERROR_RESPONSES, tags=["meta"], include_in_schema=True)
+def openapi() -> Response[dict]:
+    from functions.api import openapi_doc  # imports every route group: only this route pays for it
+
+    return Response(200, content_type=content_types.APPLICATION_JSON, body=openapi_doc.render())
+
+
+@app.get("/templates", responses=ERROR_RESPONSES, tags=["templates"])
+def list_templates() -> TemplateList:
+    return TemplateList(items=[TemplateOut(id=t.id, name=t.name, description=t.description, config=t.config)
+                               for t in TEMPLATES.values()])
+
+
+handler = lambda_entry(app)

@@ -1,0 +1,144 @@
+"""The one list of Lambda functions. CDK, the local stack and the tests all loop over it.
+
+A function has a name, a handler ("module.attr"), its triggers, its size and the AWS actions it
+needs. Paths use API Gateway syntax ({param}); every REST route names the permission action
+(clawster.domain.roles.PERMISSIONS) the authorization middleware enforces for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RestRoute:
+    method: str
+    path: str
+    action: str
+
+    @property
+    def public(self) -> bool:
+        from clawster.domain.roles import PUBLIC, PERMISSIONS
+
+        return PERMISSIONS[self.action] == PUBLIC
+
+
+@dataclass(frozen=True)
+class WebSocketRoute:
+    route_key: str
+
+
+@dataclass(frozen=True)
+class Schedule:
+    expression: str  # rate(...) or cron(...), AWS syntax
+
+
+@dataclass(frozen=True)
+class StepFunctionsTask:
+    state_machine: str
+
+
+Trigger = RestRoute | WebSocketRoute | Schedule | StepFunctionsTask
+
+# IAM actions, grouped by the resource they apply to (never "*").
+TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
+TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    triggers: tuple[Trigger, ...]
+    memory_mb: int = 512
+    timeout_s: int = 10
+    table_actions: tuple[str, ...] = ()
+    description: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def rest_routes(self) -> tuple[RestRoute, ...]:
+        return tuple(t for t in self.triggers if isinstance(t, RestRoute))
+
+
+def _routes(*rows: tuple[str, str, str]) -> tuple[RestRoute, ...]:
+    return tuple(RestRoute(method, path, action) for method, path, action in rows)
+
+
+WS = "/workspaces/{workspace_id}"
+
+FUNCTIONS: tuple[Function, ...] = (
+    Function(
+        name="api-meta",
+        handler="functions.api.meta.handler",
+        description="Health, OpenAPI document and the built-in bot templates",
+        memory_mb=256,
+        triggers=_routes(
+            ("GET", "/health", "health.read"),
+            ("GET", "/openapi.json", "openapi.read"),
+            ("GET", "/templates", "template.list"),
+        ),
+    ),
+    Function(
+        name="api-workspaces",
+        handler="functions.api.workspaces.handler",
+        description="Workspaces, members and roles",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        triggers=_routes(
+            ("POST", "/workspaces", "workspace.create"),
+            ("GET", "/workspaces", "workspace.list"),
+            ("GET", WS, "workspace.read"),
+            ("PATCH", WS, "workspace.update"),
+            ("DELETE", WS, "workspace.delete"),
+            ("GET", WS + "/members", "member.list"),
+            ("PUT", WS + "/members/{user_id}", "member.put"),
+            ("DELETE", WS + "/members/{user_id}", "member.delete"),
+        ),
+    ),
+    Function(
+        name="api-fleets",
+        handler="functions.api.fleets.handler",
+        description="Fleets of bots",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        triggers=_routes(
+            ("POST", WS + "/fleets", "fleet.create"),
+            ("GET", WS + "/fleets", "fleet.list"),
+            ("GET", WS + "/fleets/{fleet_id}", "fleet.read"),
+            ("PATCH", WS + "/fleets/{fleet_id}", "fleet.update"),
+            ("DELETE", WS + "/fleets/{fleet_id}", "fleet.delete"),
+        ),
+    ),
+    Function(
+        name="api-bots",
+        handler="functions.api.bots.handler",
+        description="Bots, lifecycle intents and revisions",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        triggers=_routes(
+            ("POST", WS + "/fleets/{fleet_id}/bots", "bot.create"),
+            ("GET", WS + "/fleets/{fleet_id}/bots", "bot.list"),
+            ("GET", WS + "/bots/{bot_id}", "bot.read"),
+            ("PATCH", WS + "/bots/{bot_id}", "bot.update"),
+            ("DELETE", WS + "/bots/{bot_id}", "bot.delete"),
+            ("POST", WS + "/bots/{bot_id}/{action}", "bot.lifecycle"),
+            ("GET", WS + "/bots/{bot_id}/revisions", "revision.list"),
+            ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}", "revision.read"),
+        ),
+    ),
+    Function(
+        name="api-audit",
+        handler="functions.api.audit.handler",
+        description="The workspace audit trail (read only)",
+        table_actions=TABLE_READ + ("dynamodb:PutItem",),
+        triggers=_routes(("GET", WS + "/audit", "audit.list")),
+    ),
+)
+
+BY_NAME = {f.name: f for f in FUNCTIONS}
+
+
+def rest_routes() -> list[tuple[Function, RestRoute]]:
+    return [(f, r) for f in FUNCTIONS for r in f.rest_routes]

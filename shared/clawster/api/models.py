@@ -1,0 +1,250 @@
+"""Request and response bodies of the REST API (validated by Powertools, published in OpenAPI)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from clawster.domain.bots import BotAction, BotStatus
+from clawster.domain.roles import Role
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Description = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
+TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/+@-]+$")]
+TagValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
+Tags = Annotated[dict[TagKey, TagValue], Field(max_length=50)]
+Environment = Literal["dev", "staging", "prod"]
+TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] = {}
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+# --- workspaces and members -------------------------------------------------------------------
+
+class WorkspaceCreate(Strict):
+    name: Name
+    description: Description = ""
+
+
+class WorkspaceUpdate(Strict):
+    name: Name | None = None
+    description: Description | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> WorkspaceUpdate:
+        if self.name is None and self.description is None:
+            raise ValueError("give at least one of name, description")
+        return self
+
+
+class WorkspaceOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    created_by: str
+    fleet_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class WorkspaceSummary(WorkspaceOut):
+    role: Role
+
+
+class WorkspaceList(BaseModel):
+    items: list[WorkspaceSummary]
+
+
+class MemberPut(Strict):
+    role: Role
+
+
+class MemberOut(BaseModel):
+    workspace_id: str
+    user_id: str
+    role: Role
+    added_by: str
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class MemberList(BaseModel):
+    items: list[MemberOut]
+
+
+# --- fleets ------------------------------------------------------------------------------------
+
+class FleetCreate(Strict):
+    name: Name
+    environment: Environment = "dev"
+    description: Description = ""
+    tags: Tags = {}
+
+
+class FleetUpdate(Strict):
+    name: Name | None = None
+    environment: Environment | None = None
+    description: Description | None = None
+    tags: Tags | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> FleetUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+class FleetOut(BaseModel):
+    id: str
+    workspace_id: str
+    name: str
+    environment: Environment
+    description: str
+    tags: dict[str, str]
+    bot_count: int
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class FleetPage(BaseModel):
+    items: list[FleetOut]
+    next_cursor: str | None = None
+
+
+# --- bots and revisions ------------------------------------------------------------------------
+
+class BotCreate(Strict):
+    name: Name
+    template_id: TemplateId | None = Field(None, description="A built-in template (GET /templates)")
+    config: dict[str, Any] | None = Field(
+        None, description="Raw OpenClaw config, or overrides merged onto the template. Secrets only as "
+                          '{"$secretRef": "<Secrets Manager name or ARN>"}.'
+    )
+    tags: Tags = {}
+
+    @model_validator(mode="after")
+    def _source(self) -> BotCreate:
+        if self.template_id is None and self.config is None:
+            raise ValueError("give template_id, config, or both")
+        return self
+
+
+class BotUpdate(Strict):
+    name: Name | None = None
+    tags: Tags | None = None
+    config: dict[str, Any] | None = Field(None, description="Full new config; creates a new revision")
+
+    @model_validator(mode="after")
+    def _something(self) -> BotUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+class Intent(BaseModel):
+    id: str
+    action: BotAction
+    requested_by: str
+    requested_at: datetime
+
+
+class BotOut(BaseModel):
+    id: str
+    workspace_id: str
+    fleet_id: str
+    name: str
+    status: BotStatus
+    tags: dict[str, str]
+    template_id: str | None = None
+    desired_revision_id: str
+    applied_revision_id: str | None = None
+    intent: Intent | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class BotPage(BaseModel):
+    items: list[BotOut]
+    next_cursor: str | None = None
+
+
+class IntentAccepted(BaseModel):
+    bot_id: str
+    intent: Intent
+
+
+class RevisionSummary(BaseModel):
+    id: str
+    bot_id: str
+    number: int
+    config_hash: str
+    source: str
+    template_id: str | None = None
+    created_by: str
+    created_at: datetime
+
+
+class RevisionOut(RevisionSummary):
+    config: dict[str, Any]
+
+    @classmethod
+    def from_public(cls, data: dict[str, Any]) -> RevisionOut:
+        return cls.model_validate({**data, "config": json.loads(data["config"])})
+
+
+class RevisionPage(BaseModel):
+    items: list[RevisionSummary]
+    next_cursor: str | None = None
+
+
+# --- audit and templates -------------------------------------------------------------------------
+
+class AuditEventOut(BaseModel):
+    id: str
+    workspace_id: str
+    actor: str
+    role: Role | None = None
+    action: str
+    outcome: Literal["ALLOWED", "DENIED"]
+    target: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    diff: dict[str, Any] | None = None
+    reason: str | None = None
+    request_id: str
+    at: datetime
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventOut]
+    next_cursor: str | None = None
+
+
+class TemplateOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    config: dict[str, Any]
+
+
+class TemplateList(BaseModel):
+    items: list[TemplateOut]

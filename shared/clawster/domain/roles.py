@@ -1,0 +1,66 @@
+"""Roles and the one permission table every route is checked against."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Role(str, Enum):
+    VIEWER = "VIEWER"
+    OPERATOR = "OPERATOR"
+    ADMIN = "ADMIN"
+    OWNER = "OWNER"
+
+    @property
+    def rank(self) -> int:
+        return _RANK[self]
+
+    def at_least(self, other: Role) -> bool:
+        return self.rank >= other.rank
+
+
+_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3, Role.OWNER: 4}
+
+PUBLIC = "PUBLIC"  # no token needed (health only)
+AUTHENTICATED = "AUTHENTICATED"  # any valid token; not scoped to a workspace
+
+# action -> who may do it. Workspace-scoped actions name the lowest role that is allowed.
+PERMISSIONS: dict[str, str | Role] = {
+    "health.read": PUBLIC,
+    "openapi.read": AUTHENTICATED,
+    "template.list": AUTHENTICATED,
+    "workspace.create": AUTHENTICATED,
+    "workspace.list": AUTHENTICATED,
+    "workspace.read": Role.VIEWER,
+    "workspace.update": Role.ADMIN,
+    "workspace.delete": Role.OWNER,
+    "member.list": Role.VIEWER,
+    "member.put": Role.ADMIN,
+    "member.delete": Role.ADMIN,
+    "fleet.list": Role.VIEWER,
+    "fleet.read": Role.VIEWER,
+    "fleet.create": Role.ADMIN,
+    "fleet.update": Role.ADMIN,
+    "fleet.delete": Role.ADMIN,
+    "bot.list": Role.VIEWER,
+    "bot.read": Role.VIEWER,
+    "bot.create": Role.OPERATOR,
+    "bot.update": Role.OPERATOR,
+    "bot.delete": Role.ADMIN,
+    "bot.lifecycle": Role.OPERATOR,
+    "revision.list": Role.VIEWER,
+    "revision.read": Role.VIEWER,
+    "audit.list": Role.ADMIN,
+}
+
+
+def is_workspace_scoped(action: str) -> bool:
+    return isinstance(PERMISSIONS[action], Role)
+
+
+def allows(role: Role | None, action: str) -> bool:
+    """True when a caller holding `role` in the workspace may perform `action`."""
+    required = PERMISSIONS[action]
+    if required in (PUBLIC, AUTHENTICATED):
+        return True
+    return role is not None and role.at_least(required)  # type: ignore[arg-type]

@@ -1,0 +1,162 @@
+"""Bots, their immutable config revisions and lifecycle intents."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from clawster import ids
+from clawster.domain import config_policy
+from clawster.domain.bots import INITIAL_STATUS, BotAction, check_deletable, check_intent
+from clawster.domain.errors import Conflict, NotFound, ValidationFailed
+from clawster.domain.templates import TEMPLATES, deep_merge
+from clawster.services import audit
+from clawster.services.context import Access
+from clawster.services.fleets import fleet_not_found
+from clawster.services.fleets import get as get_fleet
+from clawster.services.workspaces import check_version, stale
+from clawster.store import cursor
+from clawster.store.entities import Bot, Fleet, Revision, now
+from clawster.store.transaction import Change
+
+def bot_not_found(bot_id: str) -> NotFound:
+    return NotFound(f"bot {bot_id} not found", {"bot_id": bot_id})
+
+
+def resolve_config(template_id: str | None, config: dict[str, Any] | None) -> tuple[str, str]:
+    """Template config with the given config merged on top; returns (canonical JSON, source)."""
+    base: dict[str, Any] = {}
+    if template_id is not None:
+        if template_id not in TEMPLATES:
+            raise ValidationFailed("template_id", f"unknown template '{template_id}' (see GET /templates)")
+        base = TEMPLATES[template_id].config
+    merged = deep_merge(base, config or {})
+    source = "template" if template_id else "raw"
+    return config_policy.check_config(merged), source
+
+
+def _revision(access: Access, bot: Bot, number: int, canonical: str, source: str) -> Revision:
+    return Revision.new(
+        workspace_id=access.workspace_id, bot_id=bot.id, number=number, config=canonical,
+        config_hash=config_policy.config_hash(canonical), source=source,
+        template_id=bot.template_id, created_by=access.caller.user_id,
+    )
+
+
+def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
+           config: dict[str, Any] | None, tags: dict[str, str]) -> Bot:
+    fleet = get_fleet(access, fleet_id)
+    canonical, source = resolve_config(template_id, config)
+    bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
+                  tags=tags, template_id=template_id, desired_revision_id="", revision_count=1)
+    revision = _revision(access, bot, 1, canonical, source)
+    bot.desired_revision_id = revision.id
+    change = Change().create(bot, exists_error=lambda: Conflict("bot id collision"))
+    change.create(revision, exists_error=lambda: Conflict("revision id collision"))
+    change.adjust(fleet, Fleet.bot_count, 1, error=lambda: fleet_not_found(fleet_id))
+    change.audit(audit.event(access, f"bot/{bot.id}", None, _audit_view(bot, revision)))
+    change.commit()
+    return bot
+
+
+def get(access: Access, bot_id: str) -> Bot:
+    if not ids.is_id(bot_id):
+        raise bot_not_found(bot_id)
+    try:
+        return Bot.get(*Bot.key(access.workspace_id, bot_id))
+    except Bot.DoesNotExist:
+        raise bot_not_found(bot_id) from None
+
+
+def list_page(access: Access, fleet_id: str, *, status: str | None, tags: dict[str, str | None],
+              limit: int, cursor_in: str | None) -> tuple[list[Bot], str | None]:
+    get_fleet(access, fleet_id)  # 404 for a fleet outside the caller's workspace
+    partition = Bot.fleet_partition(fleet_id)
+    condition = Bot.gsi1sk.startswith(Bot.status_prefix(status)) if status else None
+    filters = Bot.workspace_id == access.workspace_id
+    for key, value in tags.items():
+        filters &= Bot.tags[key].exists() if value is None else Bot.tags[key] == value
+    result = Bot.by_fleet.query(
+        partition, condition, filter_condition=filters, limit=limit,
+        last_evaluated_key=cursor.decode(cursor_in, {"gsi1pk": partition}),
+    )
+    items = list(result)
+    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
+
+
+def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[str, Any]) -> Bot:
+    bot = get(access, bot_id)
+    check_version("bot", bot_id, bot.version, expected_version)
+    before = _audit_view(bot)
+    change = Change()
+    for field in ("name", "tags"):
+        if field in changes:
+            setattr(bot, field, changes[field])
+    revision = None
+    if "config" in changes:
+        canonical, _ = resolve_config(None, changes["config"])
+        revision = _revision(access, bot, bot.revision_count + 1, canonical, "update")
+        bot.revision_count += 1
+        bot.desired_revision_id = revision.id
+        change.create(revision, exists_error=lambda: Conflict("revision id collision"))
+    change.replace(bot, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
+    change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision)))
+    change.commit()
+    return bot
+
+
+def delete(access: Access, bot_id: str, *, expected_version: int) -> None:
+    bot = get(access, bot_id)
+    check_version("bot", bot_id, bot.version, expected_version)
+    check_deletable(bot.status)
+    revisions = list(Revision.query(bot.pk, Revision.sk.startswith(Revision.sk_prefix(bot_id))))
+    change = Change().delete(bot, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
+    change.adjust(Fleet(*Fleet.key(access.workspace_id, bot.fleet_id)), Fleet.bot_count, -1,
+                  error=lambda: fleet_not_found(bot.fleet_id))
+    change.audit(audit.event(access, f"bot/{bot_id}", _audit_view(bot), None))
+    change.commit()
+    # Revisions are unreachable once the bot is gone; removing them after the commit keeps the
+    # transaction within its 100-item limit however long the history is.
+    with Revision.batch_write() as batch:
+        for revision in revisions:
+            batch.delete(revision)
+
+
+def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
+    """Record a lifecycle intent on the bot (202); the provisioner executes it."""
+    bot = get(access, bot_id)
+    pending = bot.intent.as_dict().get("action") if bot.intent else None
+    check_intent(action, bot.status, pending)
+    before, expected = _audit_view(bot), bot.version
+    bot.intent = {"id": ids.new_id(), "action": action.value, "requested_by": access.caller.user_id,
+                  "requested_at": now().isoformat()}
+    change = Change().replace(bot, expected_version=expected, stale_error=lambda: stale("bot", bot_id))
+    change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot), action=f"bot.{action.value}"))
+    change.commit()
+    return bot
+
+
+def list_revisions(access: Access, bot_id: str, *, limit: int, cursor_in: str | None):
+    bot = get(access, bot_id)
+    result = Revision.query(
+        bot.pk, Revision.sk.startswith(Revision.sk_prefix(bot_id)), scan_index_forward=False, limit=limit,
+        last_evaluated_key=cursor.decode(cursor_in, {"pk": bot.pk}),
+    )
+    items = list(result)
+    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
+
+
+def get_revision(access: Access, bot_id: str, revision_id: str) -> Revision:
+    get(access, bot_id)
+    try:
+        return Revision.get(*Revision.key(access.workspace_id, bot_id, revision_id))
+    except Revision.DoesNotExist:
+        raise NotFound(f"revision {revision_id} not found", {"revision_id": revision_id}) from None
+
+
+def _audit_view(bot: Bot, revision: Revision | None = None) -> dict[str, Any]:
+    """What the audit trail keeps of a bot: its fields, and the config hash rather than the config."""
+    view = bot.public()
+    if revision is not None:
+        view["config_hash"] = revision.config_hash
+    return json.loads(json.dumps(view, default=str))

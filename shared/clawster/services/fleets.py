@@ -1,0 +1,71 @@
+"""Fleets: groups of bots in one environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clawster.domain.errors import Conflict, NotFound
+from clawster.services import audit
+from clawster.services.access import workspace_not_found
+from clawster.services.context import Access
+from clawster.services.workspaces import check_version, stale
+from clawster.store import cursor
+from clawster.store.entities import Fleet, Workspace
+from clawster.store.transaction import Change
+
+
+def fleet_not_found(fleet_id: str) -> NotFound:
+    return NotFound(f"fleet {fleet_id} not found", {"fleet_id": fleet_id})
+
+
+def create(access: Access, **fields: Any) -> Fleet:
+    fleet = Fleet.new(workspace_id=access.workspace_id, **fields)
+    change = audit.audited(access, f"fleet/{fleet.id}", None, fleet.public())
+    change.create(fleet, exists_error=lambda: Conflict("fleet id collision"))
+    change.adjust(Workspace(*Workspace.key(access.workspace_id)), Workspace.fleet_count, 1,
+                  error=lambda: workspace_not_found(access.workspace_id))
+    change.commit()
+    return fleet
+
+
+def get(access: Access, fleet_id: str) -> Fleet:
+    try:
+        return Fleet.get(*Fleet.key(access.workspace_id, fleet_id))
+    except Fleet.DoesNotExist:
+        raise fleet_not_found(fleet_id) from None
+
+
+def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[list[Fleet], str | None]:
+    partition = Fleet.key(access.workspace_id, "")[0]
+    result = Fleet.query(
+        partition, Fleet.sk.startswith(Fleet.sk_prefix()), limit=limit,
+        last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}),
+    )
+    items = list(result)
+    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
+
+
+def update(access: Access, fleet_id: str, *, expected_version: int, changes: dict[str, Any]) -> Fleet:
+    fleet = get(access, fleet_id)
+    check_version("fleet", fleet_id, fleet.version, expected_version)
+    before = fleet.public()
+    for field, value in changes.items():
+        setattr(fleet, field, value)
+    change = Change().replace(fleet, expected_version=expected_version, stale_error=lambda: stale("fleet", fleet_id))
+    change.audit(audit.event(access, f"fleet/{fleet_id}", before, fleet.public())).commit()
+    return fleet
+
+
+def delete(access: Access, fleet_id: str, *, expected_version: int) -> None:
+    """Only an empty fleet can be deleted; the bot counter is checked in the same transaction."""
+    fleet = get(access, fleet_id)
+    check_version("fleet", fleet_id, fleet.version, expected_version)
+    if fleet.bot_count:
+        raise Conflict(f"fleet has {fleet.bot_count} bot(s); delete them first", {"bot_count": fleet.bot_count})
+    change = Change().delete(
+        fleet, expected_version=expected_version, condition=Fleet.bot_count == 0,
+        stale_error=lambda: Conflict("fleet changed (a bot was added or it was edited); read it again"),
+    )
+    change.adjust(Workspace(*Workspace.key(access.workspace_id)), Workspace.fleet_count, -1,
+                  error=lambda: workspace_not_found(access.workspace_id))
+    change.audit(audit.event(access, f"fleet/{fleet_id}", fleet.public(), None)).commit()

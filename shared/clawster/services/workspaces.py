@@ -1,0 +1,137 @@
+"""Workspaces (tenant boundaries) and their members."""
+
+from __future__ import annotations
+
+from clawster.domain.errors import Conflict, Forbidden, NotFound, VersionConflict
+from clawster.domain.roles import Role
+from clawster.services import audit
+from clawster.services.access import workspace_not_found
+from clawster.services.context import Access, Caller
+from clawster.store.entities import Member, Workspace
+from clawster.store.transaction import Change
+
+MAX_MEMBERS_ON_DELETE = 90  # a workspace and its members go in one transaction (limit 100 items)
+
+
+def stale(kind: str, key: str) -> VersionConflict:
+    return VersionConflict(f"{kind} {key} was changed by someone else; read it again and retry", {"id": key})
+
+
+def create(caller: Caller, *, name: str, description: str) -> tuple[Workspace, Member]:
+    workspace = Workspace.new(name=name, description=description, created_by=caller.user_id)
+    owner = Member.new(workspace_id=workspace.id, user_id=caller.user_id, role=Role.OWNER.value, added_by=caller.user_id)
+    access = Access(caller=caller, workspace_id=workspace.id, role=Role.OWNER, action="workspace.create")
+    change = Change().create(workspace, exists_error=lambda: Conflict("workspace id collision"))
+    change.create(owner, exists_error=lambda: Conflict("member already exists"))
+    change.audit(audit.event(access, f"workspace/{workspace.id}", None, workspace.public()))
+    change.commit()
+    return workspace, owner
+
+
+def list_mine(caller: Caller) -> list[tuple[Workspace, Role]]:
+    members = list(Member.by_user.query(Member.user_partition(caller.user_id)))
+    if not members:
+        return []
+    keys = [Workspace.key(m.workspace_id) for m in members]
+    found = {w.id: w for w in Workspace.batch_get(keys)}
+    return [(found[m.workspace_id], Role(m.role)) for m in members if m.workspace_id in found]
+
+
+def get(access: Access) -> Workspace:
+    try:
+        return Workspace.get(*Workspace.key(access.workspace_id))
+    except Workspace.DoesNotExist:
+        raise workspace_not_found(access.workspace_id) from None
+
+
+def update(access: Access, *, expected_version: int, changes: dict) -> Workspace:
+    workspace = get(access)
+    check_version("workspace", workspace.id, workspace.version, expected_version)
+    before = workspace.public()
+    for field, value in changes.items():
+        setattr(workspace, field, value)
+    change = Change().replace(workspace, expected_version=expected_version, stale_error=lambda: stale("workspace", workspace.id))
+    change.audit(audit.event(access, f"workspace/{workspace.id}", before, workspace.public()))
+    change.commit()
+    return workspace
+
+
+def delete(access: Access, *, expected_version: int) -> None:
+    workspace = get(access)
+    check_version("workspace", workspace.id, workspace.version, expected_version)
+    if workspace.fleet_count:
+        raise Conflict(f"workspace has {workspace.fleet_count} fleet(s); delete them first", {"fleet_count": workspace.fleet_count})
+    members = list(Member.query(Workspace.key(workspace.id)[0], Member.sk.startswith(Member.sk_prefix())))
+    if len(members) > MAX_MEMBERS_ON_DELETE:
+        raise Conflict(f"remove members first (at most {MAX_MEMBERS_ON_DELETE} can remain)", {"members": len(members)})
+    change = Change().delete(
+        workspace, expected_version=expected_version, condition=Workspace.fleet_count == 0,
+        stale_error=lambda: Conflict("workspace changed (a fleet was added or it was edited); read it again"),
+    )
+    for member in members:
+        change.delete(member, expected_version=member.version, stale_error=lambda: stale("member", "list"))
+    change.audit(audit.event(access, f"workspace/{workspace.id}", workspace.public(), None))
+    change.commit()
+
+
+def list_members(access: Access) -> list[Member]:
+    return list(Member.query(Workspace.key(access.workspace_id)[0], Member.sk.startswith(Member.sk_prefix())))
+
+
+def put_member(access: Access, user_id: str, role: Role) -> tuple[Member, bool]:
+    """Add a member or change a role. Returns (member, created)."""
+    if role == Role.OWNER and access.role != Role.OWNER:
+        raise Forbidden("only an OWNER may grant OWNER", {"role": access.role.value, "required": "OWNER"})
+    current = _find_member(access.workspace_id, user_id)
+    target = f"member/{user_id}"
+    if current is None:
+        member = Member.new(workspace_id=access.workspace_id, user_id=user_id, role=role.value, added_by=access.caller.user_id)
+        change = Change().create(member, exists_error=lambda: stale("member", user_id))
+        change.check(Workspace, Workspace.key(access.workspace_id), Workspace.pk.exists(),
+                     error=lambda: workspace_not_found(access.workspace_id))
+        change.audit(audit.event(access, target, None, member.public())).commit()
+        return member, True
+    _guard_owner_change(access, current, role)
+    before, expected = current.public(), current.version
+    current.role = role.value
+    change = Change().replace(current, expected_version=expected, stale_error=lambda: stale("member", user_id))
+    change.audit(audit.event(access, target, before, current.public())).commit()
+    return current, False
+
+
+def delete_member(access: Access, user_id: str) -> None:
+    current = _find_member(access.workspace_id, user_id)
+    if current is None:
+        raise NotFound(f"member {user_id} not found", {"user_id": user_id})
+    _guard_owner_change(access, current, None)
+    change = Change().delete(current, expected_version=current.version, stale_error=lambda: stale("member", user_id))
+    change.audit(audit.event(access, f"member/{user_id}", current.public(), None)).commit()
+
+
+def _guard_owner_change(access: Access, current: Member, new_role: Role | None) -> None:
+    """Only owners touch owners, and a workspace always keeps one owner."""
+    if current.role != Role.OWNER.value:
+        return
+    if access.role != Role.OWNER:
+        raise Forbidden("only an OWNER may change or remove an OWNER", {"required": "OWNER"})
+    if new_role == Role.OWNER:
+        return
+    owners = [m for m in list_members(access) if m.role == Role.OWNER.value]
+    if len(owners) <= 1:
+        raise Conflict("a workspace must keep at least one OWNER", {"user_id": current.user_id})
+
+
+def _find_member(workspace_id: str, user_id: str) -> Member | None:
+    try:
+        return Member.get(*Member.key(workspace_id, user_id), consistent_read=True)
+    except Member.DoesNotExist:
+        return None
+
+
+def check_version(kind: str, key: str, stored: int, expected: int) -> None:
+    if stored != expected:
+        raise VersionConflict(
+            f"{kind} {key} is at version {stored}, not {expected}; read it again and retry",
+            {"id": key, "current_version": stored, "expected_version": expected},
+        )
+

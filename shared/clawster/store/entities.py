@@ -1,0 +1,295 @@
+"""Single-table entities. Each class derives its own keys from ids: callers never build key strings.
+
+Key layout (docs/access-patterns.md lists every pattern):
+  Workspace   pk=WS#<ws>               sk=WS
+  Member      pk=WS#<ws>               sk=MEMBER#<user>           gsi1: USER#<user> / WS#<ws>
+  Fleet       pk=WS#<ws>               sk=FLEET#<fleet>
+  Bot         pk=WS#<ws>               sk=BOT#<bot>               gsi1: FLEET#<fleet> / <status>#<bot>
+  Revision    pk=WS#<ws>               sk=REV#<bot>#<revision>
+  AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+
+from pynamodb.attributes import (
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from clawster import settings
+from clawster.ids import new_id
+
+_SETTINGS = settings.load()
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Gsi1(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi1"
+        projection = AllProjection()
+
+    gsi1pk = UnicodeAttribute(hash_key=True)
+    gsi1sk = UnicodeAttribute(range_key=True)
+
+
+class Gsi2(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "gsi2"
+        projection = AllProjection()
+
+    gsi2pk = UnicodeAttribute(hash_key=True)
+    gsi2sk = UnicodeAttribute(range_key=True)
+
+
+class Entity(Model):
+    """Base of every item: keys, entity name, timestamps."""
+
+    class Meta:
+        table_name = _SETTINGS.table_name
+        region = _SETTINGS.region
+
+    ENTITY: ClassVar[str] = ""
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    entity = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+    def stamp(self) -> None:
+        """Refresh the derived keys and the timestamps before a write."""
+        self.entity = self.ENTITY
+        moment = now()
+        if self.created_at is None:
+            self.created_at = moment
+        self.updated_at = moment
+        self.derive_keys()  # defined by each entity: its own key layout
+
+    def public(self) -> dict[str, Any]:
+        """The item as the API shows it (no key attributes)."""
+        data = self.to_simple_dict()
+        for key in ("pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk", "entity"):
+            data.pop(key, None)
+        return data
+
+
+class Mutable(Entity):
+    """An item that changes: every write is conditioned on `version` (optimistic concurrency)."""
+
+    version = NumberAttribute(default=1)
+
+
+def ws_pk(workspace_id: str) -> str:
+    return f"WS#{workspace_id}"
+
+
+class Workspace(Mutable):
+    ENTITY = "Workspace"
+    id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    created_by = UnicodeAttribute()
+    fleet_count = NumberAttribute(default=0)
+
+    @classmethod
+    def new(cls, *, name: str, description: str, created_by: str) -> Workspace:
+        item = cls(id=new_id(), name=name, description=description, created_by=created_by)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), "WS"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.id)
+
+
+class Member(Mutable):
+    ENTITY = "Member"
+    by_user = Gsi1()
+    workspace_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    role = UnicodeAttribute()
+    added_by = UnicodeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+    @classmethod
+    def new(cls, *, workspace_id: str, user_id: str, role: str, added_by: str) -> Member:
+        item = cls(workspace_id=workspace_id, user_id=user_id, role=role, added_by=added_by)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str, user_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"MEMBER#{user_id}"
+
+    @staticmethod
+    def user_partition(user_id: str) -> str:
+        return f"USER#{user_id}"
+
+    @staticmethod
+    def sk_prefix() -> str:
+        return "MEMBER#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.user_id)
+        self.gsi1pk, self.gsi1sk = self.user_partition(self.user_id), ws_pk(self.workspace_id)
+
+
+class Fleet(Mutable):
+    ENTITY = "Fleet"
+    id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    environment = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    tags = MapAttribute(default=dict)
+    bot_count = NumberAttribute(default=0)
+
+    @classmethod
+    def new(cls, *, workspace_id: str, **fields: Any) -> Fleet:
+        item = cls(id=new_id(), workspace_id=workspace_id, **fields)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str, fleet_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"FLEET#{fleet_id}"
+
+    @staticmethod
+    def sk_prefix() -> str:
+        return "FLEET#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.id)
+
+
+class Bot(Mutable):
+    ENTITY = "Bot"
+    by_fleet = Gsi1()
+    id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    fleet_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    status = UnicodeAttribute()
+    tags = MapAttribute(default=dict)
+    template_id = UnicodeAttribute(null=True)
+    desired_revision_id = UnicodeAttribute()
+    applied_revision_id = UnicodeAttribute(null=True)
+    revision_count = NumberAttribute(default=1)
+    intent = MapAttribute(null=True)
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+
+    @classmethod
+    def new(cls, *, workspace_id: str, fleet_id: str, **fields: Any) -> Bot:
+        item = cls(id=new_id(), workspace_id=workspace_id, fleet_id=fleet_id, **fields)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str, bot_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"BOT#{bot_id}"
+
+    @staticmethod
+    def fleet_partition(fleet_id: str) -> str:
+        return f"FLEET#{fleet_id}"
+
+    @staticmethod
+    def status_prefix(status: str) -> str:
+        return f"{status}#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.id)
+        self.gsi1pk, self.gsi1sk = self.fleet_partition(self.fleet_id), f"{self.status}#{self.id}"
+
+
+class Revision(Entity):
+    """Immutable snapshot of a bot's resolved config; written once with attribute_not_exists."""
+
+    ENTITY = "Revision"
+    id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    bot_id = UnicodeAttribute()
+    number = NumberAttribute()
+    config = UnicodeAttribute()  # canonical JSON; secrets appear only as references
+    config_hash = UnicodeAttribute()
+    source = UnicodeAttribute()  # "template" | "raw" | "update"
+    template_id = UnicodeAttribute(null=True)
+    created_by = UnicodeAttribute()
+
+    @classmethod
+    def new(cls, *, workspace_id: str, bot_id: str, **fields: Any) -> Revision:
+        item = cls(id=new_id(), workspace_id=workspace_id, bot_id=bot_id, **fields)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str, bot_id: str, revision_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"REV#{bot_id}#{revision_id}"
+
+    @staticmethod
+    def sk_prefix(bot_id: str) -> str:
+        return f"REV#{bot_id}#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.bot_id, self.id)
+
+
+class AuditEvent(Entity):
+    """Append-only. Written with attribute_not_exists; the API has no route that changes one."""
+
+    ENTITY = "AuditEvent"
+    by_actor = Gsi1()
+    by_target = Gsi2()
+    id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    role = UnicodeAttribute(null=True)
+    action = UnicodeAttribute()
+    outcome = UnicodeAttribute()  # ALLOWED | DENIED
+    target = UnicodeAttribute()
+    before = MapAttribute(null=True)
+    after = MapAttribute(null=True)
+    diff = MapAttribute(null=True)
+    reason = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    gsi1pk = UnicodeAttribute()
+    gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute()
+    gsi2sk = UnicodeAttribute()
+
+    @classmethod
+    def new(cls, *, workspace_id: str, **fields: Any) -> AuditEvent:
+        item = cls(id=new_id(), workspace_id=workspace_id, at=now(), **fields)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def partition(workspace_id: str) -> str:
+        return f"AUDIT#{workspace_id}"
+
+    @staticmethod
+    def actor_partition(workspace_id: str, actor: str) -> str:
+        return f"AUDIT#{workspace_id}#ACTOR#{actor}"
+
+    @staticmethod
+    def target_partition(workspace_id: str, target: str) -> str:
+        return f"AUDIT#{workspace_id}#TARGET#{target}"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.partition(self.workspace_id), self.id
+        self.gsi1pk, self.gsi1sk = self.actor_partition(self.workspace_id, self.actor), self.id
+        self.gsi2pk, self.gsi2sk = self.target_partition(self.workspace_id, self.target), self.id

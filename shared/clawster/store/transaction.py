@@ -1,0 +1,101 @@
+"""One TransactWriteItems per change: the change and its audit event land together or not at all.
+
+Each operation says which typed error its failed condition means, so a cancelled transaction
+becomes a precise 404/409 rather than a generic failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
+from pynamodb.expressions.condition import Condition
+
+from clawster.domain.errors import ClawsterError, Conflict, Unavailable
+from clawster.store.entities import AuditEvent, Entity, Mutable
+
+ErrorFactory = Callable[[], ClawsterError]
+
+_KINDS = ("check", "delete", "put", "update")  # the order pynamodb sends them in
+_RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+
+
+@cache
+def _connection() -> Connection:
+    # Not Entity._get_connection(): pynamodb caches that on the class, and every entity subclass
+    # would then inherit the base's index-less table description.
+    return Connection(region=Entity.Meta.region)
+
+
+class Change:
+    """The writes of one mutation; `commit()` sends them in one transaction."""
+
+    def __init__(self) -> None:
+        self._ops: dict[str, list[tuple[dict[str, Any], ErrorFactory]]] = {kind: [] for kind in _KINDS}
+
+    def create(self, item: Entity, *, exists_error: ErrorFactory) -> Change:
+        """Put a new item; fails when the key exists."""
+        item.stamp()
+        if isinstance(item, Mutable):
+            item.version = 1
+        cond = type(item).pk.does_not_exist()
+        return self._add("put", item.get_save_kwargs_from_instance(condition=cond), exists_error)
+
+    def replace(self, item: Mutable, *, expected_version: int, stale_error: ErrorFactory) -> Change:
+        """Overwrite an item whose stored version is `expected_version`; the stored version becomes +1."""
+        item.stamp()
+        cond = type(item).pk.exists() & (type(item).version == expected_version)
+        item.version = expected_version + 1
+        return self._add("put", item.get_save_kwargs_from_instance(condition=cond), stale_error)
+
+    def delete(self, item: Mutable, *, expected_version: int, condition: Condition | None = None,
+               stale_error: ErrorFactory) -> Change:
+        cond = type(item).version == expected_version
+        if condition is not None:
+            cond = cond & condition
+        kwargs = item.get_delete_kwargs_from_instance(condition=cond, add_version_condition=False)
+        return self._add("delete", kwargs, stale_error)
+
+    def adjust(self, item: Mutable, attr: Any, delta: int, *, condition: Condition | None = None,
+               error: ErrorFactory) -> Change:
+        """Add `delta` to a counter of an existing item. Counters are not edits: no version bump."""
+        cond = type(item).pk.exists()
+        if condition is not None:
+            cond = cond & condition
+        kwargs = item.get_update_kwargs_from_instance(actions=[attr.add(delta)], condition=cond,
+                                                      add_version_condition=False)
+        return self._add("update", kwargs, error)
+
+    def check(self, model: type[Entity], key: tuple[str, str], condition: Condition, *, error: ErrorFactory) -> Change:
+        kwargs = model._get_connection().get_operation_kwargs(*key, condition=condition)
+        return self._add("check", kwargs, error)
+
+    def audit(self, event: AuditEvent) -> Change:
+        return self.create(event, exists_error=lambda: Conflict("audit event id collision"))
+
+    def _add(self, kind: str, kwargs: dict[str, Any], error: ErrorFactory) -> Change:
+        self._ops[kind].append((kwargs, error))
+        return self
+
+    def commit(self) -> None:
+        lists = {kind: [kwargs for kwargs, _ in ops] for kind, ops in self._ops.items()}
+        try:
+            _connection().transact_write_items(
+                condition_check_items=lists["check"], delete_items=lists["delete"],
+                put_items=lists["put"], update_items=lists["update"],
+            )
+        except TransactWriteError as exc:
+            raise self._translate(exc) from exc
+
+    def _translate(self, exc: TransactWriteError) -> ClawsterError:
+        errors = [error for kind in _KINDS for _, error in self._ops[kind]]
+        codes = [getattr(reason, "code", None) for reason in exc.cancellation_reasons]
+        for code, error in zip(codes, errors):
+            if code == "ConditionalCheckFailed":
+                return error()
+        if _RETRYABLE.intersection(c for c in codes if c) or exc.cause_response_code in _RETRYABLE:
+            return Unavailable("a concurrent change touched the same items; retry the request", {"retry": True})
+        raise exc
