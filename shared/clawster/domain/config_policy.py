@@ -31,7 +31,9 @@ def is_secret_ref(value: Any) -> bool:
 
 def _walk(node: Any, path: str, field: str) -> None:
     if isinstance(node, dict):
-        if SECRET_REF in node and not is_secret_ref(node):
+        if is_secret_ref(node):
+            return
+        if SECRET_REF in node:
             raise ValidationFailed(f"{field}{path}", "a secret reference is {\"$secretRef\": \"<name or ARN>\"}")
         for key, value in node.items():
             child = f"{path}.{key}"

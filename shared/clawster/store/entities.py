@@ -25,8 +25,10 @@ from pynamodb.models import Model
 
 from clawster import settings
 from clawster.ids import new_id
+from clawster.store import session
 
 _SETTINGS = settings.load()
+session.install()
 
 
 def now() -> datetime:

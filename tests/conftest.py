@@ -1,0 +1,56 @@
+"""Shared fixtures. The environment is set before any project module is imported: entity models
+read TABLE_NAME when they are defined."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TABLE_NAME", "clawster-test")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+os.environ.setdefault("AWS_ACCOUNT_ID_ENDPOINT_MODE", "disabled")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "Clawster")
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import itertools  # noqa: E402
+
+import pytest  # noqa: E402
+
+from tests.helpers import Client  # noqa: E402
+
+_users = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """The real local stack (moto server, local API Gateway, local issuer), once per test process."""
+    from clawster.local.stack import LocalStack
+
+    with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False) as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def client_for(stack):
+    """client_for("alice") -> an API client holding a fresh token for that user."""
+
+    def make(user: str) -> Client:
+        return Client(stack.api_url, stack.issuer.issue(user))
+
+    return make
+
+
+@pytest.fixture
+def new_user():
+    """A user id no other test uses (tests share one stack)."""
+    return lambda prefix="user": f"{prefix}-{next(_users)}-{os.getpid()}"
+
+
+@pytest.fixture
+def team(client_for, new_user):
+    """A workspace with one member of each role, created through the API. Returns a Team."""
+    from tests.helpers import Team
+
+    return Team.create(client_for, new_user)
