@@ -70,9 +70,9 @@ def _event(method: str, resource: str, params: dict[str, str], user: str) -> dic
 
 
 def _seed() -> dict[str, str]:
+    from clawster.domain.roles import Role
     from clawster.services import bots, fleets, workspaces
     from clawster.services.context import Access, Caller
-    from clawster.domain.roles import Role
 
     caller = Caller("bench-user", "seed")
     ws, _ = workspaces.create(caller, name="bench", description="")
@@ -105,9 +105,10 @@ def main() -> None:
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    from moto.server import ThreadedMotoServer
-    import boto3
     import socket
+
+    import boto3
+    from moto.server import ThreadedMotoServer
 
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -122,6 +123,7 @@ def main() -> None:
     os.environ.update(env)
     try:
         from clawster.store import schema
+
         from functions import catalog
 
         schema.create_table(boto3.client("dynamodb"), "bench")

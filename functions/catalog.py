@@ -18,7 +18,7 @@ class RestRoute:
 
     @property
     def public(self) -> bool:
-        from clawster.domain.roles import PUBLIC, PERMISSIONS
+        from clawster.domain.roles import PERMISSIONS, PUBLIC
 
         return PERMISSIONS[self.action] == PUBLIC
 

@@ -7,13 +7,21 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
-
-from clawster.api.models import BotCreate, BotOut, BotPage, BotUpdate, IntentAccepted, RevisionOut, RevisionPage, \
-    RevisionSummary
+from clawster.api.models import (
+    BotCreate,
+    BotOut,
+    BotPage,
+    BotUpdate,
+    IntentAccepted,
+    RevisionOut,
+    RevisionPage,
+    RevisionSummary,
+)
 from clawster.domain.bots import BotAction, BotStatus
 from clawster.domain.errors import ValidationFailed
 from clawster.services import bots
-from functions.api._resolver import ERROR_RESPONSES, create_app, lambda_entry, respond, require_if_match
+
+from functions.api._resolver import ERROR_RESPONSES, create_app, lambda_entry, require_if_match, respond
 
 app = create_app()
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]

@@ -6,11 +6,19 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
-
-from clawster.api.models import MemberList, MemberOut, MemberPut, WorkspaceCreate, WorkspaceList, WorkspaceOut, \
-    WorkspaceSummary, WorkspaceUpdate
+from clawster.api.models import (
+    MemberList,
+    MemberOut,
+    MemberPut,
+    WorkspaceCreate,
+    WorkspaceList,
+    WorkspaceOut,
+    WorkspaceSummary,
+    WorkspaceUpdate,
+)
 from clawster.services import workspaces
-from functions.api._resolver import ERROR_RESPONSES, create_app, lambda_entry, respond, require_if_match
+
+from functions.api._resolver import ERROR_RESPONSES, create_app, lambda_entry, require_if_match, respond
 
 app = create_app()
 UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@+=-]+$")]

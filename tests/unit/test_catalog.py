@@ -6,6 +6,7 @@ import importlib
 import re
 
 from clawster.domain.roles import PERMISSIONS
+
 from functions import catalog
 
 

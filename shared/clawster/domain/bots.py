@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 from clawster.domain.errors import InvalidState
 
 
-class BotStatus(str, Enum):
+class BotStatus(StrEnum):
     CREATING = "CREATING"
     PENDING = "PENDING"
     RECONCILING = "RECONCILING"
@@ -19,7 +19,7 @@ class BotStatus(str, Enum):
     DELETING = "DELETING"
 
 
-class BotAction(str, Enum):
+class BotAction(StrEnum):
     RESTART = "restart"
     PAUSE = "pause"
     RESUME = "resume"

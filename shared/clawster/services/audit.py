@@ -9,10 +9,10 @@ from clawster import ids
 from clawster.domain.diff import diff
 from clawster.domain.errors import ValidationFailed
 from clawster.domain.roles import Role
+from clawster.services.context import Access, Caller
 from clawster.store import cursor
 from clawster.store.entities import AuditEvent
 from clawster.store.transaction import Change
-from clawster.services.context import Access, Caller
 
 
 def event(access: Access, target: str, before: dict[str, Any] | None, after: dict[str, Any] | None,

@@ -19,6 +19,7 @@ from clawster.store import cursor
 from clawster.store.entities import Bot, Fleet, Revision, now
 from clawster.store.transaction import Change
 
+
 def bot_not_found(bot_id: str) -> NotFound:
     return NotFound(f"bot {bot_id} not found", {"bot_id": bot_id})
 

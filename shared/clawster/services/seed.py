@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from clawster.domain.roles import Role
-from clawster.services import bots, fleets, workspaces
+from clawster.services import audit, bots, fleets, workspaces
 from clawster.services.context import Access, Caller
 from clawster.store.entities import Member
 from clawster.store.transaction import Change
-from clawster.services import audit
 
 DEMO_WORKSPACE = "Demo"
 LOCAL_ISSUER = "local-issuer"

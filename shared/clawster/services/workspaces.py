@@ -60,7 +60,8 @@ def delete(access: Access, *, expected_version: int) -> None:
     workspace = get(access)
     check_version("workspace", workspace.id, workspace.version, expected_version)
     if workspace.fleet_count:
-        raise Conflict(f"workspace has {workspace.fleet_count} fleet(s); delete them first", {"fleet_count": workspace.fleet_count})
+        raise Conflict(f"workspace has {workspace.fleet_count} fleet(s); delete them first",
+                       {"fleet_count": workspace.fleet_count})
     members = list(Member.query(Workspace.key(workspace.id)[0], Member.sk.startswith(Member.sk_prefix())))
     if len(members) > MAX_MEMBERS_ON_DELETE:
         raise Conflict(f"remove members first (at most {MAX_MEMBERS_ON_DELETE} can remain)", {"members": len(members)})

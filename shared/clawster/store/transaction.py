@@ -93,7 +93,7 @@ class Change:
     def _translate(self, exc: TransactWriteError) -> ClawsterError:
         errors = [error for kind in _KINDS for _, error in self._ops[kind]]
         codes = [getattr(reason, "code", None) for reason in exc.cancellation_reasons]
-        for code, error in zip(codes, errors):
+        for code, error in zip(codes, errors, strict=False):
             if code == "ConditionalCheckFailed":
                 return error()
         if _RETRYABLE.intersection(c for c in codes if c) or exc.cause_response_code in _RETRYABLE:
