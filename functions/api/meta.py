@@ -20,7 +20,7 @@ def health() -> Health:
 def openapi() -> Response[dict]:
     from functions.api import openapi_doc  # imports every route group: only this route pays for it
 
-    return Response(200, content_type=content_types.APPLICATION_JSON, body=openapi_doc.render())
+    return Response(200, content_type=content_types.APPLICATION_JSON, body=openapi_doc.document())
 
 
 @app.get("/templates", responses=ERROR_RESPONSES, tags=["templates"])

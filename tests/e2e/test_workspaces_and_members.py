@@ -30,7 +30,7 @@ def test_members_and_roles(team):
     assert owner.delete(f"{ws}/members/{team.users['OWNER']}").ok(409).body["code"] == "CONFLICT"
     owner.delete(f"{ws}/members/{team.users['VIEWER']}").ok(204)
     assert team.clients["VIEWER"].get(ws).ok(404).body["code"] == "NOT_FOUND"  # removed: no longer sees it
-    assert owner.put(f"{ws}/members/bad user!", {"role": "VIEWER"}).ok(422).body["code"] == "VALIDATION_FAILED"
+    assert owner.put(f"{ws}/members/bad%20user!", {"role": "VIEWER"}).ok(422).body["code"] == "VALIDATION_FAILED"
     assert owner.put(f"{ws}/members/x", {"role": "KING"}).ok(422).body["details"]["errors"][0]["field"] == "role"
 
 

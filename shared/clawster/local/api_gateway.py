@@ -1,0 +1,227 @@
+"""A local API Gateway (REST, proxy integration) in front of the catalog's functions.
+
+Like the deployed API it matches the request to a catalog route, runs the authorizer (the local
+issuer instead of Cognito) on every non-public route, hands the function a REST proxy event with
+the token's claims in requestContext.authorizer.claims, and turns a handler exception or a
+malformed result into 502 {"message": "Internal server error"}.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from functions import catalog
+
+from .issuer import InvalidToken, Issuer
+from .lambda_runtime import LocalFunction
+
+log = logging.getLogger("local.api")
+
+STAGE = "local"
+API_ID = "clawsterlocal"
+MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+
+
+class Route:
+    def __init__(self, function: LocalFunction, route: catalog.RestRoute):
+        self.function, self.route = function, route
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path))
+        self.regex = re.compile(f"^{pattern}$")
+
+
+class Router:
+    def __init__(self, functions: dict[str, LocalFunction]):
+        self.routes = [Route(functions[f.name], r) for f, r in catalog.rest_routes()]
+        # Literal segments beat parameters, as in API Gateway: /bots/{id}/revisions before /bots/{id}/{action}.
+        self.routes.sort(key=lambda r: r.route.path.count("{"))
+
+    def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
+        """(route, path parameters, whether the path exists under another method)."""
+        path_known = False
+        for candidate in self.routes:
+            found = candidate.regex.match(path)
+            if found:
+                if candidate.route.method == method:
+                    return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, True
+                path_known = True
+        return None, {}, path_known
+
+
+def proxy_event(route: catalog.RestRoute, method: str, raw_path: str, params: dict[str, str],
+                headers: list[tuple[str, str]], body: bytes, claims: dict[str, Any] | None,
+                source_ip: str) -> dict[str, Any]:
+    """The REST API proxy integration event (v1), with every field Powertools' model requires."""
+    split = urlsplit(raw_path)
+    query = parse_qs(split.query, keep_blank_values=True)
+    single_headers: dict[str, str] = {}
+    multi_headers: dict[str, list[str]] = {}
+    for name, value in headers:
+        single_headers[name] = value
+        multi_headers.setdefault(name, []).append(value)
+    now = datetime.now(UTC)
+    request_id = str(uuid.uuid4())
+    is_text = _is_text(body)
+    return {
+        "resource": route.path,
+        "path": split.path,
+        "httpMethod": method,
+        "headers": single_headers,
+        "multiValueHeaders": multi_headers,
+        "queryStringParameters": {k: v[-1] for k, v in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": API_ID,
+            "resourceId": route.path,
+            "resourcePath": route.path,
+            "httpMethod": method,
+            "path": f"/{STAGE}{split.path}",
+            "stage": STAGE,
+            "protocol": "HTTP/1.1",
+            "requestId": request_id,
+            "extendedRequestId": request_id,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "domainName": single_headers.get("Host", "localhost"),
+            "identity": {"sourceIp": source_ip, "userAgent": single_headers.get("User-Agent"),
+                         "accessKey": None, "accountId": None, "caller": None, "user": None, "userArn": None,
+                         "cognitoIdentityId": None, "cognitoIdentityPoolId": None,
+                         "cognitoAuthenticationType": None, "cognitoAuthenticationProvider": None},
+            "authorizer": {"claims": claims} if claims is not None else None,
+        },
+        "body": (body.decode() if is_text else base64.b64encode(body).decode()) if body else None,
+        "isBase64Encoded": bool(body) and not is_text,
+    }
+
+
+def _is_text(body: bytes) -> bool:
+    try:
+        body.decode()
+        return True
+    except UnicodeDecodeError:
+        return False
+
+
+def _error_body(code: str, message: str) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": {}}
+
+
+class LocalApiGateway:
+    def __init__(self, functions: dict[str, LocalFunction], issuer: Issuer, host: str = "127.0.0.1",
+                 port: int = 8787, on_mutation: Callable[[], None] | None = None):
+        self.router = Router(functions)
+        self.issuer = issuer
+        self.on_mutation = on_mutation or (lambda: None)
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.server.serve_forever, name="api-gateway", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def handle(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes,
+               source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
+        """One request, as API Gateway would answer it: (status, headers, body)."""
+        path = urlsplit(raw_path).path
+        route, params, path_known = self.router.match(method, path)
+        if route is None:
+            if path_known:
+                return _json(405, _error_body("METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}"))
+            return _json(404, _error_body("NOT_FOUND", f"no route for {method} {path}"))
+        claims = None
+        if not route.route.public:
+            authorization = next((v for k, v in headers if k.lower() == "authorization"), "")
+            scheme, _, token = authorization.partition(" ")
+            try:
+                if scheme.lower() != "bearer":
+                    raise InvalidToken("expected an Authorization: Bearer <token> header")
+                claims = {k: str(v) for k, v in self.issuer.verify(token.strip()).items()}
+            except InvalidToken as error:
+                return _json(401, _error_body("UNAUTHORIZED", f"missing, expired or invalid token ({error})"))
+        event = proxy_event(route.route, method, raw_path, params, headers, body, claims, source_ip)
+        started = time.perf_counter()
+        try:
+            result = route.function.invoke(event)
+            status, out_headers, out_body = _from_proxy_result(result)
+        except Exception:
+            log.exception("%s failed on %s %s", route.function.name, method, path)
+            return _json(502, {"message": "Internal server error"})
+        finally:
+            log.debug("%s %s -> %s in %.1f ms", method, path, route.function.name,
+                      (time.perf_counter() - started) * 1000)
+        if method not in ("GET", "HEAD", "OPTIONS") and status < 400:
+            self.on_mutation()
+        return status, out_headers, out_body
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                if length > MAX_BODY:
+                    status, headers, body = _json(413, _error_body("PAYLOAD_TOO_LARGE", "request body over 10 MB"))
+                    self.close_connection = True
+                else:
+                    raw = self.rfile.read(length) if length else b""
+                    status, headers, body = gateway.handle(self.command, self.path, list(self.headers.items()), raw,
+                                                           self.client_address[0])
+                self.send_response(status)
+                for name, value in headers:
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                log.debug(format, *args)
+
+        return Handler
+
+
+def _json(status: int, body: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    return status, [("Content-Type", "application/json")], json.dumps(body).encode()
+
+
+def _from_proxy_result(result: Any) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Validate the function's proxy result as API Gateway does (a malformed one is a 502)."""
+    if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
+        raise ValueError(f"malformed Lambda proxy response: {str(result)[:200]}")
+    # API Gateway merges the two maps; for a name in both, multiValueHeaders wins.
+    multi = result.get("multiValueHeaders") or {}
+    lowered = {name.lower() for name in multi}
+    headers = [(k, str(v)) for k, v in (result.get("headers") or {}).items() if k.lower() not in lowered]
+    for name, values in multi.items():
+        headers += [(name, str(v)) for v in values]
+    body = result.get("body") or ""
+    raw = base64.b64decode(body) if result.get("isBase64Encoded") else body.encode()
+    return result["statusCode"], headers, raw

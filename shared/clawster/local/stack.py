@@ -1,0 +1,202 @@
+"""The whole control plane in one process: moto in server mode (DynamoDB, Step Functions that
+really execute, Lambda through the in-process hook), the local API Gateway in front of every
+catalog function, and the local token issuer. `make dev` runs it; the tests start one per worker.
+
+One process is the point: moto's Step Functions interpreter and stream mappings can only call the
+in-process handlers if they share the process (aws-local-emulation.md §4).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import os
+import signal
+import threading
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from functions import catalog
+
+from . import lambda_runtime, scan_guard
+from .api_gateway import LocalApiGateway
+from .issuer import Issuer
+from .snapshot import SnapshotWriter, restore
+
+log = logging.getLogger("local")
+
+DEFAULT_TABLE = "clawster-local"
+STACK_FILE = "stack.json"
+SNAPSHOT_FILE = "table.jsonl"
+LAMBDA_ROLE = "clawster-local-lambda"
+
+
+class LocalStack:
+    def __init__(self, state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, seed: bool = True,
+                 admin_user: str = "admin", snapshot_delay_s: float = 0.5):
+        self.state_dir = Path(state_dir)
+        self.api_port, self.moto_port, self.seed, self.admin_user = api_port, moto_port, seed, admin_user
+        self.snapshot_delay_s = snapshot_delay_s
+        # Entity models read TABLE_NAME when they are imported: settle it before anything imports them.
+        self.table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
+        self.functions = {f.name: lambda_runtime.LocalFunction(f.name, f.handler, f.memory_mb, f.timeout_s)
+                          for f in catalog.FUNCTIONS}
+        self.demo_workspace_id: str | None = None
+        self.restored_items = 0
+        self._moto: Any = None
+        self._gateway: LocalApiGateway | None = None
+        self._writer: SnapshotWriter | None = None
+        self.issuer: Issuer | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        scan_guard.install()
+        self._start_moto()
+        lambda_runtime.install_moto_hook()
+        for function in self.functions.values():
+            lambda_runtime.REGISTRY.add(function)
+        client = self._client("dynamodb")
+        self._create_table(client)
+        self.restored_items = restore(client, self.table_name, self.state_dir / SNAPSHOT_FILE)
+        self._deploy_functions()
+        if self.seed:
+            from clawster.services.seed import seed_demo
+
+            self.demo_workspace_id = seed_demo(self.admin_user)
+        self._writer = SnapshotWriter(client, self.table_name, self.state_dir / SNAPSHOT_FILE, self.snapshot_delay_s)
+        self._writer.start()
+        if self.seed:
+            self._writer.mark_dirty()
+        self.issuer = Issuer(self.state_dir)
+        self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port,
+                                        on_mutation=self._writer.mark_dirty)
+        self._gateway.start()
+        self._write_stack_file()
+
+    def stop(self) -> None:
+        """Stop serving, then save the table: every accepted change is on disk when this returns."""
+        if self._gateway:
+            self._gateway.stop()
+            self._gateway = None
+        if self._writer:
+            saved = self._writer.stop()
+            log.info("saved %d items to %s", saved, self.state_dir / SNAPSHOT_FILE)
+            self._writer = None
+        (self.state_dir / STACK_FILE).unlink(missing_ok=True)
+        if self._moto:
+            self._moto.stop()
+            self._moto = None
+
+    # -- what callers read -------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        assert self._gateway, "the stack is not running"
+        return self._gateway.url
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    def snapshot_now(self) -> int:
+        assert self._writer, "the stack is not running"
+        return self._writer.flush()
+
+    # -- parts ---------------------------------------------------------------------------------------
+
+    def _start_moto(self) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        self.moto_port = self._moto.get_host_and_port()[1]
+        # Everything in this process (handlers, pynamodb, moto's own Step Functions interpreter,
+        # which calls back on MOTO_PORT) talks to this server.
+        os.environ.update(
+            AWS_ENDPOINT_URL=self.moto_url, MOTO_PORT=str(self.moto_port), AWS_DEFAULT_REGION="us-east-1",
+            AWS_ACCESS_KEY_ID="local", AWS_SECRET_ACCESS_KEY="local", AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled",
+        )
+        config = json.dumps({"stepfunctions": {"execute_state_machine": True}}).encode()
+        request = urllib.request.Request(f"{self.moto_url}/moto-api/config", data=config, method="POST")
+        with urllib.request.urlopen(request, timeout=10):
+            pass
+
+    def _client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.moto_url, region_name="us-east-1")
+
+    def _create_table(self, client: Any) -> None:
+        from clawster.store.schema import create_table
+
+        if self.table_name not in client.list_tables()["TableNames"]:
+            create_table(client, self.table_name)
+
+    def _deploy_functions(self) -> None:
+        """Register each catalog function with moto's Lambda service, so Step Functions tasks and
+        direct invokes reach it (through the in-process hook, never Docker)."""
+        iam, lambdas = self._client("iam"), self._client("lambda")
+        role = iam.create_role(RoleName=LAMBDA_ROLE, AssumeRolePolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+                           "Action": "sts:AssumeRole"}],
+        }))["Role"]["Arn"]
+        for function in catalog.FUNCTIONS:
+            lambdas.create_function(
+                FunctionName=function.name, Runtime="python3.11", Role=role, Handler=function.handler,
+                Code={"ZipFile": _placeholder_zip()}, MemorySize=function.memory_mb, Timeout=function.timeout_s,
+                Environment={"Variables": {"TABLE_NAME": self.table_name}},
+            )
+
+    def _write_stack_file(self) -> None:
+        info = {"api_url": self.api_url, "moto_url": self.moto_url, "table_name": self.table_name,
+                "demo_workspace_id": self.demo_workspace_id, "pid": os.getpid()}
+        temp = self.state_dir / f".{STACK_FILE}.tmp"
+        temp.write_text(json.dumps(info, indent=2))
+        os.replace(temp, self.state_dir / STACK_FILE)
+
+
+def _placeholder_zip() -> bytes:
+    """moto wants a code package; the hook runs the handler from this checkout instead."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("README.txt", "code runs in-process from the Clawster checkout")
+    return buffer.getvalue()
+
+
+def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061) -> int:
+    """`clawster dev`: run until Ctrl-C or SIGTERM, then save and exit 0."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port)
+    stack.start()
+    try:
+        assert stack.issuer
+        print(f"Clawster local stack\n"
+              f"  API           {stack.api_url}   (OpenAPI: {stack.api_url}/openapi.json)\n"
+              f"  moto          {stack.moto_url}\n"
+              f"  state         {stack.state_dir.resolve()} ({stack.restored_items} items restored)\n"
+              f"  demo workspace {stack.demo_workspace_id}\n"
+              f"  admin token   {stack.issuer.issue(stack.admin_user, ttl_s=12 * 3600)}\n"
+              f"Try: clawster fleet list   (Ctrl-C to stop; data is saved)", flush=True)
+        while not stop.wait(1):
+            pass
+    finally:
+        stack.stop()
+        print("stopped; data saved", flush=True)
+    return 0
