@@ -13,7 +13,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from clawster.domain.errors import ClawsterError, NotFound, PreconditionRequired, Unauthorized, ValidationFailed
+from clawster.domain.errors import (
+    BadRequest,
+    ClawsterError,
+    NotFound,
+    PreconditionRequired,
+    Unauthorized,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
 from clawster.domain.roles import PERMISSIONS, PUBLIC
 from clawster.services.access import authorize
 from clawster.services.context import Access, Caller
@@ -35,11 +43,24 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
         (403, "The caller's role does not allow this action"),
         (404, "Not found, or not in a workspace the caller belongs to"),
         (409, "Version conflict or invalid state"),
+        (415, "The request body is not JSON (send Content-Type: application/json)"),
         (422, "Validation failed; details.errors names each field and reason"),
         (428, "If-Match header required"),
         (503, "Temporarily unavailable; retry"),
     )
 }
+
+
+SUCCESS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
+
+
+def documented(*success: int) -> dict[int, dict[str, Any]]:
+    """A route's OpenAPI responses: its success statuses (the schema comes from the return type;
+    204 has no body) and every error status with the ErrorBody schema."""
+    responses: dict[int, dict[str, Any]] = {}
+    for code in success:
+        responses[code] = {"description": SUCCESS[code]} | ({"content": {}} if code == 204 else {})
+    return responses | ERROR_RESPONSES
 
 
 def error_response(error: ClawsterError) -> Response:
@@ -89,6 +110,20 @@ def caller_of(event: dict[str, Any]) -> Caller:
     return Caller(user_id=user, request_id=context.get("requestId") or "unknown")
 
 
+def require_json_body(event: dict[str, Any]) -> None:
+    """Bodies are JSON. Refuse anything else up front: the resolver would try to parse it (e.g. as
+    multipart) and fail with a 500 on bytes that are not UTF-8."""
+    if not event.get("body"):
+        return
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    media_type = (headers.get("content-type") or "application/json").split(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaType(f"request bodies must be JSON, not {media_type!r}",
+                                   {"header": "Content-Type", "expected": "application/json"})
+    if event.get("isBase64Encoded"):
+        raise BadRequest("the request body is not valid UTF-8 JSON", {"field": "body"})
+
+
 def gate(event: dict[str, Any]) -> tuple[Caller | None, Access | None]:
     """Authorize the request against the permission table; raise a ClawsterError to refuse it."""
     action = ROUTE_ACTIONS.get((event.get("httpMethod"), event.get("resource")))
@@ -109,6 +144,7 @@ def lambda_entry(app: APIGatewayRestResolver):
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             caller, access = gate(event)
+            require_json_body(event)
         except ClawsterError as error:
             return _raw(error)
         app.append_context(caller=caller, access=access)
@@ -141,4 +177,6 @@ def require_if_match(value: str | None) -> int:
 def respond(status: int, body: Any = None, version: int | None = None) -> Response:
     """A JSON response; `version` becomes the ETag the client sends back in If-Match."""
     headers = {"ETag": f'"{version}"'} if version is not None else None
+    if status == 204:  # no body at all (a JSON "null" would be read as the start of the next response)
+        return Response(status_code=204, body="", headers=headers)
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body, headers=headers)

@@ -22,3 +22,17 @@ def test_document_declares_bearer_auth_and_error_bodies():
     for code in ("401", "403", "404", "409", "422"):
         assert fleets["responses"][code]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/ErrorBody"}
+
+
+def test_every_operation_documents_its_success_response():
+    doc = json.loads(DOCS.read_text())
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            success = [code for code in operation["responses"] if code.startswith("2")]
+            assert success, f"{method} {path} documents no success status"
+            for code in success:
+                content = operation["responses"][code].get("content", {})
+                if code == "204":
+                    assert not content, f"{method} {path}: 204 has no body"
+                else:
+                    assert content["application/json"]["schema"], f"{method} {path} {code} has no schema"

@@ -48,6 +48,10 @@ class InvalidState(Conflict):
     code = "INVALID_STATE"
 
 
+class UnsupportedMediaType(ClawsterError):
+    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+
+
 class PreconditionRequired(ClawsterError):
     status, code = 428, "PRECONDITION_REQUIRED"
 

@@ -191,6 +191,8 @@ class LocalApiGateway:
                     raw = self.rfile.read(length) if length else b""
                     status, headers, body = gateway.handle(self.command, self.path, list(self.headers.items()), raw,
                                                            self.client_address[0])
+                if status in (204, 304):  # HTTP forbids a body here; API Gateway drops it too
+                    body = b""
                 self.send_response(status)
                 for name, value in headers:
                     if name.lower() not in ("content-length", "connection", "transfer-encoding"):
@@ -200,7 +202,11 @@ class LocalApiGateway:
                 if self.command != "HEAD":
                     self.wfile.write(body)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # Every method reaches the router (TRACE, CONNECT, ...), which answers 405 or 404.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
                 log.debug(format, *args)
