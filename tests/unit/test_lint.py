@@ -1,0 +1,26 @@
+"""The linters run as tests, so CI fails on a lint error or a broken import contract (e.g. Lambda
+code importing the local stack) just as it fails on a broken behaviour."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def _run(*command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+
+
+def test_ruff_finds_nothing():
+    targets = [p for p in ("shared", "functions", "infra-cdk", "tests", "bench") if (ROOT / p).exists()]
+    run = _run(str(BIN / "ruff"), "check", *targets)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_import_contracts_hold():
+    run = _run(str(BIN / "lint-imports"), "--no-cache")
+    assert run.returncode == 0, run.stdout + run.stderr
