@@ -180,6 +180,8 @@ def _placeholder_zip() -> bytes:
 def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061) -> int:
     """`clawster dev`: run until Ctrl-C or SIGTERM, then save and exit 0."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for chatty in ("botocore", "pynamodb", "werkzeug"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())

@@ -1,0 +1,80 @@
+"""One Lambda per catalog entry, each with its own role holding exactly the catalog's actions."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from functions.catalog import Function
+
+from .nag import acknowledge
+from .storage import index_arns
+
+RUNTIME = lambda_.Runtime.PYTHON_3_11
+
+
+def construct_id(name: str) -> str:
+    """"api-bots" -> "ApiBots" (stable logical ids: renaming one would replace the resource)."""
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+def catalog_function(
+    scope: Construct,
+    spec: Function,
+    *,
+    table: dynamodb.TableV2,
+    code: lambda_.Code,
+    layer: lambda_.ILayerVersion,
+) -> lambda_.Function:
+    cid = construct_id(spec.name)
+    log_group = logs.LogGroup(
+        scope, f"{cid}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.RETAIN
+    )
+    # An explicit role instead of the AWSLambdaBasicExecutionRole managed policy: logs go to this
+    # function's own group only.
+    role = iam.Role(
+        scope,
+        f"{cid}Role",
+        assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        description=f"Clawster {spec.name}: its log group and the table actions in functions/catalog.py",
+    )
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[log_group.log_group_arn])
+    )
+    if spec.table_actions:
+        role.add_to_policy(
+            iam.PolicyStatement(actions=list(spec.table_actions), resources=[table.table_arn, *index_arns(table)])
+        )
+    fn = lambda_.Function(
+        scope,
+        cid,
+        function_name=f"clawster-{spec.name}",
+        description=spec.description or spec.name,
+        runtime=RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=spec.handler,
+        code=code,
+        layers=[layer],
+        memory_size=spec.memory_mb,
+        timeout=cdk.Duration.seconds(spec.timeout_s),
+        role=role,
+        log_group=log_group,
+        tracing=lambda_.Tracing.ACTIVE,
+        environment={
+            "TABLE_NAME": table.table_name,
+            "POWERTOOLS_SERVICE_NAME": "clawster",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
+            "FUNCTION_CATALOG_NAME": spec.name,
+        },
+    )
+    acknowledge(
+        role,
+        "AwsSolutions-IAM5[Resource::*]",
+        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions",
+    )
+    acknowledge(fn, "AwsSolutions-L1", "python3.11 is pinned: the dependency layer is built and tested for this runtime")
+    return fn

@@ -1,0 +1,161 @@
+"""The REST API: a resource and method per catalog route, Cognito on every non-public one.
+
+Error bodies that API Gateway itself produces (bad token, throttling, unknown route) use the same
+{code, message, details} shape as the handlers, so clients parse one error format.
+"""
+
+from __future__ import annotations
+
+import json
+
+import aws_cdk as cdk
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from functions.catalog import RestRoute
+
+from .nag import acknowledge
+from .users import make_authorizer
+
+# API Gateway's own errors -> (status, code, message). messageString is already a quoted JSON string.
+GATEWAY_ERRORS = {
+    apigw.ResponseType.UNAUTHORIZED: ("401", "UNAUTHORIZED", '"missing, expired or invalid token"'),
+    apigw.ResponseType.ACCESS_DENIED: ("403", "FORBIDDEN", "$context.error.messageString"),
+    # An unknown path or method reaches API Gateway as "missing authentication token".
+    apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN: ("404", "NOT_FOUND", '"no such route"'),
+    apigw.ResponseType.THROTTLED: ("429", "THROTTLED", "$context.error.messageString"),
+    apigw.ResponseType.REQUEST_TOO_LARGE: ("413", "PAYLOAD_TOO_LARGE", "$context.error.messageString"),
+    apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE: ("415", "UNSUPPORTED_MEDIA_TYPE", "$context.error.messageString"),
+    apigw.ResponseType.BAD_REQUEST_PARAMETERS: ("400", "BAD_REQUEST", "$context.error.messageString"),
+    apigw.ResponseType.DEFAULT_4_XX: (None, "BAD_REQUEST", "$context.error.messageString"),
+}
+THROTTLE_RATE, THROTTLE_BURST = 50, 100  # per second, per stage; operators' API, not bot traffic
+
+
+def error_template(code: str, message_expr: str) -> str:
+    return f'{{"code": {json.dumps(code)}, "message": {message_expr}, "details": {{}}}}'
+
+
+def make_rest_api(
+    scope: Construct,
+    routes: list[tuple[lambda_.IFunction, RestRoute]],
+    pool: cognito.UserPool,
+) -> apigw.RestApi:
+    access_logs = logs.LogGroup(
+        scope, "ApiAccessLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=cdk.RemovalPolicy.RETAIN
+    )
+    api = apigw.RestApi(
+        scope,
+        "Api",
+        rest_api_name="clawster",
+        description="Clawster control plane REST API (routes from functions/catalog.py)",
+        endpoint_types=[apigw.EndpointType.REGIONAL],
+        cloud_watch_role=True,
+        cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
+        deploy_options=apigw.StageOptions(
+            stage_name="v1",
+            access_log_destination=apigw.LogGroupLogDestination(access_logs),
+            access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                caller=False, http_method=True, ip=True, protocol=True, request_time=True,
+                resource_path=True, response_length=True, status=True, user=True,
+            ),
+            logging_level=apigw.MethodLoggingLevel.ERROR,
+            data_trace_enabled=False,  # request bodies may hold bot configs: never log them
+            tracing_enabled=True,
+            metrics_enabled=True,
+            throttling_rate_limit=THROTTLE_RATE,
+            throttling_burst_limit=THROTTLE_BURST,
+        ),
+    )
+    for response_type, (status, code, message) in GATEWAY_ERRORS.items():
+        api.add_gateway_response(
+            f"Gateway{response_type.response_type}",
+            type=response_type,
+            status_code=status,
+            templates={"application/json": error_template(code, message)},
+        )
+    # Bodies are validated by the handlers' pydantic models (422 naming the field); the gateway
+    # validator checks required parameters and any request model a route declares.
+    validator = api.add_request_validator(
+        "RequestValidator", validate_request_parameters=True, validate_request_body=True
+    )
+    authorizer = make_authorizer(scope, pool)
+    for fn, route in routes:
+        method = api.root.resource_for_path(route.path).add_method(
+            route.method,
+            apigw.LambdaIntegration(fn, proxy=True, allow_test_invoke=False),
+            request_validator=validator,
+            **({"authorization_type": apigw.AuthorizationType.NONE} if route.public else {
+                "authorization_type": apigw.AuthorizationType.COGNITO, "authorizer": authorizer,
+            }),
+        )
+        if route.public:
+            reason = f"{route.method} {route.path} is public by design (clawster.domain.roles marks it PUBLIC)"
+            acknowledge(method, "AwsSolutions-APIG4", reason)
+            acknowledge(method, "AwsSolutions-COG4", reason)
+    acknowledge(
+        api.node.find_child("CloudWatchRole"),
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "API Gateway's account-level CloudWatch role is defined by AWS with exactly this managed policy",
+    )
+    _attach_waf(scope, api)
+    return api
+
+
+def _managed_rule(name: str, priority: int, overrides: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:
+    return wafv2.CfnWebACL.RuleProperty(
+        name=name,
+        priority=priority,
+        override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                vendor_name="AWS",
+                name=name,
+                rule_action_overrides=[
+                    wafv2.CfnWebACL.RuleActionOverrideProperty(
+                        name=rule, action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={})
+                    )
+                    for rule in overrides
+                ] or None,
+            )
+        ),
+        visibility_config=_visibility(name),
+    )
+
+
+def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+    )
+
+
+def _attach_waf(scope: Construct, api: apigw.RestApi) -> None:
+    rate_limit = wafv2.CfnWebACL.RuleProperty(
+        name="PerIpRateLimit",
+        priority=0,
+        action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+        statement=wafv2.CfnWebACL.StatementProperty(
+            rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(limit=2000, aggregate_key_type="IP")
+        ),
+        visibility_config=_visibility("PerIpRateLimit"),
+    )
+    acl = wafv2.CfnWebACL(
+        scope,
+        "ApiWaf",
+        scope="REGIONAL",
+        default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+        visibility_config=_visibility("clawster-api"),
+        rules=[
+            rate_limit,
+            # Bot configs are JSON documents larger than the common rule set's 8 KB body limit.
+            _managed_rule("AWSManagedRulesCommonRuleSet", 1, overrides=("SizeRestrictions_BODY",)),
+            _managed_rule("AWSManagedRulesKnownBadInputsRuleSet", 2),
+        ],
+    )
+    wafv2.CfnWebACLAssociation(
+        scope, "ApiWafAssociation", resource_arn=api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+    )
