@@ -1,0 +1,1 @@
+"""Provider adapters: where a bot's gateway physically runs (local process, AWS, GCP, Azure)."""

@@ -1,0 +1,6 @@
+"""The local provider: real OpenClaw gateways as supervised processes on loopback."""
+
+from .provider import LocalProvider
+from .runtime import OpenClawRuntime
+
+__all__ = ["LocalProvider", "OpenClawRuntime"]

@@ -1,0 +1,121 @@
+"""Starting, probing and stopping one gateway process (no bookkeeping: see provider.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from ..errors import ConfigRejected, StartFailed
+from .instance import InstanceFiles
+from .runtime import OpenClawRuntime
+
+CONFIG_ERROR_EXIT = 78
+
+
+def launch(runtime: OpenClawRuntime, files: InstanceFiles) -> subprocess.Popen:
+    """`openclaw gateway run` in its own session, so it outlives a control-plane restart.
+
+    No --port/--token flags: the config owns them (flags would override later config changes, G6).
+    """
+    with open(files.stdout_file, "ab") as out:
+        return subprocess.Popen(
+            runtime.command("gateway", "run"),
+            cwd=files.dir,
+            env={**runtime.env(), **files.env()},
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def ready(port: int, timeout_s: float = 1.0) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=timeout_s) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
+def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: InstanceFiles, port: int, timeout_s: float) -> None:
+    """Until /readyz is 200. Exit 78 becomes ConfigRejected with `openclaw config validate` issues."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        code = process.poll()
+        if code is not None:
+            if code == CONFIG_ERROR_EXIT:
+                raise ConfigRejected(f"openclaw refused the config of {files.bot_id}", validate_issues(runtime, files))
+            raise StartFailed(f"gateway {files.bot_id} exited with {code} while starting", code, log_tail(files.stdout_file))
+        if ready(port, timeout_s=0.5):
+            return
+        time.sleep(0.1)
+    raise StartFailed(f"gateway {files.bot_id} not ready after {timeout_s:.0f}s", None, log_tail(files.stdout_file))
+
+
+def validate_issues(runtime: OpenClawRuntime, files: InstanceFiles) -> list[dict]:
+    """`openclaw config validate --json` gives the real reason (the startup message can mislead, G13)."""
+    out = subprocess.run(
+        runtime.command("config", "validate", "--json"),
+        env={**runtime.env(), **files.env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    try:
+        report = json.loads(out.stdout[out.stdout.index("{"):])
+    except ValueError:
+        return [{"path": "<root>", "message": (out.stdout + out.stderr).strip()[-500:] or "invalid config"}]
+    return list(report.get("issues") or []) or [{"path": "<root>", "message": "openclaw exited 78 (config error)"}]
+
+
+def process_start_time(pid: int) -> int | None:
+    """Start time (clock ticks since boot) from /proc, or None if the pid is gone or a zombie."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()
+    return None if fields[0] == "Z" else int(fields[19])
+
+
+def is_our_gateway(pid: int, started: int | None, files: InstanceFiles) -> bool:
+    """The pid is alive, is the same process we started, and serves this bot's state folder."""
+    if started is None or process_start_time(pid) != started:
+        return False
+    try:
+        environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return f"OPENCLAW_STATE_DIR={files.state_dir}".encode() in environ
+
+
+def terminate(pid: int, started: int | None, timeout_s: float, child: subprocess.Popen | None = None) -> int | None:
+    """SIGTERM to the gateway's process group, SIGKILL after `timeout_s`. Returns the exit code if known."""
+    for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if child is not None and child.poll() is not None:
+                return child.returncode
+            if child is None and process_start_time(pid) != started:
+                return None
+            time.sleep(0.05)
+    return child.poll() if child is not None else None
+
+
+def log_tail(path: Path, max_bytes: int = 4000) -> str:
+    try:
+        with open(path, "rb") as f:
+            f.seek(max(0, f.seek(0, os.SEEK_END) - max_bytes))
+            return f.read().decode(errors="replace")
+    except OSError:
+        return ""

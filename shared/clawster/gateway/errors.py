@@ -1,0 +1,120 @@
+"""Typed gateway errors. The gateway's error objects are interpreted here, once; callers catch types.
+
+The gateway answers `{code, message, details?, retryable?, retryAfterMs?}`. Its docs say to branch
+on `code` and `details.code`; a few conditions (stale baseHash, unsupported admin RPC method) carry
+no details code, so their stable message prefixes are matched here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class GatewayError(Exception):
+    """Anything the gateway refused or could not do. `retryable` says whether trying again may help."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, code: str = "", details: dict | None = None, retry_after_ms: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.details = details or {}
+        self.retry_after_ms = retry_after_ms
+
+
+class AuthenticationFailed(GatewayError):
+    """Bad or missing token / device identity. Retrying with the same credentials will not help."""
+
+
+class PairingRequired(AuthenticationFailed):
+    """A new device must be approved (device.pair.approve) before it may connect."""
+
+    @property
+    def request_id(self) -> str | None:
+        return self.details.get("requestId")
+
+
+class MissingScope(GatewayError):
+    @property
+    def missing_scope(self) -> str | None:
+        return self.details.get("missingScope")
+
+    @property
+    def required_scopes(self) -> list[str]:
+        return list(self.details.get("requiredScopes") or [])
+
+
+class ProtocolMismatch(GatewayError):
+    """The gateway speaks another protocol version than this client (v4)."""
+
+
+class InvalidRequest(GatewayError):
+    """The request was malformed or refused; `issues` lists [{path, message}] when the gateway gave them."""
+
+    @property
+    def issues(self) -> list[dict]:
+        return list(self.details.get("issues") or [])
+
+
+class InvalidConfig(InvalidRequest):
+    """A config write the gateway's schema rejects (issues name each bad path)."""
+
+
+class MethodNotSupported(InvalidRequest):
+    """Unknown method, or one the admin HTTP RPC allowlist does not expose (use the WebSocket)."""
+
+
+class ConfigConflict(GatewayError):
+    """The config changed since the caller's config.get: re-read it and retry with the new hash."""
+
+    retryable = True
+
+
+class BaseHashRequired(ConfigConflict):
+    """A config write without baseHash once a config file exists."""
+
+
+class Unavailable(GatewayError):
+    """Starting, restarting, busy or unreachable: retry after `retry_after_ms` (or a backoff)."""
+
+    retryable = True
+
+
+class RateLimited(Unavailable):
+    """Control-plane writes are limited (30 per 60 s per method); wait `retry_after_ms`."""
+
+
+class ConnectionLost(Unavailable):
+    """The link died (closed, or silent for twice the tick interval) before the answer came."""
+
+
+def from_error(error: dict[str, Any], *, http_status: int | None = None) -> GatewayError:
+    """The typed exception for one gateway error object."""
+    code = str(error.get("code") or "")
+    message = str(error.get("message") or code or "gateway error")
+    details = error.get("details") if isinstance(error.get("details"), dict) else {}
+    detail_code = str(details.get("code") or "")
+    kwargs = {"code": code, "details": details, "retry_after_ms": error.get("retryAfterMs")}
+    if detail_code == "PROTOCOL_MISMATCH":
+        return ProtocolMismatch(message, **kwargs)
+    if detail_code == "PAIRING_REQUIRED" or code == "PAIRING_REQUIRED":
+        return PairingRequired(message, **kwargs)
+    if detail_code in {"AUTH_TOKEN_MISMATCH", "DEVICE_IDENTITY_REQUIRED"} or code == "NOT_PAIRED" or http_status == 401:
+        return AuthenticationFailed(message, **kwargs)
+    if detail_code == "MISSING_SCOPE" or code == "FORBIDDEN":
+        return MissingScope(message, **kwargs)
+    if code == "UNAVAILABLE" or error.get("retryable") or http_status in {429, 503}:
+        limited = message.startswith("rate limit exceeded") or http_status == 429
+        return (RateLimited if limited else Unavailable)(message, **kwargs)
+    if message.startswith("config changed since last load"):
+        return ConfigConflict(message, **kwargs)
+    if message.startswith("config base hash required"):
+        return BaseHashRequired(message, **kwargs)
+    if message.startswith(("unknown method", "admin HTTP RPC method is not supported")):
+        return MethodNotSupported(message, **kwargs)
+    if message.startswith("invalid config"):
+        return InvalidConfig(message, **kwargs)
+    if code == "INVALID_REQUEST":
+        return InvalidRequest(message, **kwargs)
+    return GatewayError(message, **kwargs)
