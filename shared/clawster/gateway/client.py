@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -152,12 +153,23 @@ class GatewayClient:
         return self._call("models.list", {"view": view} if view else {})
 
     # -- agent --------------------------------------------------------------------------------------
-    def agent(self, message: str, *, session_key: str | None = None, timeout_s: int = 60, **extra: Any) -> AgentRun:
-        """One agent turn; waits through the "accepted" reply for the final one."""
+    def agent(
+        self,
+        message: str,
+        *,
+        session_key: str | None = None,
+        timeout_s: int = 60,
+        on_accepted: Callable[[dict], None] | None = None,
+        **extra: Any,
+    ) -> AgentRun:
+        """One agent turn (WebSocket only); waits through the "accepted" reply for the final one."""
         params: dict[str, Any] = {"message": message, "idempotencyKey": str(uuid.uuid4()), "timeout": timeout_s, **extra}
         if session_key:
             params["sessionKey"] = session_key
-        payload = self._call("agent", params, expect_final=True, timeout_s=timeout_s + 15)
+        kwargs: dict[str, Any] = {"expect_final": True, "timeout_s": timeout_s + 15}
+        if on_accepted is not None:
+            kwargs["on_accepted"] = on_accepted
+        payload = self._call("agent", params, **kwargs)
         texts = [p.get("text", "") for p in ((payload.get("result") or {}).get("payloads") or [])]
         return AgentRun(payload.get("runId", ""), payload.get("status", ""), "".join(texts), payload)
 
