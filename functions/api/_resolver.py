@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+
 from clawster.domain.errors import (
     BadRequest,
     ClawsterError,
@@ -25,7 +26,6 @@ from clawster.domain.errors import (
 from clawster.domain.roles import PERMISSIONS, PUBLIC
 from clawster.services.access import authorize
 from clawster.services.context import Access, Caller
-
 from functions import catalog
 
 logger = Logger(service="clawster")

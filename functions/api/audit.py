@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+
 from clawster.api.models import AuditEventOut, AuditPage
 from clawster.services import audit
-
 from functions.api._resolver import create_app, documented, lambda_entry
 
 app = create_app()

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+
 from clawster.api.models import (
     BotCreate,
     BotOut,
@@ -20,7 +21,6 @@ from clawster.api.models import (
 from clawster.domain.bots import BotAction, BotStatus
 from clawster.domain.errors import ValidationFailed
 from clawster.services import bots
-
 from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
 
 app = create_app()

@@ -6,9 +6,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+
 from clawster.api.models import FleetCreate, FleetOut, FleetPage, FleetUpdate
 from clawster.services import fleets
-
 from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
 
 app = create_app()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aws_lambda_powertools.event_handler import Response, content_types
+
 from clawster.api.models import Health, TemplateList, TemplateOut
 from clawster.domain.templates import TEMPLATES
-
 from functions.api._resolver import create_app, documented, lambda_entry
 
 app = create_app()

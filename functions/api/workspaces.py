@@ -6,6 +6,7 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+
 from clawster.api.models import (
     MemberList,
     MemberOut,
@@ -17,7 +18,6 @@ from clawster.api.models import (
     WorkspaceUpdate,
 )
 from clawster.services import workspaces
-
 from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
 
 app = create_app()

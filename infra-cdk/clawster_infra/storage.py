@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 from aws_cdk import aws_dynamodb as dynamodb
-from clawster.store import schema
 from constructs import Construct
+
+from clawster.store import schema
 
 _S = dynamodb.AttributeType.STRING
 

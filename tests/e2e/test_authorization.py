@@ -7,10 +7,10 @@ import re
 
 import jwt
 import pytest
-from clawster.domain.roles import AUTHENTICATED, PERMISSIONS, PUBLIC, Role, allows
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from clawster.domain.roles import AUTHENTICATED, PERMISSIONS, PUBLIC, Role, allows
 from functions import catalog
 from functions.api import openapi_doc
 from tests.helpers import ROLES, Client

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import aws_s3 as s3
+
 from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
 from clawster_infra.app import STACK_NAME
-
 from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute
 
 REPO = Path(__file__).resolve().parents[2]

@@ -7,10 +7,10 @@ import json
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import APIGatewayProxyEventModel
+
 from clawster.local.api_gateway import LocalApiGateway
 from clawster.local.issuer import Issuer
 from clawster.local.lambda_runtime import LocalFunction
-
 from functions import catalog
 from tests.helpers import Client
 

@@ -6,6 +6,7 @@ import stat
 
 import jwt
 import pytest
+
 from clawster.local.issuer import KEY_FILE, InvalidToken, Issuer
 
 

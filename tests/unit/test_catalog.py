@@ -6,7 +6,6 @@ import importlib
 import re
 
 from clawster.domain.roles import PERMISSIONS
-
 from functions import catalog
 
 

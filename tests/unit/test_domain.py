@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
+
 from clawster import ids
 from clawster.domain import config_policy
 from clawster.domain.bots import BotAction, check_intent

@@ -68,10 +68,10 @@ class LocalProvider:
         self._next_try: dict[str, float] = {}
         self._stop = threading.Event()
         self.adopted = [b for b in self.bot_ids() if self._alive(self._files(b), self._files(b).load())]
-        self._supervisor = None
+        self.supervise_interval_s = supervise_interval_s
+        self._supervisor: threading.Thread | None = None
         if supervise:
-            self._supervisor = threading.Thread(target=self._supervise, args=(supervise_interval_s,), daemon=True)
-            self._supervisor.start()
+            self.supervise()
 
     # -- description ----------------------------------------------------------------------------
     def capabilities(self) -> Capabilities:
@@ -209,6 +209,15 @@ class LocalProvider:
                 lines.append(raw.rstrip(b"\n").decode(errors="replace"))
                 position += len(raw)
             return LogChunk(lines, position)
+
+    def supervise(self) -> None:
+        """Start the supervisor thread (restarts gateways that should run but died)."""
+        if self._supervisor is None or not self._supervisor.is_alive():
+            self._stop.clear()
+            self._supervisor = threading.Thread(
+                target=self._supervise, args=(self.supervise_interval_s,), name="local-provider-supervisor", daemon=True
+            )
+            self._supervisor.start()
 
     def close(self) -> None:
         """Stop supervising; the gateways keep running (a new provider re-adopts them)."""

@@ -47,6 +47,7 @@ class WebSocketTransport:
         connect_timeout_s: float = 30.0,
         max_backoff_s: float = 5.0,
         max_events: int = 1000,
+        protocol: int = PROTOCOL,
     ):
         self.url = url
         self._token = token
@@ -54,6 +55,7 @@ class WebSocketTransport:
         self.device_token = device_token
         self.client = {"id": client_id, "version": CLIENT_VERSION, "platform": "linux", "mode": client_mode}
         self.scopes = list(scopes)
+        self.protocol = protocol
         self.connect_timeout_s = connect_timeout_s
         self.max_backoff_s = max_backoff_s
         self.hello: dict | None = None
@@ -116,8 +118,8 @@ class WebSocketTransport:
     def _connect_params(self, challenge: dict) -> dict:
         auth = {"token": self._token} if self._token else {"deviceToken": self.device_token} if self.device_token else {}
         params: dict[str, Any] = {
-            "minProtocol": PROTOCOL,
-            "maxProtocol": PROTOCOL,
+            "minProtocol": self.protocol,
+            "maxProtocol": self.protocol,
             "client": self.client,
             "role": "operator",
             "scopes": self.scopes,

@@ -1,0 +1,152 @@
+"""The local provider against real openclaw 2026.9.6 gateways (slow: each start takes 7-20 s).
+
+One bot is shared by the module (tests leave it running); the config-error case uses a second,
+short-lived one. Together with the contract gateway that is at most three gateways at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+
+import pytest
+
+from clawster.gateway import ConfigConflict
+from clawster.secrets import resolve
+from layers.providers.base import GatewaySpec, GatewayState, GatewayUpdate, Provider
+from layers.providers.errors import ConfigRejected, GatewayExists, GatewayNotFound, UnsupportedChange
+from layers.providers.local import LocalProvider
+
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real-gateway")]
+BOT = "bot-1"
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory):
+    return tmp_path_factory.mktemp("local-provider")
+
+
+@pytest.fixture(scope="module")
+def provider(root):
+    provider = LocalProvider(root, base_port=32000, supervise_interval_s=0.5)
+    provider.create(GatewaySpec(BOT, config={"ui": {"seamColor": "#101010"}}))
+    yield provider
+    for bot_id in provider.bot_ids():
+        provider.delete(bot_id)
+    provider.close()
+
+
+def wait_for(predicate, timeout_s: float = 60.0):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def test_the_provider_implements_the_interface(provider):
+    assert isinstance(provider, Provider)
+    capabilities = provider.capabilities()
+    assert capabilities.openclaw_versions == ("2026.9.6",) and capabilities.persistent_storage
+    assert [s.key for s in provider.provisioning_steps(GatewaySpec("x"))] == ["prepare", "launch", "ready"]
+
+
+def test_a_created_bot_answers_health_config_get_and_patch_with_base_hash(provider, root):
+    status = provider.describe(BOT)
+    assert status.state is GatewayState.RUNNING
+    with provider.client(BOT) as client:
+        assert client.health()["ok"] is True
+        snapshot = client.config_get()
+        assert snapshot.config["ui"]["seamColor"] == "#101010"
+        assert snapshot.config["gateway"]["bind"] == "loopback" and snapshot.config["gateway"]["mode"] == "local"
+        write = client.config_patch({"ui": {"seamColor": "#202020"}}, base_hash=snapshot.hash)
+        with pytest.raises(ConfigConflict):
+            client.config_patch({"ui": {"seamColor": "#303030"}}, base_hash=snapshot.hash)
+        assert client.config_get().hash == write.hash
+
+
+def test_the_token_is_kept_only_in_its_0600_file(provider, root):
+    endpoint = provider.endpoint(BOT)
+    token = resolve(endpoint.token_ref)
+    assert endpoint.token_ref.startswith("file:") and token not in endpoint.token_ref
+    assert (os.stat(root / BOT / "token").st_mode & 0o777) == 0o600
+    assert token not in (root / BOT / "instance.json").read_text()
+
+
+def test_each_gateway_has_its_own_state_log_file_and_egress_switches(provider, root):
+    config = json.loads((root / BOT / "openclaw.json").read_text())
+    assert config["logging"]["file"] == str(root / BOT / "logs" / "gateway.log")
+    assert config["update"]["checkOnStart"] is False and config["models"]["catalogRefresh"]["enabled"] is False
+    assert (root / BOT / "state").is_dir() and (root / BOT / "logs" / "gateway.log").exists()
+    chunk = provider.logs(BOT, limit=5)
+    assert 0 < len(chunk.lines) <= 5
+    with provider.client(BOT) as client:
+        client.update_config({"ui": {"seamColor": "#404040"}})
+    assert wait_for(lambda: provider.logs(BOT, cursor=chunk.cursor).lines, 10)
+
+
+def test_the_gateway_keeps_running_and_is_readopted_across_a_control_plane_restart(provider, root):
+    pid = provider._files(BOT).load().pid
+    provider.close()  # the control plane goes away; the gateway must not
+    again = LocalProvider(root, base_port=32000, supervise=False)
+    assert again.adopted == [BOT]
+    assert again.describe(BOT).state is GatewayState.RUNNING
+    assert again._files(BOT).load().pid == pid
+    with again.client(BOT) as client:
+        assert client.health()["ok"] is True
+    provider.supervise()  # the module's provider resumes for the tests that follow
+
+
+def test_stop_keeps_the_state_and_start_brings_the_same_config_back(provider, root):
+    with provider.client(BOT) as client:
+        client.update_config({"ui": {"seamColor": "#505050"}})
+    pid = provider._files(BOT).load().pid
+    assert provider.stop(BOT).state is GatewayState.STOPPED
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert (root / BOT / "state").is_dir()
+    time.sleep(1.5)  # the supervisor must not restart a bot stopped on purpose
+    assert provider.describe(BOT).state is GatewayState.STOPPED
+    assert provider.start(BOT).state is GatewayState.RUNNING
+    with provider.client(BOT) as client:
+        assert client.config_get().config["ui"]["seamColor"] == "#505050"
+
+
+def test_the_supervisor_restarts_a_gateway_that_died(provider):
+    pid = provider._files(BOT).load().pid
+    os.killpg(pid, signal.SIGKILL)
+    assert wait_for(lambda: provider.describe(BOT).state is GatewayState.RUNNING and provider._files(BOT).load().pid != pid, 90)
+    assert provider.describe(BOT).restarts >= 1
+
+
+def test_updates_apply_live_and_a_refused_config_changes_nothing(provider):
+    provider.update(BOT, GatewayUpdate(config={"ui": {"seamColor": "#606060"}}))
+    with provider.client(BOT) as client:
+        before = client.config_get()
+        assert before.config["ui"]["seamColor"] == "#606060"
+        with pytest.raises(ConfigRejected) as caught:
+            provider.update(BOT, GatewayUpdate(config={"ui": {"seamColor": "not-a-color"}}))
+        assert [i["path"] for i in caught.value.issues] == ["ui.seamColor"]
+        assert client.config_get().hash == before.hash
+    with pytest.raises(UnsupportedChange):
+        provider.update(BOT, GatewayUpdate(openclaw_version="2026.1.1"))
+
+
+def test_a_config_openclaw_refuses_at_startup_is_reported_with_its_issues(provider, root):
+    with pytest.raises(ConfigRejected) as caught:
+        provider.create(GatewaySpec("bad-config", config={"bogusTopLevelKey": 1}))
+    assert any("bogusTopLevelKey" in issue["message"] for issue in caught.value.issues)
+    assert not (root / "bad-config").exists(), "a failed create leaves nothing behind"
+
+
+def test_create_refuses_a_duplicate_and_delete_removes_everything(provider, root):
+    with pytest.raises(GatewayExists):
+        provider.create(GatewaySpec(BOT))
+    pid = provider._files(BOT).load().pid
+    provider.delete(BOT)
+    assert not (root / BOT).exists()
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10)
+    with pytest.raises(GatewayNotFound):
+        provider.describe(BOT)
