@@ -38,5 +38,9 @@ class StartFailed(ProviderError):
         self.log_tail = log_tail
 
 
+class PortInUse(StartFailed):
+    """Another process listens on the gateway's port (the provider then picks another)."""
+
+
 class UnsupportedChange(ProviderError):
     """A change this provider cannot make (e.g. a version or size it does not offer)."""

@@ -1,8 +1,9 @@
 """The gateways the contract suite runs against: the fake (fast) and a real openclaw 2026.9.6.
 
 The real one is started by the local provider with the mock model configured, once per test
-process; every real-gateway test is in the xdist group "real-gateway", so one worker owns them
-all and no more than three gateways ever run at once (each takes 1-1.5 GB).
+process. `make test` distributes by file (--dist loadfile), so this module's real gateway and the
+provider module's (at most two) run on different workers: never more than three gateways at once
+(each takes 1-1.5 GB).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from clawster.gateway import AdminRpcTransport, GatewayClient, WebSocketTranspor
 from clawster.local.fake_gateway import FakeGateway
 from clawster.local.mock_model import MockModel
 
-REAL = pytest.param("real", marks=(pytest.mark.slow, pytest.mark.xdist_group("real-gateway")))
+REAL = pytest.param("real", marks=pytest.mark.slow)
 
 
 @dataclass

@@ -19,7 +19,7 @@ from layers.providers.base import GatewaySpec, GatewayState, GatewayUpdate, Prov
 from layers.providers.errors import ConfigRejected, GatewayExists, GatewayNotFound, UnsupportedChange
 from layers.providers.local import LocalProvider
 
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("real-gateway")]
+pytestmark = pytest.mark.slow
 BOT = "bot-1"
 
 
@@ -139,6 +139,21 @@ def test_a_config_openclaw_refuses_at_startup_is_reported_with_its_issues(provid
         provider.create(GatewaySpec("bad-config", config={"bogusTopLevelKey": 1}))
     assert any("bogusTopLevelKey" in issue["message"] for issue in caught.value.issues)
     assert not (root / "bad-config").exists(), "a failed create leaves nothing behind"
+
+
+def test_a_port_taken_after_the_check_is_detected_and_another_is_used(provider, root, monkeypatch):
+    """Another gateway answering /readyz on the chosen port must not pass for ours (token check)."""
+    from clawster.local.fake_gateway import FakeGateway
+    from layers.providers.local import provider as provider_module
+
+    with FakeGateway("someone-elses-token") as squatter:
+        monkeypatch.setattr(provider_module, "_port_free", lambda port: True)  # lose the race on purpose
+        monkeypatch.setattr(provider, "base_port", squatter.port)
+        status = provider.create(GatewaySpec("port-race"))
+        assert status.endpoint.http_url != squatter.http_url
+        with provider.client("port-race") as client:
+            assert client.health()["ok"] is True
+    provider.delete("port-race")
 
 
 def test_create_refuses_a_duplicate_and_delete_removes_everything(provider, root):

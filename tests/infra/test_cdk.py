@@ -23,7 +23,6 @@ from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute
 
 REPO = Path(__file__).resolve().parents[2]
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
-pytestmark = pytest.mark.xdist_group("cdk")
 
 
 def synth(outdir: Path, functions: tuple[Function, ...] = FUNCTIONS) -> dict:

@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..errors import ConfigRejected, StartFailed
+from ..errors import ConfigRejected, PortInUse, StartFailed
 from .instance import InstanceFiles
 from .runtime import OpenClawRuntime
 
@@ -43,16 +43,37 @@ def ready(port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
+def accepts_token(port: int, token: str) -> bool:
+    """Whether the gateway on `port` is ours: it answers the admin RPC with our token (not 401)."""
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/v1/admin/rpc",
+        data=json.dumps({"id": "probe", "method": "health"}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status == 200
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+        return False
+
+
 def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: InstanceFiles, port: int, timeout_s: float) -> None:
-    """Until /readyz is 200. Exit 78 becomes ConfigRejected with `openclaw config validate` issues."""
+    """Until /readyz is 200 and the gateway there accepts this bot's token (another process may own
+    the port: then ours exits, and that is PortInUse). Exit 78 becomes ConfigRejected with the
+    issues from `openclaw config validate`."""
     deadline = time.monotonic() + timeout_s
+    token = files.token()
     while time.monotonic() < deadline:
         code = process.poll()
         if code is not None:
             if code == CONFIG_ERROR_EXIT:
                 raise ConfigRejected(f"openclaw refused the config of {files.bot_id}", validate_issues(runtime, files))
-            raise StartFailed(f"gateway {files.bot_id} exited with {code} while starting", code, log_tail(files.stdout_file))
-        if ready(port, timeout_s=0.5):
+            tail = log_tail(files.stdout_file)
+            if "EADDRINUSE" in tail or "already listening" in tail:
+                raise PortInUse(f"port {port} of {files.bot_id} is taken by another process", code, tail)
+            raise StartFailed(f"gateway {files.bot_id} exited with {code} while starting", code, tail)
+        if ready(port, timeout_s=0.5) and accepts_token(port, token):
             return
         time.sleep(0.1)
     raise StartFailed(f"gateway {files.bot_id} not ready after {timeout_s:.0f}s", None, log_tail(files.stdout_file))

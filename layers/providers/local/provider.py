@@ -31,7 +31,7 @@ from ..base import (
     ProvisioningStep,
     SizeTier,
 )
-from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, ProviderError, UnsupportedChange
+from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, PortInUse, ProviderError, UnsupportedChange
 from . import process
 from .instance import InstanceFiles, InstanceRecord, enforced_config, merge
 from .runtime import OpenClawRuntime
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 SIZE = SizeTier("small", vcpu=1, memory_mb=1536, description="one gateway process on this machine (~1-1.5 GB RSS)")
 MAX_BACKOFF_S = 60.0
+PORT_ATTEMPTS = 3
 
 
 class LocalProvider:
@@ -130,10 +131,19 @@ class LocalProvider:
                 raise GatewayExists(f"bot {spec.bot_id} already has a local gateway")
             try:
                 token = files.create()
-                record = InstanceRecord(spec.bot_id, self._free_port(), version)
-                files.write_config(merge(spec.config, enforced_config(files, record.port, token)))
-                files.save(record)
-                self._launch_and_wait(files, record)
+                record = InstanceRecord(spec.bot_id, 0, version)
+                taken: set[int] = set()
+                for attempt in range(PORT_ATTEMPTS):
+                    record.port = self._free_port(exclude=taken)
+                    files.write_config(merge(spec.config, enforced_config(files, record.port, token)))
+                    files.save(record)
+                    try:
+                        self._launch_and_wait(files, record)
+                        break
+                    except PortInUse:  # another provider/process bound it between our check and the gateway's bind
+                        taken.add(record.port)
+                        if attempt == PORT_ATTEMPTS - 1:
+                            raise
             except BaseException:
                 self._kill(files)
                 shutil.rmtree(files.dir, ignore_errors=True)  # a failed create leaves nothing behind
@@ -306,8 +316,8 @@ class LocalProvider:
         )
         return [] if out.returncode == 0 else process.validate_issues(self.runtime, files)
 
-    def _free_port(self) -> int:
-        used = {self._files(b).load().port for b in self.bot_ids()}
+    def _free_port(self, exclude: set[int] = frozenset()) -> int:
+        used = {self._files(b).load().port for b in self.bot_ids()} | set(exclude)
         for i in range(500):
             port = self.base_port + i * self.port_spacing
             if port not in used and _port_free(port):
