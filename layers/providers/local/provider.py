@@ -152,20 +152,14 @@ class LocalProvider:
 
     def start(self, bot_id: str) -> GatewayStatus:
         with self._lock(bot_id):
-            files = self._existing(bot_id)
-            record = files.load()
-            record.desired = "RUNNING"
-            files.save(record)
+            files, record = self._set_desired(bot_id, "RUNNING")
             if not self._alive(files, record):
                 self._launch_and_wait(files, record)
             return self.describe(bot_id)
 
     def stop(self, bot_id: str) -> GatewayStatus:
         with self._lock(bot_id):
-            files = self._existing(bot_id)
-            record = files.load()
-            record.desired = "STOPPED"
-            files.save(record)  # first, so the supervisor does not restart it meanwhile
+            files, _ = self._set_desired(bot_id, "STOPPED")
             self._kill(files)
             return self.describe(bot_id)
 
@@ -192,10 +186,7 @@ class LocalProvider:
 
     def delete(self, bot_id: str) -> None:
         with self._lock(bot_id):
-            files = self._existing(bot_id)
-            record = files.load()
-            record.desired = "STOPPED"
-            files.save(record)
+            files, _ = self._set_desired(bot_id, "STOPPED")
             self._kill(files)
             shutil.rmtree(files.dir)
             self._next_try.pop(bot_id, None)
@@ -252,6 +243,14 @@ class LocalProvider:
         if not files.exists():
             raise GatewayNotFound(f"no local gateway for bot {bot_id}")
         return files
+
+    def _set_desired(self, bot_id: str, desired: str) -> tuple[InstanceFiles, InstanceRecord]:
+        """Record what the supervisor should keep the bot at, before acting (so it never fights us)."""
+        files = self._existing(bot_id)
+        record = files.load()
+        record.desired = desired
+        files.save(record)
+        return files, record
 
     @staticmethod
     def _endpoint(files: InstanceFiles, record: InstanceRecord) -> Endpoint:
