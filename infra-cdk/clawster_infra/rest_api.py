@@ -89,9 +89,8 @@ def make_rest_api(
             route.method,
             apigw.LambdaIntegration(fn, proxy=True, allow_test_invoke=False),
             request_validator=validator,
-            **({"authorization_type": apigw.AuthorizationType.NONE} if route.public else {
-                "authorization_type": apigw.AuthorizationType.COGNITO, "authorizer": authorizer,
-            }),
+            authorization_type=apigw.AuthorizationType.NONE if route.public else apigw.AuthorizationType.COGNITO,
+            authorizer=None if route.public else authorizer,
         )
         if route.public:
             reason = f"{route.method} {route.path} is public by design (clawster.domain.roles marks it PUBLIC)"

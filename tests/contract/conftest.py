@@ -62,7 +62,8 @@ def real_gateway(tmp_path_factory, mock_model):
         endpoint = provider.endpoint("contract")
         yield GatewayUnderTest("real", endpoint.http_url, endpoint.ws_url, resolve(endpoint.token_ref), mock_model.reply)
     finally:
-        provider.delete("contract") if "contract" in provider.bot_ids() else None
+        if "contract" in provider.bot_ids():
+            provider.delete("contract")
         provider.close()
 
 

@@ -114,6 +114,18 @@ def test_stop_keeps_the_state_and_start_brings_the_same_config_back(provider, ro
         assert client.config_get().config["ui"]["seamColor"] == "#505050"
 
 
+def test_a_stopped_bot_takes_a_validated_config_and_refuses_a_bad_one(provider, root):
+    provider.stop(BOT)
+    with pytest.raises(ConfigRejected) as caught:
+        provider.update(BOT, GatewayUpdate(config={"ui": {"seamColor": "not-a-color"}}))
+    assert [i["path"] for i in caught.value.issues] == ["ui.seamColor"]
+    assert json.loads((root / BOT / "openclaw.json").read_text())["ui"]["seamColor"] != "not-a-color"
+    provider.update(BOT, GatewayUpdate(config={"ui": {"seamColor": "#515151"}}))
+    assert provider.start(BOT).state is GatewayState.RUNNING
+    with provider.client(BOT) as client:
+        assert client.config_get().config["ui"]["seamColor"] == "#515151"
+
+
 def test_the_supervisor_restarts_a_gateway_that_died(provider):
     pid = provider._files(BOT).load().pid
     os.killpg(pid, signal.SIGKILL)

@@ -19,6 +19,7 @@ from aws_cdk import aws_s3 as s3
 from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
 from clawster_infra.app import STACK_NAME
+from clawster_infra.stack import TriggerNotDeployable
 from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute
 
 REPO = Path(__file__).resolve().parents[2]
@@ -250,5 +251,5 @@ def test_a_schedule_trigger_becomes_an_events_rule(tmp_path):
 
 def test_an_unwired_trigger_type_refuses_to_synthesize(tmp_path):
     ws = Function(name="ws-probe", handler="functions.api.meta.handler", triggers=(WebSocketRoute("$connect"),))
-    with pytest.raises(NotImplementedError, match="ws-probe"):
+    with pytest.raises(TriggerNotDeployable, match="ws-probe"):
         build_app(str(tmp_path), FUNCTIONS + (ws,))

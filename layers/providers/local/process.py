@@ -68,7 +68,8 @@ def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: Insta
         code = process.poll()
         if code is not None:
             if code == CONFIG_ERROR_EXIT:
-                raise ConfigRejected(f"openclaw refused the config of {files.bot_id}", validate_issues(runtime, files))
+                issues = config_issues(runtime, files) or [{"path": "<root>", "message": "openclaw exited 78 (config error)"}]
+                raise ConfigRejected(f"openclaw refused the config of {files.bot_id}", issues)
             tail = log_tail(files.stdout_file)
             if "EADDRINUSE" in tail or "already listening" in tail:
                 raise PortInUse(f"port {port} of {files.bot_id} is taken by another process", code, tail)
@@ -79,8 +80,10 @@ def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: Insta
     raise StartFailed(f"gateway {files.bot_id} not ready after {timeout_s:.0f}s", None, log_tail(files.stdout_file))
 
 
-def validate_issues(runtime: OpenClawRuntime, files: InstanceFiles) -> list[dict]:
-    """`openclaw config validate --json` gives the real reason (the startup message can mislead, G13)."""
+def config_issues(runtime: OpenClawRuntime, files: InstanceFiles) -> list[dict]:
+    """The issues `openclaw config validate --json` finds in the bot's config file ([] when valid).
+
+    It gives the real reason where the gateway's startup message can mislead (G13)."""
     out = subprocess.run(
         runtime.command("config", "validate", "--json"),
         env={**runtime.env(), **files.env()},
@@ -88,11 +91,13 @@ def validate_issues(runtime: OpenClawRuntime, files: InstanceFiles) -> list[dict
         text=True,
         timeout=60,
     )
+    if out.returncode == 0:
+        return []
     try:
         report = json.loads(out.stdout[out.stdout.index("{"):])
     except ValueError:
         return [{"path": "<root>", "message": (out.stdout + out.stderr).strip()[-500:] or "invalid config"}]
-    return list(report.get("issues") or []) or [{"path": "<root>", "message": "openclaw exited 78 (config error)"}]
+    return list(report.get("issues") or []) or [{"path": "<root>", "message": "openclaw config validate failed"}]
 
 
 def process_start_time(pid: int) -> int | None:

@@ -281,10 +281,7 @@ class LocalProvider:
 
     def _kill(self, files: InstanceFiles) -> None:
         if not files.record_file.exists():
-            child = self._children.pop(files.bot_id, None)
-            if child is not None:
-                process.terminate(child.pid, None, self.stop_timeout_s, child)
-            return
+            return  # nothing was launched: the record is saved before every launch
         record = files.load()
         child = self._children.pop(files.bot_id, None)
         if record.pid is not None and (child is not None or self._alive(files, record)):
@@ -301,19 +298,15 @@ class LocalProvider:
                 raise ConfigRejected(error.message, error.issues) from error
 
     def _write_validated(self, files: InstanceFiles, config: dict) -> None:
-        previous = files.config.read_text()
+        previous = files.read_config()
+        if "meta" in previous:
+            # The gateway stamps `meta` into every config it writes; a file without it next to a
+            # `.last-good` with it is taken for clobbered and silently restored from backup.
+            config = {**config, "meta": previous["meta"]}
         files.write_config(config)
-        issues = self._offline_issues(files)
-        if issues:
-            files.config.write_text(previous)  # never leave a config the gateway would refuse
+        if issues := process.config_issues(self.runtime, files):
+            files.write_config(previous)  # never leave a config the gateway would refuse
             raise ConfigRejected(f"openclaw refused the new config of {files.bot_id}", issues)
-
-    def _offline_issues(self, files: InstanceFiles) -> list[dict]:
-        out = subprocess.run(
-            self.runtime.command("config", "validate", "--json"),
-            env={**self.runtime.env(), **files.env()}, capture_output=True, text=True, timeout=60,
-        )
-        return [] if out.returncode == 0 else process.validate_issues(self.runtime, files)
 
     def _free_port(self, exclude: set[int] = frozenset()) -> int:
         used = {self._files(b).load().port for b in self.bot_ids()} | set(exclude)

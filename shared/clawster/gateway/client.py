@@ -120,14 +120,12 @@ class GatewayClient:
 
     def update_config(self, patch: dict, *, note: str | None = None, attempts: int = 3) -> ConfigWrite:
         """config.get then config.patch, re-reading after a concurrent change (ConfigConflict)."""
-        for attempt in range(attempts):
-            snapshot = self.config_get()
+        for _ in range(attempts - 1):
             try:
-                return self.config_patch(patch, base_hash=snapshot.hash, note=note)
+                return self.config_patch(patch, base_hash=self.config_get().hash, note=note)
             except ConfigConflict:
-                if attempt == attempts - 1:
-                    raise
-        raise AssertionError("unreachable")
+                continue
+        return self.config_patch(patch, base_hash=self.config_get().hash, note=note)  # a conflict now escapes
 
     def config_schema_lookup(self, path: str) -> dict:
         """{path, schema, reloadKind: none|hot|restart, children}."""
