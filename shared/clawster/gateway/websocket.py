@@ -116,7 +116,13 @@ class WebSocketTransport:
         return hello
 
     def _connect_params(self, challenge: dict) -> dict:
-        auth = {"token": self._token} if self._token else {"deviceToken": self.device_token} if self.device_token else {}
+        # The shared token when we have one; otherwise the deviceToken a previous hello-ok issued.
+        if self._token:
+            auth = {"token": self._token}
+        elif self.device_token:
+            auth = {"deviceToken": self.device_token}
+        else:
+            auth = {}
         params: dict[str, Any] = {
             "minProtocol": self.protocol,
             "maxProtocol": self.protocol,
