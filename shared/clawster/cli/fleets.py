@@ -1,0 +1,60 @@
+"""`clawster fleet ...`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from clawster.cli.output import col, show_item, show_message, show_page
+from clawster.cli.params import All, Cursor, IfMatch, Limit, Tags, Workspace, changes, tags
+from clawster.cli.session import connect, output
+
+fleet_app = typer.Typer(help="Fleets of bots (environment dev, staging or prod; tags)", no_args_is_help=True)
+
+FLEET = [col("ID"), col("NAME"), col("ENVIRONMENT"), col("BOTS", "bot_count"), col("TAGS"), col("VERSION")]
+Environment = Annotated[str | None, typer.Option(help="dev, staging or prod")]
+
+
+@fleet_app.command("list")
+def fleet_list(workspace: Workspace = None, limit: Limit = None, cursor: Cursor = None, all_pages: All = False) -> None:
+    conn = connect()
+    page = conn.api.page(f"/workspaces/{conn.workspace(workspace)}/fleets", {}, limit, cursor, all_pages)
+    show_page(page, output(), FLEET, "fleets")
+
+
+@fleet_app.command("create")
+def fleet_create(name: str, environment: Environment = "dev", description: str = "", tag: Tags = None,
+                 workspace: Workspace = None) -> None:
+    conn = connect()
+    body = {"name": name, "environment": environment, "description": description, "tags": tags(tag)}
+    show_item(conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/fleets", body)[1], output(), FLEET)
+
+
+@fleet_app.command("get")
+def fleet_get(fleet_id: str, workspace: Workspace = None) -> None:
+    conn = connect()
+    show_item(conn.api.get(f"/workspaces/{conn.workspace(workspace)}/fleets/{fleet_id}"), output(), FLEET)
+
+
+@fleet_app.command("update")
+def fleet_update(fleet_id: str, name: str | None = None, environment: Environment = None,
+                 description: str | None = None,
+                 tag: Annotated[list[str] | None, typer.Option("--tag", help="key=value; replaces all tags")] = None,
+                 clear_tags: Annotated[bool, typer.Option("--clear-tags", help="Remove every tag")] = False,
+                 if_match: IfMatch = None, workspace: Workspace = None) -> None:
+    """Change a fleet's name, environment, description or tags."""
+    new_tags = {} if clear_tags else (tags(tag) if tag else None)
+    body = changes("--name, --environment, --description, --tag, --clear-tags",
+                   name=name, environment=environment, description=description, tags=new_tags)
+    conn = connect()
+    path = f"/workspaces/{conn.workspace(workspace)}/fleets/{fleet_id}"
+    show_item(conn.api.write("PATCH", path, body, if_match), output(), FLEET)
+
+
+@fleet_app.command("delete")
+def fleet_delete(fleet_id: str, if_match: IfMatch = None, workspace: Workspace = None) -> None:
+    """Delete a fleet (it must have no bots)."""
+    conn = connect()
+    conn.api.write("DELETE", f"/workspaces/{conn.workspace(workspace)}/fleets/{fleet_id}", if_match=if_match)
+    show_message(f"deleted fleet {fleet_id}", {"deleted": "fleet", "id": fleet_id}, output())

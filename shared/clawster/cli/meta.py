@@ -1,0 +1,42 @@
+"""`clawster template list`, `clawster health`, `clawster openapi`."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+
+from clawster.cli import yaml_out
+from clawster.cli.output import col, show_item, show_page
+from clawster.cli.session import connect, output
+
+template_app = typer.Typer(help="Built-in bot templates", no_args_is_help=True)
+TEMPLATE = [col("ID"), col("NAME"), col("DESCRIPTION")]
+
+
+@template_app.command("list")
+def template_list() -> None:
+    """The templates `bot create --template` accepts (-o json shows their configs)."""
+    show_page(connect().api.get("/templates"), output(), TEMPLATE, "templates")
+
+
+def health() -> None:
+    """Is the API up? (No token needed.)"""
+    conn = connect(auth=False)
+    body = conn.api.get("/health")
+    show_item({"api_url": conn.api.url, **body}, output(), [col("API", "api_url"), col("STATUS")])
+
+
+def openapi() -> None:
+    """The API's OpenAPI document, as JSON (or YAML with -o yaml)."""
+    document = connect(auth=False).api.get("/openapi.json")
+    if output() == "yaml":
+        sys.stdout.write(yaml_out.dumps(document))
+    else:
+        print(json.dumps(document, indent=2))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("health")(health)
+    app.command("openapi")(openapi)
