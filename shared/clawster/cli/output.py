@@ -37,11 +37,11 @@ def show_page(page: dict, fmt: str, columns: Sequence[Column], noun: str) -> Non
 
 
 def show_fields(fields: dict, fmt: str) -> None:
-    """A record that is not a listing row (whoami, login): "key  value" lines as a table."""
+    """A record that is not a listing row (whoami, login): "KEY  value" lines for its scalar fields."""
     if fmt != "table":
         _dump(fields, fmt)
         return
-    scalars = {k: v for k, v in fields.items() if not isinstance(v, list)}
+    scalars = {k: v for k, v in fields.items() if v is not None and not isinstance(v, list)}
     width = max(len(k) for k in scalars)
     for key, value in scalars.items():
         print(f"{key.upper().replace('_', '-'):<{width}}  {cell(value)}")

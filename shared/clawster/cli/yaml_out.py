@@ -12,7 +12,8 @@ import math
 import re
 from typing import Any
 
-PLAIN = re.compile(r"^[A-Za-z_/][A-Za-z0-9_./@+-]*$|^[0-9][A-Za-z0-9_./@+-]*$")
+# Letters, digits and a few safe marks, single spaces inside; no ": ", " #", quotes or leading indicators.
+PLAIN = re.compile(r"^[A-Za-z0-9_/]([A-Za-z0-9_./@+-]| (?! ))*(?<! )$")
 NUMBER_LIKE = re.compile(
     r"^[-+]?(0x[0-9a-f_]+|0o?[0-7_]+|0b[01_]+|[0-9][0-9_]*(\.[0-9_]*)?(e[-+]?[0-9]+)?|\.[0-9_]+(e[-+]?[0-9]+)?"
     r"|\.inf|\.nan)$",
@@ -82,4 +83,4 @@ def scalar(value: Any) -> str:
 
 def _plain_ok(text: str) -> bool:
     return (bool(PLAIN.match(text)) and any(c.isalpha() for c in text)
-            and text.lower() not in RESERVED and not NUMBER_LIKE.match(text))
+            and text.lower() not in RESERVED and not NUMBER_LIKE.match(text.replace(" ", "")))
