@@ -23,6 +23,15 @@ from tests.helpers import Client  # noqa: E402
 _users = itertools.count()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_clawster_home(tmp_path_factory):
+    """The CLI's config file and the pointer `clawster dev` records go to a scratch folder: tests
+    never read a developer's profiles nor replace the pointer to their running dev stack."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CLAWSTER_HOME", str(tmp_path_factory.mktemp("clawster-home")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):
     """The real local stack (moto server, local API Gateway, local issuer), once per test process."""

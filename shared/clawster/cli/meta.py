@@ -30,7 +30,7 @@ def health() -> None:
 
 def openapi() -> None:
     """The API's OpenAPI document, as JSON (or YAML with -o yaml)."""
-    document = connect(auth=False).api.get("/openapi.json")
+    document = connect().api.get("/openapi.json")
     if output() == "yaml":
         sys.stdout.write(yaml_out.dumps(document))
     else:
