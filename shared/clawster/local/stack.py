@@ -21,25 +21,24 @@ from typing import Any
 
 from functions import catalog
 
-from . import lambda_runtime, scan_guard
+from . import lambda_runtime, moto_dynamodb, scan_guard
 from .api_gateway import LocalApiGateway
 from .issuer import Issuer
-from .snapshot import SnapshotWriter, restore
+from .journal import SNAPSHOT_FILE, DurableTable
 
 log = logging.getLogger("local")
 
 DEFAULT_TABLE = "clawster-local"
 STACK_FILE = "stack.json"
-SNAPSHOT_FILE = "table.jsonl"
 LAMBDA_ROLE = "clawster-local-lambda"
 
 
 class LocalStack:
     def __init__(self, state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, seed: bool = True,
-                 admin_user: str = "admin", snapshot_delay_s: float = 0.5):
+                 admin_user: str = "admin", compact_after: int = 5000):
         self.state_dir = Path(state_dir)
         self.api_port, self.moto_port, self.seed, self.admin_user = api_port, moto_port, seed, admin_user
-        self.snapshot_delay_s = snapshot_delay_s
+        self.compact_after = compact_after
         # Entity models read TABLE_NAME when they are imported: settle it before anything imports them.
         self.table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
         self.functions = {f.name: lambda_runtime.LocalFunction(f.name, f.handler, f.memory_mb, f.timeout_s)
@@ -48,7 +47,7 @@ class LocalStack:
         self.restored_items = 0
         self._moto: Any = None
         self._gateway: LocalApiGateway | None = None
-        self._writer: SnapshotWriter | None = None
+        self._durable: DurableTable | None = None
         self.issuer: Issuer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -63,25 +62,22 @@ class LocalStack:
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         scan_guard.install()
+        moto_dynamodb.install()
         self._start_moto()
         lambda_runtime.install_moto_hook()
         for function in self.functions.values():
             lambda_runtime.REGISTRY.add(function)
         client = self._client("dynamodb")
         self._create_table(client)
-        self.restored_items = restore(client, self.table_name, self.state_dir / SNAPSHOT_FILE)
+        self._durable = self._restore(client)
         self._deploy_functions()
         if self.seed:
             from clawster.services.seed import seed_demo
 
             self.demo_workspace_id = seed_demo(self.admin_user)
-        self._writer = SnapshotWriter(client, self.table_name, self.state_dir / SNAPSHOT_FILE, self.snapshot_delay_s)
-        self._writer.start()
-        if self.seed:
-            self._writer.mark_dirty()
+        self._durable.start()  # from here on, every committed change is journaled before it is acknowledged
         self.issuer = Issuer(self.state_dir)
-        self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port,
-                                        on_mutation=self._writer.mark_dirty)
+        self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port)
         self._gateway.start()
         self._write_stack_file()
 
@@ -90,10 +86,10 @@ class LocalStack:
         if self._gateway:
             self._gateway.stop()
             self._gateway = None
-        if self._writer:
-            saved = self._writer.stop()
+        if self._durable:
+            saved = self._durable.stop()
             log.info("saved %d items to %s", saved, self.state_dir / SNAPSHOT_FILE)
-            self._writer = None
+            self._durable = None
         (self.state_dir / STACK_FILE).unlink(missing_ok=True)
         if self._moto:
             self._moto.stop()
@@ -111,8 +107,9 @@ class LocalStack:
         return f"http://127.0.0.1:{self.moto_port}"
 
     def snapshot_now(self) -> int:
-        assert self._writer, "the stack is not running"
-        return self._writer.flush()
+        """Compact the journal into the snapshot now; returns the item count."""
+        assert self._durable, "the stack is not running"
+        return self._durable.compact()
 
     # -- parts ---------------------------------------------------------------------------------------
 
@@ -144,6 +141,16 @@ class LocalStack:
 
         if self.table_name not in client.list_tables()["TableNames"]:
             create_table(client, self.table_name)
+
+    def _restore(self, client: Any) -> DurableTable:
+        """Load the snapshot and the journal written after it into the (new, empty) table."""
+        table = client.describe_table(TableName=self.table_name)["Table"]
+        durable = DurableTable(self.state_dir, table["TableArn"], [k["AttributeName"] for k in table["KeySchema"]],
+                               compact_after=self.compact_after)
+        items = durable.load()
+        moto_dynamodb.put_items(table["TableArn"], items)
+        self.restored_items = len(items)
+        return durable
 
     def _deploy_functions(self) -> None:
         """Register each catalog function with moto's Lambda service, so Step Functions tasks and
