@@ -19,11 +19,16 @@ for path in (HERE, REPO, REPO / "shared"):
         sys.path.insert(0, str(path))
 
 from clawster_infra import DEFAULT_OUTDIR, build_app  # noqa: E402
+from clawster_infra.code_bundle import DepsLayerNotBuilt  # noqa: E402
 
 
 def main() -> None:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    build_app(os.environ.get("CDK_OUTDIR") or str(DEFAULT_OUTDIR)).synth()
+    try:
+        app = build_app(os.environ.get("CDK_OUTDIR") or str(DEFAULT_OUTDIR))
+    except DepsLayerNotBuilt as error:  # the one mistake a first deploy makes: say what to run, no traceback
+        sys.exit(f"error: {error}")
+    app.synth()
 
 
 if __name__ == "__main__":

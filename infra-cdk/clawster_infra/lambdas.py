@@ -29,6 +29,7 @@ def catalog_function(
     table: dynamodb.TableV2,
     code: lambda_.Code,
     layer: lambda_.ILayerVersion,
+    tracing: bool,
 ) -> lambda_.Function:
     cid = construct_id(spec.name)
     log_group = logs.LogGroup(
@@ -63,18 +64,21 @@ def catalog_function(
         timeout=cdk.Duration.seconds(spec.timeout_s),
         role=role,
         log_group=log_group,
-        tracing=lambda_.Tracing.ACTIVE,
+        # X-Ray only where the stage opts in: the handlers' Powertools Tracer reads the same switch.
+        tracing=lambda_.Tracing.ACTIVE if tracing else lambda_.Tracing.DISABLED,
         environment={
             "TABLE_NAME": table.table_name,
             "POWERTOOLS_SERVICE_NAME": "clawster",
             "POWERTOOLS_LOG_LEVEL": "INFO",
+            "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
             "FUNCTION_CATALOG_NAME": spec.name,
         },
     )
-    acknowledge(
-        role,
-        "AwsSolutions-IAM5[Resource::*]",
-        "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions",
-    )
+    if tracing:
+        acknowledge(
+            role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords support no resource-level permissions",
+        )
     acknowledge(fn, "AwsSolutions-L1", "python3.11 is pinned: the dependency layer is built and tested for this runtime")
     return fn

@@ -44,6 +44,8 @@ def make_rest_api(
     scope: Construct,
     routes: list[tuple[lambda_.IFunction, RestRoute]],
     pool: cognito.UserPool,
+    *,
+    tracing: bool,
 ) -> apigw.RestApi:
     access_logs = logs.LogGroup(
         scope, "ApiAccessLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=cdk.RemovalPolicy.RETAIN
@@ -65,7 +67,7 @@ def make_rest_api(
             ),
             logging_level=apigw.MethodLoggingLevel.ERROR,
             data_trace_enabled=False,  # request bodies may hold bot configs: never log them
-            tracing_enabled=True,
+            tracing_enabled=tracing,
             metrics_enabled=True,
             throttling_rate_limit=THROTTLE_RATE,
             throttling_burst_limit=THROTTLE_BURST,

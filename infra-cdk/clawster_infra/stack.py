@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -10,8 +12,9 @@ from constructs import Construct
 
 from functions.catalog import Function, Schedule, StepFunctionsTask, WebSocketRoute
 
-from .code_bundle import deps_layer_dir, stage_function_code
+from .code_bundle import deps_layer_dir, staged_function_code
 from .lambdas import RUNTIME, catalog_function, construct_id
+from .options import StackOptions
 from .rest_api import make_rest_api
 from .storage import make_table
 from .users import make_user_pool
@@ -26,24 +29,29 @@ class TriggerNotDeployable(ValueError):
 
 
 class ClawsterStack(cdk.Stack):
-    def __init__(self, scope: Construct, construct_id_: str, *, functions: tuple[Function, ...], **kwargs) -> None:
+    def __init__(
+        self, scope: Construct, construct_id_: str, *, functions: tuple[Function, ...], deps_layer: Path, **kwargs
+    ) -> None:
         super().__init__(scope, construct_id_, **kwargs)
+        options = StackOptions.from_context(self)
         self.table = make_table(self)
-        self.user_pool, client = make_user_pool(self)
-        code = lambda_.Code.from_asset(str(stage_function_code()))
+        self.user_pool, client = make_user_pool(self, threat_protection=options.threat_protection)
         layer = lambda_.LayerVersion(
             self,
             "DepsLayer",
-            code=lambda_.Code.from_asset(str(deps_layer_dir())),
+            code=lambda_.Code.from_asset(str(deps_layer_dir(deps_layer))),  # refuses a missing or stale layer
             compatible_runtimes=[RUNTIME],
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="Pinned runtime dependencies (requirements/runtime.txt)",
         )
-        self.functions = {
-            spec.name: catalog_function(self, spec, table=self.table, code=code, layer=layer) for spec in functions
-        }
+        with staged_function_code() as app_dir:
+            code = lambda_.Code.from_asset(str(app_dir))
+            self.functions = {
+                spec.name: catalog_function(self, spec, table=self.table, code=code, layer=layer, tracing=options.tracing)
+                for spec in functions
+            }
         routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]
-        self.api = make_rest_api(self, routes, self.user_pool)
+        self.api = make_rest_api(self, routes, self.user_pool, tracing=options.tracing)
         for spec in functions:
             self._wire_other_triggers(spec)
 

@@ -1,16 +1,22 @@
 """The CDK app synthesizes offline, and its template holds exactly what the catalog and schema say.
 
-One synthesis per module (≈5 s); variants (a schedule trigger, a deliberate cdk-nag violation) get
-their own small synthesis so the checks are shown to be able to fail.
+The real dependency layer is built once (scripts/build_deps_layer.sh caches it outside the clone,
+keyed by its inputs). Two syntheses per module: the defaults, through the real entry point, and one
+variant with every opt-in context value on plus a schedule-triggered job; a deliberate cdk-nag
+violation and the refusals get their own small builds so the checks are shown to be able to fail.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
+import marshal
 import os
 import subprocess
 import sys
 import tomllib
+from importlib.machinery import PathFinder
 from pathlib import Path
 
 import pytest
@@ -19,20 +25,31 @@ from aws_cdk import aws_s3 as s3
 from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
 from clawster_infra.app import STACK_NAME
+from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir
 from clawster_infra.stack import TriggerNotDeployable
 from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute
+from tests.third_party_imports import third_party_imports_of
 
 REPO = Path(__file__).resolve().parents[2]
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+JOB = Function(name="job-probe", handler="functions.api.meta.handler", triggers=(Schedule("rate(5 minutes)"),))
 
 
-def synth(outdir: Path, functions: tuple[Function, ...] = FUNCTIONS) -> dict:
-    build_app(str(outdir), functions).synth()
+def synth(outdir: Path, functions: tuple[Function, ...] = FUNCTIONS, **kwargs) -> dict:
+    build_app(str(outdir), functions, **kwargs).synth()
     return json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
 
 
 @pytest.fixture(scope="module")
-def out(tmp_path_factory) -> Path:
+def deps_layer() -> Path:
+    """The real layer for requirements/runtime.txt (pip + compileall the first time, then from the cache)."""
+    build = subprocess.run([str(REPO / "scripts" / "build_deps_layer.sh")], capture_output=True, text=True, timeout=1800)
+    assert build.returncode == 0, build.stdout[-2000:] + build.stderr[-3000:]
+    return deps_layer_dir()
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory, deps_layer) -> Path:
     """The real entry point (`python infra-cdk/app.py`, what cdk.json runs), into a temporary folder."""
     outdir = tmp_path_factory.mktemp("cdk.out")
     env = {**os.environ, "CDK_OUTDIR": str(outdir)}
@@ -44,6 +61,14 @@ def out(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def template(out) -> dict:
     return json.loads((out / f"{STACK_NAME}.template.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def variant(tmp_path_factory, deps_layer) -> dict:
+    """Every opt-in on, as `cdk deploy -c tracing=true -c threat_protection=true` passes them (strings),
+    and a schedule-triggered job added to the catalog."""
+    context = {"tracing": "true", "threat_protection": "true"}
+    return synth(tmp_path_factory.mktemp("cdk.variant"), FUNCTIONS + (JOB,), context=context)
 
 
 def resources(template: dict, kind: str) -> dict[str, dict]:
@@ -69,7 +94,6 @@ def test_every_catalog_function_is_in_the_template_with_its_settings(template):
         assert props["Architectures"] == ["arm64"]
         assert props["MemorySize"] == spec.memory_mb
         assert props["Timeout"] == spec.timeout_s
-        assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["Environment"]["Variables"]["TABLE_NAME"] == {"Ref": _table_id(template)}
         assert len(props["Layers"]) == 1
 
@@ -214,7 +238,7 @@ def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(out, template):
         assert len(rule["reason"]) >= 20, rule
 
 
-def test_cdk_nag_fails_synthesis_on_an_unacknowledged_finding(tmp_path):
+def test_cdk_nag_fails_synthesis_on_an_unacknowledged_finding(tmp_path, deps_layer):
     app = build_app(str(tmp_path))
     stack = app.node.find_child(STACK_NAME)
     s3.Bucket(stack, "UnloggedBucket")  # no access logs, no SSL enforcement: AwsSolutions-S1/S10
@@ -240,16 +264,177 @@ def test_samconfig_points_sam_at_the_synthesized_template():
     assert Path(REPO / cdk_json["output"]).resolve() == DEFAULT_OUTDIR
 
 
-def test_a_schedule_trigger_becomes_an_events_rule(tmp_path):
-    job = Function(name="job-probe", handler="functions.api.meta.handler", triggers=(Schedule("rate(5 minutes)"),))
-    template = synth(tmp_path, FUNCTIONS + (job,))
-    (rule,) = resources(template, "AWS::Events::Rule").values()
+def test_a_schedule_trigger_becomes_an_events_rule(variant):
+    (rule,) = resources(variant, "AWS::Events::Rule").values()
     assert rule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
     (target,) = rule["Properties"]["Targets"]
-    assert function_ids(template)["job-probe"] in json.dumps(target["Arn"])
+    assert function_ids(variant)[JOB.name] in json.dumps(target["Arn"])
 
 
-def test_an_unwired_trigger_type_refuses_to_synthesize(tmp_path):
+def test_an_unwired_trigger_type_refuses_to_synthesize(tmp_path, deps_layer):
     ws = Function(name="ws-probe", handler="functions.api.meta.handler", triggers=(WebSocketRoute("$connect"),))
     with pytest.raises(TriggerNotDeployable, match="ws-probe"):
         build_app(str(tmp_path), FUNCTIONS + (ws,))
+
+
+# --- deployment options (CDK context) ---------------------------------------------------------------
+
+def _stage(template: dict) -> dict:
+    (stage,) = resources(template, "AWS::ApiGateway::Stage").values()
+    return stage["Properties"]
+
+
+def _xray_grants(template: dict) -> set[str]:
+    """Logical ids of the policies granting any X-Ray action."""
+    return {
+        logical_id
+        for logical_id, _, statement in _statements(template)
+        if any(action.startswith("xray:") for action in _as_list(statement["Action"]))
+    }
+
+
+def test_tracing_is_off_by_default(template):
+    for props in (r["Properties"] for r in resources(template, "AWS::Lambda::Function").values()):
+        assert props.get("TracingConfig", {}).get("Mode") != "Active", props["FunctionName"]
+        assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
+    assert _stage(template).get("TracingEnabled") is not True
+    assert not _xray_grants(template)
+
+
+def test_tracing_opt_in_turns_on_xray_and_the_tracer(variant):
+    lambdas = resources(variant, "AWS::Lambda::Function")
+    assert len(lambdas) == len(FUNCTIONS) + 1
+    for props in (r["Properties"] for r in lambdas.values()):
+        assert props["TracingConfig"] == {"Mode": "Active"}, props["FunctionName"]
+        assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
+    assert _stage(variant)["TracingEnabled"] is True
+    assert len(_xray_grants(variant)) == len(lambdas)  # each function's own role may write its traces
+
+
+def test_threat_protection_is_an_option_not_the_default(template, variant):
+    (default_pool,) = resources(template, "AWS::Cognito::UserPool").values()
+    assert default_pool["Properties"]["UserPoolTier"] == "ESSENTIALS"
+    assert "UserPoolAddOns" not in default_pool["Properties"]
+    (acknowledged,) = [r for r in default_pool["Metadata"]["cdk_nag"]["rules_to_suppress"] if r["id"] == "AwsSolutions-COG8"]
+    assert "threat_protection=true" in acknowledged["reason"]
+
+    (plus_pool,) = resources(variant, "AWS::Cognito::UserPool").values()
+    assert plus_pool["Properties"]["UserPoolTier"] == "PLUS"
+    assert plus_pool["Properties"]["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
+    assert "AwsSolutions-COG8" not in json.dumps(plus_pool.get("Metadata", {}))
+
+
+def test_a_context_value_that_is_not_true_or_false_is_refused(tmp_path, deps_layer):
+    with pytest.raises(ValueError, match="tracing='on please'"):
+        build_app(str(tmp_path), context={"tracing": "on please"})
+
+
+def test_the_cli_client_allows_password_sign_in_for_clawster_login_and_the_aws_cli(template):
+    (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
+    flows = set(client["Properties"]["ExplicitAuthFlows"])
+    assert {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"} == flows
+    assert client["Properties"]["GenerateSecret"] is False  # a CLI cannot keep a client secret
+
+
+# --- what the Lambdas run: the dependency layer and the byte-compiled code ---------------------------
+
+def _layer_stamp(requirements: bytes) -> dict:
+    return {"requirements_sha256": hashlib.sha256(requirements).hexdigest(), "python": "3.11",
+            "platform": "manylinux2014_aarch64"}
+
+
+def test_synthesis_refuses_without_a_built_layer(tmp_path):
+    with pytest.raises(DepsLayerNotBuilt, match="run scripts/build_deps_layer.sh"):
+        build_app(str(tmp_path / "out"), deps_layer=tmp_path / "never-built")
+
+
+def test_synthesis_refuses_a_layer_built_from_other_requirements(tmp_path):
+    layer = tmp_path / "layer"
+    (layer / "python").mkdir(parents=True)
+    (layer / "clawster-deps-layer.json").write_text(json.dumps(_layer_stamp(b"pydantic==1.0\n")))
+    with pytest.raises(DepsLayerNotBuilt, match="other requirements"):
+        deps_layer_dir(layer)
+    # The same folder stamped for today's requirements/runtime.txt is accepted.
+    today = (REPO / "requirements" / "runtime.txt").read_bytes()
+    (layer / "clawster-deps-layer.json").write_text(json.dumps(_layer_stamp(today)))
+    assert deps_layer_dir(layer) == layer.resolve()
+
+
+# What our code needs imported on its behalf: Powertools' Tracer imports the X-Ray SDK when a stage
+# turns tracing on (functions/tracing.py).
+INDIRECT_IMPORTS = {"aws_xray_sdk"}
+_NOT_IN_LAMBDA = ("shared/clawster/local", "shared/clawster/cli", "shared/clawster/cli.py", "layers/providers/local")
+
+
+def _lambda_sources() -> list[Path]:
+    skip = [REPO / p for p in _NOT_IN_LAMBDA]
+    return [
+        path
+        for root in ("functions", "shared/clawster", "layers")
+        for path in (REPO / root).rglob("*.py")
+        if not any(path == s or path.is_relative_to(s) for s in skip)
+    ]
+
+
+def test_the_layer_provides_every_third_party_import_of_lambda_code(deps_layer):
+    users = third_party_imports_of(_lambda_sources())
+    # The scan itself is sound: it finds what we know the code imports (hand-written).
+    assert {"aws_lambda_powertools", "pydantic", "pynamodb", "ulid", "websockets", "cryptography"} <= set(users)
+    python = str(deps_layer / "python")
+    missing = {
+        name: sorted(users.get(name, ["(indirect)"]))
+        for name in set(users) | INDIRECT_IMPORTS
+        if PathFinder.find_spec(name, [python]) is None
+    }
+    assert not missing, f"imported by Lambda code but not in the dependency layer: {missing}"
+
+
+EM_AARCH64 = 183  # ELF e_machine of arm64
+
+
+def test_the_layer_binaries_are_built_for_arm64(deps_layer):
+    binaries = list((deps_layer / "python").rglob("*.so"))
+    assert len(binaries) >= 3  # cryptography, pydantic-core, cffi at least
+    for binary in binaries:
+        header = binary.read_bytes()[:20]
+        assert header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") == EM_AARCH64, binary
+
+
+PY311_MAGIC = (3495).to_bytes(2, "little") + b"\r\n"  # CPython 3.11's .pyc magic number
+UNCHECKED_HASH = 0b01  # PEP 552 flags: bit 0 = hash-based, bit 1 = check_source
+
+
+def _assets(out: Path) -> tuple[Path, Path]:
+    """(the function code, the dependency layer) as CDK staged them in the cloud assembly."""
+    folders = [p for p in out.glob("asset.*") if p.is_dir()]
+    (code,) = [p for p in folders if (p / "functions").is_dir()]
+    (layer,) = [p for p in folders if (p / "python").is_dir()]
+    return code, layer
+
+
+def test_code_and_layer_ship_unchecked_hash_pyc_for_every_module(out):
+    code, layer = _assets(out)
+    assert (code / "clawster" / "gateway").is_dir()
+    assert not any((code / "clawster" / name).exists() for name in ("local", "cli", "cli.py"))
+    for asset, lambda_path in ((code, "/var/task"), (layer, "/opt")):
+        sources = list(asset.rglob("*.py"))
+        assert len(sources) > 30
+        for source in sources:
+            pyc = source.parent / "__pycache__" / f"{source.stem}.cpython-311.pyc"
+            assert pyc.is_file(), f"{source.relative_to(asset)} has no .pyc"
+            data = pyc.read_bytes()
+            assert data[:4] == PY311_MAGIC, pyc
+            assert int.from_bytes(data[4:8], "little") == UNCHECKED_HASH, pyc
+            assert data[8:16] == importlib.util.source_hash(source.read_bytes()), f"{pyc} is stale"
+            # Named as Lambda sees the file, so the bytes do not depend on where synthesis ran.
+            assert marshal.loads(data[16:]).co_filename == f"{lambda_path}/{source.relative_to(asset)}"
+
+
+def test_the_code_asset_changes_only_with_the_code(template, variant):
+    """Two syntheses, each byte-compiling in its own temporary folder, give the same code asset."""
+
+    def code_keys(t: dict) -> set[str]:
+        return {json.dumps(r["Properties"]["Code"]["S3Key"]) for r in resources(t, "AWS::Lambda::Function").values()}
+
+    assert len(code_keys(template)) == 1
+    assert code_keys(template) == code_keys(variant)

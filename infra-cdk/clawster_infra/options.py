@@ -1,0 +1,42 @@
+"""Deployment choices read from CDK context (`cdk deploy -c tracing=true`, or cdk.context.json).
+
+Every value the app reads is listed here with its default; docs/deploy.md documents each one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+from constructs import Construct
+
+_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
+
+
+@dataclass(frozen=True)
+class StackOptions:
+    # X-Ray: active tracing on every function and the API stage, and Powertools' Tracer switched on
+    # (POWERTOOLS_TRACE_DISABLED=false). Off by default: the tracer costs ~90 ms of cold start.
+    tracing: bool = False
+    # Cognito threat protection (adaptive authentication, compromised-credential checks). It needs the
+    # paid Plus feature plan, so it is opt-in; the default pool uses the Essentials plan.
+    threat_protection: bool = False
+
+    @classmethod
+    def from_context(cls, scope: Construct) -> StackOptions:
+        values = {}
+        for option in fields(cls):
+            raw = scope.node.try_get_context(option.name)
+            values[option.name] = option.default if raw is None else parse_flag(option.name, raw)
+        return cls(**values)
+
+
+def parse_flag(key: str, raw: object) -> bool:
+    """`-c key=true` arrives as a string, cdk.json values as JSON: accept both, refuse anything else."""
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"context value {key}={raw!r}: expected true or false")
