@@ -4,6 +4,10 @@ Like the deployed API it matches the request to a catalog route, runs the author
 issuer instead of Cognito) on every non-public route, hands the function a REST proxy event with
 the token's claims in requestContext.authorizer.claims, and turns a handler exception or a
 malformed result into 502 {"message": "Internal server error"}.
+
+Many clients at once are queued by a real listen backlog, and a request whose body framing is
+unusable (a bad or conflicting Content-Length, a body that stops arriving, an unknown
+Transfer-Encoding) gets a JSON error and a closed connection, never a hang.
 """
 
 from __future__ import annotations
@@ -17,14 +21,17 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from email.message import Message
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from functions import catalog
 
 from .issuer import InvalidToken, Issuer
 from .lambda_runtime import LocalFunction
+from .ports import BACKLOG, PortUnavailable
 
 log = logging.getLogger("local.api")
 
@@ -88,7 +95,7 @@ def proxy_event(route: catalog.RestRoute, method: str, raw_path: str, params: di
             "resourceId": route.path,
             "resourcePath": route.path,
             "httpMethod": method,
-            "path": f"/{STAGE}{split.path}",
+            "path": split.path,  # served at the root, like a custom domain: no "/{stage}" prefix
             "stage": STAGE,
             "protocol": "HTTP/1.1",
             "requestId": request_id,
@@ -115,18 +122,109 @@ def _is_text(body: bytes) -> bool:
         return False
 
 
-def _error_body(code: str, message: str) -> dict[str, Any]:
-    return {"code": code, "message": message, "details": {}}
+def _error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+# -- request body framing (RFC 9112 §6) -----------------------------------------------------------
+
+class BadFraming(Exception):
+    """The body of a request cannot be read as framed: answer `status` and close the connection."""
+
+    def __init__(self, status: HTTPStatus, message: str, header: str):
+        super().__init__(message)
+        self.status, self.message, self.header = status, message, header
+
+    def response(self) -> tuple[int, list[tuple[str, str]], bytes]:
+        return _json(self.status, _error_body(_code(self.status), self.message, {"header": self.header}))
+
+
+def _code(status: HTTPStatus) -> str:
+    return "PAYLOAD_TOO_LARGE" if status == HTTPStatus.REQUEST_ENTITY_TOO_LARGE else status.name
+
+
+_DIGITS = re.compile(r"[0-9]{1,19}")
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
+_TOO_LARGE = "the request body is over 10 MB (API Gateway's payload limit)"
+
+
+def read_body(headers: Message, rfile: BinaryIO) -> bytes:
+    """The request body: chunked, or exactly Content-Length bytes, or none when neither header is
+    sent (RFC 9112 §6.3; API Gateway passes such a request on with no body)."""
+    encodings = [c.strip().lower() for v in headers.get_all("Transfer-Encoding") or [] for c in v.split(",")]
+    lengths = [v.strip() for value in headers.get_all("Content-Length") or [] for v in value.split(",")]
+    if any(encodings):
+        if lengths:  # the classic request-smuggling ambiguity: refuse rather than pick one
+            raise BadFraming(HTTPStatus.BAD_REQUEST, "send Content-Length or Transfer-Encoding, not both",
+                             "Transfer-Encoding")
+        if encodings != ["chunked"]:
+            raise BadFraming(HTTPStatus.NOT_IMPLEMENTED, f"Transfer-Encoding {', '.join(encodings)!r} is not supported: "
+                             "send Content-Length or Transfer-Encoding: chunked", "Transfer-Encoding")
+        return _read_chunked(rfile)
+    if not lengths:
+        return b""
+    if len(set(lengths)) > 1:
+        raise BadFraming(HTTPStatus.BAD_REQUEST, f"conflicting Content-Length values {sorted(set(lengths))}",
+                         "Content-Length")
+    if not _DIGITS.fullmatch(lengths[0]):
+        raise BadFraming(HTTPStatus.BAD_REQUEST, f"Content-Length must be a non-negative integer, not {lengths[0]!r}",
+                         "Content-Length")
+    length = int(lengths[0])
+    if length > MAX_BODY:
+        raise BadFraming(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _TOO_LARGE, "Content-Length")
+    body = rfile.read(length)
+    if len(body) < length:
+        raise BadFraming(HTTPStatus.BAD_REQUEST, f"the body ended after {len(body)} of the {length} bytes its "
+                         "Content-Length announced", "Content-Length")
+    return body
+
+
+def _read_chunked(rfile: BinaryIO) -> bytes:
+    body = bytearray()
+    while True:
+        line = rfile.readline(1024)
+        size_field = line.split(b";", 1)[0].strip()  # a chunk extension (";name=value") is ignored
+        if not line.endswith(b"\n") or not _CHUNK_SIZE.fullmatch(size_field):
+            raise BadFraming(HTTPStatus.BAD_REQUEST, f"malformed chunk size line {line[:40]!r}", "Transfer-Encoding")
+        size = int(size_field, 16)
+        if size == 0:
+            break
+        if len(body) + size > MAX_BODY:
+            raise BadFraming(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _TOO_LARGE, "Transfer-Encoding")
+        chunk = rfile.read(size)
+        if len(chunk) < size or rfile.readline(3) not in (b"\r\n", b"\n"):
+            raise BadFraming(HTTPStatus.BAD_REQUEST, "a chunk is shorter than its size line says", "Transfer-Encoding")
+        body += chunk
+    for _ in range(100):  # the trailer section ends with an empty line; trailers themselves are dropped
+        line = rfile.readline(8192)
+        if line in (b"\r\n", b"\n"):
+            return bytes(body)
+        if not line.endswith(b"\n"):
+            break
+    raise BadFraming(HTTPStatus.BAD_REQUEST, "the chunked body does not end with an empty line", "Transfer-Encoding")
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = BACKLOG  # socketserver's 5 drops the SYNs of a burst of 20 clients
+    daemon_threads = True
+
+
+def _listen(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> _Server:
+    try:
+        return _Server((host, port), handler)
+    except OSError as error:
+        raise PortUnavailable("API", host, port, "--api-port", error) from None
 
 
 class LocalApiGateway:
+    read_timeout_s = 60.0  # an idle keep-alive connection is closed, a stalled body answered 400, after this
+
     def __init__(self, functions: dict[str, LocalFunction], issuer: Issuer, host: str = "127.0.0.1",
                  port: int = 8787, on_mutation: Callable[[], None] | None = None):
         self.router = Router(functions)
         self.issuer = issuer
         self.on_mutation = on_mutation or (lambda: None)
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
+        self.server = _listen(host, port, self._handler_class())
         self._thread: threading.Thread | None = None
 
     @property
@@ -177,41 +275,65 @@ class LocalApiGateway:
         return status, out_headers, out_body
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        gateway = self
+        return type("Handler", (_Handler,), {"gateway": self})
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
 
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                if length > MAX_BODY:
-                    status, headers, body = _json(413, _error_body("PAYLOAD_TOO_LARGE", "request body over 10 MB"))
-                    self.close_connection = True
-                else:
-                    raw = self.rfile.read(length) if length else b""
-                    status, headers, body = gateway.handle(self.command, self.path, list(self.headers.items()), raw,
-                                                           self.client_address[0])
-                if status in (204, 304):  # HTTP forbids a body here; API Gateway drops it too
-                    body = b""
-                self.send_response(status)
-                for name, value in headers:
-                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
-                        self.send_header(name, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if self.command != "HEAD":
-                    self.wfile.write(body)
+class _Handler(BaseHTTPRequestHandler):
+    """One connection: read each request's body as framed, answer through the gateway."""
 
-            def __getattr__(self, name: str) -> Any:
-                # Every method reaches the router (TRACE, CONNECT, ...), which answers 405 or 404.
-                if name.startswith("do_"):
-                    return self._serve
-                raise AttributeError(name)
+    protocol_version = "HTTP/1.1"
+    gateway: LocalApiGateway
 
-            def log_message(self, format: str, *args: Any) -> None:
-                log.debug(format, *args)
+    @property
+    def timeout(self) -> float:  # type: ignore[override]  # socket reads: an idle or stalled client
+        return self.gateway.read_timeout_s
 
-        return Handler
+    def _serve(self) -> None:
+        try:
+            raw = read_body(self.headers, self.rfile)
+        except BadFraming as refused:
+            self._respond(*refused.response(), close=True)
+            return
+        except TimeoutError:
+            header = "Transfer-Encoding" if "Transfer-Encoding" in self.headers else "Content-Length"
+            stalled = BadFraming(HTTPStatus.BAD_REQUEST, f"no body data for {self.timeout:g} s: the body is shorter "
+                                 f"than its {header} says, or the client stopped sending", header)
+            self._respond(*stalled.response(), close=True)
+            return
+        status, headers, body = self.gateway.handle(self.command, self.path, list(self.headers.items()), raw,
+                                                    self.client_address[0])
+        self._respond(status, headers, body)
+
+    def _respond(self, status: int, headers: list[tuple[str, str]], body: bytes, close: bool = False) -> None:
+        if status in (204, 304):  # HTTP forbids a body here; API Gateway drops it too
+            body = b""
+        self.send_response(status)
+        for name, value in headers:
+            if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        if close:  # the rest of the request is unread: this connection cannot carry another one
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # The request line or headers were unusable (400, 414, 431, 505): answer in JSON too.
+        status = HTTPStatus(code)
+        self.log_error("code %d, message %s", code, message)
+        _, headers, body = _json(code, _error_body(_code(status), message or status.phrase))
+        self._respond(code, headers, body, close=True)
+
+    def __getattr__(self, name: str) -> Any:
+        # Every method reaches the router (TRACE, CONNECT, ...), which answers 405 or 404.
+        if name.startswith("do_"):
+            return self._serve
+        raise AttributeError(name)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.debug(format, *args)
 
 
 def _json(status: int, body: Any) -> tuple[int, list[tuple[str, str]], bytes]:
