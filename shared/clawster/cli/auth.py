@@ -34,7 +34,7 @@ def login(
 
     On AWS (--cognito-client-id, or a profile that has one): Cognito sign-in with your password, a new password on
     first sign-in, and TOTP MFA. Locally: a token for --user from the running stack's issuer."""
-    prof = profile()
+    prof = profile(create=True)
     client_id = cognito_client_id or prof.values.get("cognito_client_id")
     if client_id:
         api_url = globals_().api_url or prof.values.get("api_url")

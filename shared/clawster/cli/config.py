@@ -38,14 +38,14 @@ class Config:
     default_profile: str | None = None
     profiles: dict[str, dict[str, str]] = field(default_factory=dict)
 
-    def select(self, name: str | None) -> tuple[str, dict[str, str]]:
-        """The profile to use: the one named (it must exist), else default_profile, else "default"
-        (both may be absent: then no profile applies)."""
+    def select(self, name: str | None, create: bool = False) -> tuple[str, dict[str, str]]:
+        """The profile to use: the one named (it must exist unless `create`), else default_profile,
+        else "default" (both may be absent: then no profile applies)."""
         if name is not None:
-            if name not in self.profiles:
+            if name not in self.profiles and not create:
                 known = ", ".join(sorted(self.profiles)) or "none"
                 raise CliError(ExitCode.CONFIG, f"profile '{name}' is not in {self.path} (profiles: {known})")
-            return name, self.profiles[name]
+            return name, self.profiles.get(name, {})
         chosen = self.default_profile or "default"
         return chosen, self.profiles.get(chosen, {})
 

@@ -120,11 +120,12 @@ class Profile:
         config_file.save(self.config)
 
 
-def profile() -> Profile:
+def profile(create: bool = False) -> Profile:
+    """The selected profile; with `create` (login) a profile named but not yet in the file is new."""
     global _profile
     if _profile is None:
         config = config_file.load(_chosen.config)
-        name, values = config.select(_chosen.profile)
+        name, values = config.select(_chosen.profile, create)
         _profile = Profile(config, name, dict(values))
     return _profile
 
