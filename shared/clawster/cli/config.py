@@ -57,14 +57,15 @@ def default_path() -> Path:
     return Path(base) / "clawster" / "config.toml"
 
 
-def load(path: Path | None) -> Config:
-    """Read the config. A path given explicitly must exist; the default one may not."""
+def load(path: Path | None, creating: bool = False) -> Config:
+    """Read the config. A path given explicitly must exist, unless `creating` it (login); the
+    default one may not exist."""
     explicit = path is not None
     path = path or default_path()
     try:
         text = path.read_text()
     except FileNotFoundError:
-        if explicit:
+        if explicit and not creating:
             raise CliError(ExitCode.CONFIG, f"config file {path} not found") from None
         return Config(path)
     except OSError as error:

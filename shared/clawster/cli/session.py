@@ -121,10 +121,10 @@ class Profile:
 
 
 def profile(create: bool = False) -> Profile:
-    """The selected profile; with `create` (login) a profile named but not yet in the file is new."""
+    """The selected profile; with `create` (login) a profile or config file named but absent is new."""
     global _profile
     if _profile is None:
-        config = config_file.load(_chosen.config)
+        config = config_file.load(_chosen.config, creating=create)
         name, values = config.select(_chosen.profile, create)
         _profile = Profile(config, name, dict(values))
     return _profile
