@@ -19,7 +19,6 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import Message
 from http import HTTPStatus
@@ -220,10 +219,12 @@ class LocalApiGateway:
     read_timeout_s = 60.0  # an idle keep-alive connection is closed, a stalled body answered 400, after this
 
     def __init__(self, functions: dict[str, LocalFunction], issuer: Issuer, host: str = "127.0.0.1",
-                 port: int = 8787, on_mutation: Callable[[], None] | None = None):
+                 port: int = 8787):
         self.router = Router(functions)
         self.issuer = issuer
-        self.on_mutation = on_mutation or (lambda: None)
+        self._in_flight = 0
+        self._closing = False
+        self._idle = threading.Condition()
         self.server = _listen(host, port, self._handler_class())
         self._thread: threading.Thread | None = None
 
@@ -236,13 +237,34 @@ class LocalApiGateway:
         self._thread = threading.Thread(target=self.server.serve_forever, name="api-gateway", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, drain_s: float = 60) -> bool:
+        """Stop accepting, then wait for the requests already inside a function to finish, so the
+        caller can save knowing no handler is still writing. Returns False if some did not finish."""
         self.server.shutdown()
+        with self._idle:
+            self._closing = True
+            drained = self._idle.wait_for(lambda: self._in_flight == 0, timeout=drain_s)
+        if not drained:
+            log.warning("%d requests still running after %.0f s", self._in_flight, drain_s)
         self.server.server_close()
+        return drained
 
     def handle(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes,
                source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
         """One request, as API Gateway would answer it: (status, headers, body)."""
+        with self._idle:
+            if self._closing:  # a request on a kept-alive connection after stop() began
+                return _json(503, _error_body("UNAVAILABLE", "the local stack is stopping; retry when it is back"))
+            self._in_flight += 1
+        try:
+            return self._route(method, raw_path, headers, body, source_ip)
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                self._idle.notify_all()
+
+    def _route(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes,
+               source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
         path = urlsplit(raw_path).path
         route, params, path_known = self.router.match(method, path)
         if route is None:
@@ -270,8 +292,6 @@ class LocalApiGateway:
         finally:
             log.debug("%s %s -> %s in %.1f ms", method, path, route.function.name,
                       (time.perf_counter() - started) * 1000)
-        if method not in ("GET", "HEAD", "OPTIONS") and status < 400:
-            self.on_mutation()
         return status, out_headers, out_body
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
