@@ -111,6 +111,8 @@ def test_cli_token_grants_a_role_through_the_local_issuer(cli, stack, client_for
     viewer = Client(stack.api_url, token)
     assert viewer.get(f"/workspaces/{workspace['id']}").ok(200).body["name"] == "granting"
     assert viewer.post(f"/workspaces/{workspace['id']}/fleets", {"name": "x"}).ok(403)
+    issued = _json(cli("-o", "json", "token", "--user", viewer_id, "--ttl", "120"))
+    assert issued["user"] == viewer_id and Client(stack.api_url, issued["token"]).get("/workspaces").ok(200)
     fails(cli("token", "--user", "x", "--role", "emperor", "--workspace", workspace["id"], check=False), 2,
           "Invalid value for --role", "VIEWER")
 

@@ -121,7 +121,11 @@ def token(
 
         grant(workspace, user, granted)
         print(f"granted {granted.value} in workspace {workspace} to {user}", file=sys.stderr)
-    print(Issuer(local.state_dir).issue(user, ttl_s=ttl))
+    issued = Issuer(local.state_dir).issue(user, ttl_s=ttl)
+    if output() == "table":
+        print(issued)  # just the token, for $(clawster token --user carol)
+    else:
+        show_fields({"user": user, "token": issued, "expires_at": _time(token_claims(issued).get("exp"))}, output())
 
 
 def _time(epoch: object) -> str | None:
