@@ -38,7 +38,9 @@ def provider(root):
     provider.close()
 
 
-def wait_for(predicate, timeout_s: float = 60.0):
+def wait_for(predicate, timeout_s: float = 120.0):
+    """Poll until `predicate()`; the ceilings are generous because a loaded CI machine is slow, and a
+    passing wait returns as soon as the state is observed."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
@@ -85,7 +87,7 @@ def test_each_gateway_has_its_own_state_log_file_and_egress_switches(provider, r
     assert 0 < len(chunk.lines) <= 5
     with provider.client(BOT) as client:
         client.update_config({"ui": {"seamColor": "#404040"}})
-    assert wait_for(lambda: provider.logs(BOT, cursor=chunk.cursor).lines, 10)
+    assert wait_for(lambda: provider.logs(BOT, cursor=chunk.cursor).lines, 120)
 
 
 def test_the_gateway_keeps_running_and_is_readopted_across_a_control_plane_restart(provider, root):
@@ -129,7 +131,7 @@ def test_a_stopped_bot_takes_a_validated_config_and_refuses_a_bad_one(provider, 
 def test_the_supervisor_restarts_a_gateway_that_died(provider):
     pid = provider._files(BOT).load().pid
     os.killpg(pid, signal.SIGKILL)
-    assert wait_for(lambda: provider.describe(BOT).state is GatewayState.RUNNING and provider._files(BOT).load().pid != pid, 90)
+    assert wait_for(lambda: provider.describe(BOT).state is GatewayState.RUNNING and provider._files(BOT).load().pid != pid, 600)
     assert provider.describe(BOT).restarts >= 1
 
 
@@ -174,6 +176,6 @@ def test_create_refuses_a_duplicate_and_delete_removes_everything(provider, root
     pid = provider._files(BOT).load().pid
     provider.delete(BOT)
     assert not (root / BOT).exists()
-    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 10)
+    assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 120)
     with pytest.raises(GatewayNotFound):
         provider.describe(BOT)

@@ -58,13 +58,17 @@ def accepts_token(port: int, token: str) -> bool:
         return False
 
 
-def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: InstanceFiles, port: int, timeout_s: float) -> None:
+def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: InstanceFiles, port: int, stall_s: float,
+               ceiling_s: float = 900.0) -> None:
     """Until /readyz is 200 and the gateway there accepts this bot's token (another process may own
     the port: then ours exits, and that is PortInUse). Exit 78 becomes ConfigRejected with the
-    issues from `openclaw config validate`."""
-    deadline = time.monotonic() + timeout_s
-    token = files.token()
-    while time.monotonic() < deadline:
+    issues from `openclaw config validate`.
+
+    It waits as long as the gateway makes progress (uses CPU or writes its logs): a busy machine slows
+    a start down, it does not hang it. StartFailed after `stall_s` without progress, or `ceiling_s` in all."""
+    started = last_progress = time.monotonic()
+    token, marker = files.token(), None
+    while True:
         code = process.poll()
         if code is not None:
             if code == CONFIG_ERROR_EXIT:
@@ -76,8 +80,32 @@ def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: Insta
             raise StartFailed(f"gateway {files.bot_id} exited with {code} while starting", code, tail)
         if ready(port, timeout_s=0.5) and accepts_token(port, token):
             return
+        now, seen = time.monotonic(), _progress(process.pid, files)
+        if seen != marker:
+            marker, last_progress = seen, now
+        if now - last_progress > stall_s or now - started > ceiling_s:
+            break
         time.sleep(0.1)
-    raise StartFailed(f"gateway {files.bot_id} not ready after {timeout_s:.0f}s", None, log_tail(files.stdout_file))
+    waited = time.monotonic() - started
+    raise StartFailed(f"gateway {files.bot_id} not ready after {waited:.0f}s ({time.monotonic() - last_progress:.0f}s "
+                      "without progress)", None, log_tail(files.stdout_file))
+
+
+def _progress(pid: int, files: InstanceFiles) -> tuple[int, int, int]:
+    """What grows while a gateway is starting: its CPU time and its two logs."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        cpu = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    except (OSError, IndexError, ValueError):
+        cpu = -1
+    return cpu, _size(files.stdout_file), _size(files.log_file)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
 
 
 def config_issues(runtime: OpenClawRuntime, files: InstanceFiles) -> list[dict]:

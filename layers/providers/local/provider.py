@@ -53,7 +53,7 @@ class LocalProvider:
         *,
         base_port: int = 30000,
         port_spacing: int = 120,  # the gateway derives browser/CDP ports up to base+110
-        ready_timeout_s: float = 120.0,
+        ready_stall_s: float = 120.0,  # no progress (CPU, logs) for this long while starting: give up
         stop_timeout_s: float = 20.0,
         supervise: bool = True,
         supervise_interval_s: float = 1.0,
@@ -62,7 +62,7 @@ class LocalProvider:
         self.root.mkdir(parents=True, exist_ok=True)
         self.runtime = runtime or OpenClawRuntime.default()
         self.base_port, self.port_spacing = base_port, port_spacing
-        self.ready_timeout_s, self.stop_timeout_s = ready_timeout_s, stop_timeout_s
+        self.ready_stall_s, self.stop_timeout_s = ready_stall_s, stop_timeout_s
         self._children: dict[str, subprocess.Popen] = {}
         self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
         self._locks_guard = threading.Lock()
@@ -273,7 +273,7 @@ class LocalProvider:
     def _launch_and_wait(self, files: InstanceFiles, record: InstanceRecord) -> None:
         child = self._launch(files, record)
         try:
-            process.wait_ready(child, self.runtime, files, record.port, self.ready_timeout_s)
+            process.wait_ready(child, self.runtime, files, record.port, self.ready_stall_s)
         except ConfigRejected:
             record.desired, record.last_exit = "STOPPED", process.CONFIG_ERROR_EXIT
             files.save(record)  # a config the gateway refuses is not retried by the supervisor
