@@ -193,3 +193,42 @@ def test_a_corrupt_record_before_the_end_is_an_error_not_silent_loss(tmp_path):
     (tmp_path / "journal-1.jsonl").write_text(_record("a", "x") + "{not json\n" + _record("b", "y"))
     with pytest.raises(ValueError):
         DurableTable(tmp_path, "arn:aws:dynamodb:us-east-1:123456789012:table/t", ["pk", "sk"]).load()
+
+
+def test_the_journal_is_compacted_in_the_background_and_restores_the_same_table(tmp_path):
+    import boto3
+    from moto.server import ThreadedMotoServer
+
+    from clawster.local import moto_dynamodb, snapshot
+
+    moto_dynamodb.install()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    try:
+        client = boto3.client("dynamodb", endpoint_url=f"http://127.0.0.1:{server.get_host_and_port()[1]}",
+                              region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
+        arn = client.create_table(
+            TableName="compaction", BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        )["TableDescription"]["TableArn"]
+        durable = DurableTable(tmp_path, arn, ["pk", "sk"], compact_after=10)
+        durable.load()
+        durable.start()
+        for n in range(55):
+            client.put_item(TableName="compaction", Item=_item(f"k{n:02}", "v"))
+        client.delete_item(TableName="compaction", Key={"pk": {"S": "k00"}, "sk": {"S": "x"}})
+        deadline = time.monotonic() + 120
+        while len(snapshot.read(tmp_path / "table.jsonl")[0]) < 50:  # the compactor caught up at least once
+            assert time.monotonic() < deadline, "no background compaction in 120 s"
+            time.sleep(0.05)
+        journal = [p for p in tmp_path.iterdir() if p.name.startswith("journal-")]
+        assert len(journal) <= 2, journal  # compacted segments are deleted
+        loaded = DurableTable(tmp_path, arn, ["pk", "sk"]).load()  # what a crash right now would restore
+        durable.stop()
+        final = DurableTable(tmp_path, arn, ["pk", "sk"]).load()
+    finally:
+        server.stop()
+    expected = sorted(f"k{n:02}" for n in range(1, 55))
+    assert sorted(item["pk"]["S"] for item in loaded) == expected
+    assert sorted(item["pk"]["S"] for item in final) == expected

@@ -91,6 +91,7 @@ class DurableTable:
             return
         if self._segment is None:
             self._segment = open(self.state_dir / f"journal-{self._seq}.jsonl", "a", encoding="utf-8")
+            snapshot.fsync_dir(self.state_dir)  # the new file's name must be durable too
         self._segment.write("".join(lines))
         self._segment.flush()
         os.fsync(self._segment.fileno())

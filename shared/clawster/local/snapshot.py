@@ -44,7 +44,7 @@ def write(path: Path, items: Iterable[dict[str, Any]], journal_seq: int) -> int:
         out.flush()
         os.fsync(out.fileno())
     os.replace(temp, path)
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return count
 
 
@@ -64,7 +64,7 @@ def read(path: Path) -> tuple[list[dict[str, Any]], int]:
     return items, journal_seq
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Make a rename or a new file durable: the directory entry must reach the disk too."""
     fd = os.open(directory, os.O_RDONLY)
     try:
