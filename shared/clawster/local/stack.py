@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import signal
+import sys
 import threading
 import urllib.request
 import zipfile
@@ -25,6 +26,8 @@ from . import lambda_runtime, moto_dynamodb, scan_guard
 from .api_gateway import LocalApiGateway
 from .issuer import Issuer
 from .journal import SNAPSHOT_FILE, DurableTable
+from .moto_server import MotoServer
+from .ports import PortUnavailable, ensure_free
 
 log = logging.getLogger("local")
 
@@ -114,12 +117,10 @@ class LocalStack:
     # -- parts ---------------------------------------------------------------------------------------
 
     def _start_moto(self) -> None:
-        from moto.server import ThreadedMotoServer
-
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto = MotoServer("127.0.0.1", self.moto_port)  # raises PortUnavailable on a busy port
         self._moto.start()
-        self.moto_port = self._moto.get_host_and_port()[1]
+        self.moto_port = self._moto.port
         # Everything in this process (handlers, pynamodb, moto's own Step Functions interpreter,
         # which calls back on MOTO_PORT) talks to this server.
         os.environ.update(
@@ -185,23 +186,33 @@ def _placeholder_zip() -> bytes:
 
 
 def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061) -> int:
-    """`clawster dev`: run until Ctrl-C or SIGTERM, then save and exit 0."""
+    """`clawster dev`: run until Ctrl-C or SIGTERM, then save and exit 0; exit 1 at once when a port is taken."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("botocore", "pynamodb", "werkzeug"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
+    try:
+        # Before anything starts: a second `clawster dev` must not touch the first one's state.
+        ensure_free("127.0.0.1", api_port, "API", "--api-port")
+        ensure_free("127.0.0.1", moto_port, "moto", "--moto-port")
+        stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port)
+        stack.start()
+    except PortUnavailable as error:  # lost a race for a port after the check
+        print(f"clawster dev: {error}", file=sys.stderr, flush=True)
+        return 1
+    # Only now: until the stack runs there is nothing to save, and the default (exit at once) is right.
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port)
-    stack.start()
     try:
         assert stack.issuer
         print(f"Clawster local stack\n"
-              f"  API           {stack.api_url}   (OpenAPI: {stack.api_url}/openapi.json)\n"
-              f"  moto          {stack.moto_url}\n"
-              f"  state         {stack.state_dir.resolve()} ({stack.restored_items} items restored)\n"
+              f"  API            {stack.api_url}\n"
+              f"  OpenAPI        {stack.api_url}/openapi.json   (no token needed)\n"
+              f"  Swagger UI     {stack.api_url}/swagger\n"
+              f"  moto           {stack.moto_url}\n"
+              f"  state          {stack.state_dir.resolve()} ({stack.restored_items} items restored)\n"
               f"  demo workspace {stack.demo_workspace_id}\n"
-              f"  admin token   {stack.issuer.issue(stack.admin_user, ttl_s=12 * 3600)}\n"
+              f"  admin token    {stack.issuer.issue(stack.admin_user, ttl_s=12 * 3600)}\n"
               f"Try: clawster fleet list   (Ctrl-C to stop; data is saved)", flush=True)
         while not stop.wait(1):
             pass

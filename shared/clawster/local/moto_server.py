@@ -1,0 +1,34 @@
+"""moto in server mode, served from a thread of this process.
+
+moto's own ThreadedMotoServer binds inside its server thread. On a busy port werkzeug answers the
+bind error with sys.exit(1), which only ends that thread, and ThreadedMotoServer.start() then waits
+forever for a "ready" event nobody sets. Here the socket is bound first, in the caller's thread, so
+a busy port is a PortUnavailable the caller can report.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .ports import listen
+
+
+class MotoServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        from moto.server import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
+        with listen(host, port, "moto", "--moto-port") as listener:  # werkzeug serves a duplicate of it
+            self._server = make_server(host, port, DomainDispatcherApplication(create_backend_app), threaded=True,
+                                       request_handler=MotoRequestHandler, fd=listener.fileno())
+        self.port: int = self._server.port
+        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._thread.is_alive():
+            self._server.shutdown()
+            self._thread.join()
+        self._server.server_close()
