@@ -3,6 +3,7 @@ exit code that classifies it, plus the two conventions the API has: cursors and 
 
 from __future__ import annotations
 
+import http.client
 import json
 import sys
 import urllib.error
@@ -23,7 +24,7 @@ class Api:
 
     def call(self, method: str, path: str, body: Any = None, query: dict | None = None,
              headers: dict | None = None) -> tuple[dict[str, str], Any]:
-        """(response headers, decoded JSON body or None); a CliError for anything but 2xx."""
+        """(response headers, names in lower case; decoded JSON body or None); a CliError for anything but 2xx."""
         url = self.url + path
         if query := {k: v for k, v in (query or {}).items() if v is not None}:
             url += "?" + urllib.parse.urlencode(query, doseq=True)
@@ -38,13 +39,16 @@ class Api:
         try:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 raw = response.read()
-                return dict(response.headers), json.loads(raw) if raw else None
+                headers = {name.lower(): value for name, value in response.headers.items()}
+                return headers, json.loads(raw) if raw else None
         except urllib.error.HTTPError as error:
             raise _api_error(error.code, error.read()) from None
         except urllib.error.URLError as error:
             raise CliError(ExitCode.UNREACHABLE, f"cannot reach {self.url}: {error.reason}") from None
         except (TimeoutError, ConnectionError) as error:
             raise CliError(ExitCode.UNREACHABLE, f"cannot reach {self.url}: {error or 'timed out'}") from None
+        except http.client.HTTPException as error:
+            raise CliError(ExitCode.FAILURE, f"{method} {path}: broken HTTP response ({error!r})") from None
         except ValueError:
             raise CliError(ExitCode.FAILURE, f"{method} {path}: the API answered something that is not JSON") from None
 
@@ -68,7 +72,7 @@ class Api:
         """PATCH/DELETE with If-Match: the version given, else the one a GET returns now."""
         if if_match is None:
             headers, _ = self.call("GET", path)
-            if_match = headers.get("ETag") or headers.get("etag")
+            if_match = headers.get("etag")
             if not if_match:
                 raise CliError(ExitCode.FAILURE, f"GET {path} returned no ETag to send back in If-Match")
         elif not if_match.startswith(('"', "W/")):
