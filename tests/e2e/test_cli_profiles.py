@@ -80,5 +80,8 @@ def test_profiles_choose_the_api_token_workspace_and_output(stack, tmp_path, new
     # An option beats the profile: bob's profile, alice's token.
     fails(clawster("fleet", "list", "--profile", "bob", "--token", stack.issuer.issue(alice), home=tmp_path, env=env),
           4, "404")
+    # A profile's token is not sent to another API.
+    fails(clawster("--profile", "bob", "--api-url", _free_url(), "fleet", "list", home=tmp_path, env=env), 3,
+          "no token for")
     chosen_by_env = ok(clawster("workspace", "list", home=tmp_path, env={**env, "CLAWSTER_PROFILE": "bob"})).stdout
     assert bobs in json.dumps(json.loads(chosen_by_env))

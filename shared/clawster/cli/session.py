@@ -2,8 +2,8 @@
 
 Precedence, highest first: an option on the command, the same option before the command or its
 environment variable, the selected profile of the config file, then the running local stack. A
-token is minted for the local admin only when the API is the recorded, running local stack: any
-other API needs a token (--token, CLAWSTER_TOKEN, or `clawster login` into a profile).
+token is minted for the local admin only when the API is the recorded, running local stack, and a
+profile's token goes only to that profile's API: any other API needs --token or CLAWSTER_TOKEN.
 """
 
 from __future__ import annotations
@@ -161,7 +161,10 @@ def connect(auth: bool = True) -> Connection:
     local = recorded if recorded and same_url(recorded.api_url, api_url) else None
     if local and not local.running:
         raise CliError(ExitCode.UNREACHABLE, local.why_not_running() + ": start it with `make dev`")
-    token = (chosen.token or _profile_token(prof)) if auth else None
+    # A profile's token goes only to the profile's API, never to another --api-url.
+    profile_api = prof.values.get("api_url")
+    from_profile = profile_api is None or same_url(profile_api, api_url)
+    token = (chosen.token or (_profile_token(prof) if from_profile else None)) if auth else None
     if auth and token is None:
         if local is None:
             raise CliError(ExitCode.AUTH, f"no token for {api_url}: pass --token, set CLAWSTER_TOKEN, "

@@ -62,7 +62,7 @@ class RecordedStack:
 
     @property
     def running(self) -> bool:
-        return self.info is not None and isinstance(self.pid, int) and pid_alive(self.pid)
+        return isinstance(self.api_url, str) and isinstance(self.pid, int) and pid_alive(self.pid)
 
     @property
     def api_url(self) -> str | None:
