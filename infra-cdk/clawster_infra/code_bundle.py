@@ -30,7 +30,7 @@ LAYER_STAMP = "clawster-deps-layer.json"  # written last by the build command
 LAMBDA_PYTHON = "3.11"
 LAYER_PLATFORM = "manylinux2014_aarch64"
 # The local stack and the CLI never run in Lambda (the import contracts keep Lambda code off them).
-_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli", "cli.py")
+_IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", "local", "cli")
 
 
 class DepsLayerNotBuilt(RuntimeError):
