@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import marshal
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import pytest
 from aws_cdk import aws_s3 as s3
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
@@ -135,6 +138,8 @@ def test_every_route_has_its_method_integration_and_authorizer(template):
     (authorizer_id,) = resources(template, "AWS::ApiGateway::Authorizer")
     routes = [(f, r) for f in FUNCTIONS for r in f.rest_routes]
     assert set(methods) == {(r.method, r.path) for _, r in routes}
+    without_token = {key for key, props in methods.items() if props["AuthorizationType"] == "NONE"}
+    assert without_token == {("GET", "/health"), ("GET", "/openapi.json"), ("GET", "/swagger")}  # hand-written
     for spec, route in routes:
         props = methods[(route.method, route.path)]
         integration = props["Integration"]
@@ -395,6 +400,18 @@ def test_the_layer_provides_every_third_party_import_of_lambda_code(deps_layer):
         if PathFinder.find_spec(name, [python]) is None
     }
     assert not missing, f"imported by Lambda code but not in the dependency layer: {missing}"
+
+
+def test_the_layer_holds_every_runtime_requirement_at_its_pinned_version(deps_layer):
+    shipped = {
+        canonicalize_name(d.metadata["Name"]): d.version
+        for d in importlib.metadata.distributions(path=[str(deps_layer / "python")])
+    }
+    pinned = [Requirement(line) for line in (REPO / "requirements" / "runtime.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    assert {"websockets", "cryptography", "aws-xray-sdk"} <= {canonicalize_name(r.name) for r in pinned}
+    for requirement in pinned:
+        assert requirement.specifier.contains(shipped.get(canonicalize_name(requirement.name), "0")), (requirement, shipped)
 
 
 EM_AARCH64 = 183  # ELF e_machine of arm64
