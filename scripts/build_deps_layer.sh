@@ -40,5 +40,5 @@ fi
 
 mkdir -p "$(dirname "$LINK")"
 [ -L "$LINK" ] || rm -rf "$LINK"  # an old real folder (before the cache) would swallow the link
-ln -sfn "$DEST" "$LINK"
+ln -sfn "$DEST" "$LINK.$$" && mv -T "$LINK.$$" "$LINK"  # a rename: a synthesis running meanwhile never sees no link
 echo "deps layer: $(du -sh "$DEST/python" | cut -f1) for python$PYTHON_VERSION/$PLATFORM at $LINK"
