@@ -75,11 +75,12 @@ FUNCTIONS: tuple[Function, ...] = (
     Function(
         name="api-meta",
         handler="functions.api.meta.handler",
-        description="Health, OpenAPI document and the built-in bot templates",
+        description="Health, OpenAPI document, Swagger UI and the built-in bot templates",
         memory_mb=256,
         triggers=_routes(
             ("GET", "/health", "health.read"),
             ("GET", "/openapi.json", "openapi.read"),
+            ("GET", "/swagger", "openapi.read"),
             ("GET", "/templates", "template.list"),
         ),
     ),

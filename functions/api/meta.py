@@ -1,4 +1,4 @@
-"""Health, the OpenAPI document, and the built-in templates."""
+"""Health, the OpenAPI document and its Swagger UI page, and the built-in templates."""
 
 from __future__ import annotations
 
@@ -21,6 +21,14 @@ def openapi() -> Response[dict]:
     from functions.api import openapi_doc  # imports every route group: only this route pays for it
 
     return Response(200, content_type=content_types.APPLICATION_JSON, body=openapi_doc.document())
+
+
+@app.get("/swagger", include_in_schema=False)  # a page about the API, not an operation of it
+def swagger() -> Response[str]:
+    from functions.api import swagger_page  # 1.7 MB of inlined swagger-ui: only this route reads it
+
+    context = app.current_event.request_context
+    return Response(200, content_type="text/html; charset=utf-8", body=swagger_page.page(context.stage, context.path))
 
 
 @app.get("/templates", responses=documented(200), tags=["templates"])

@@ -52,9 +52,9 @@ def document() -> dict[str, Any]:
     assert merged is not None
     merged["components"]["schemas"]["ErrorBody"] = ERROR_BODY
     for _, route in catalog.rest_routes():
-        if route.public:
-            operation = merged["paths"][route.path][route.method.lower()]
-            operation["security"] = []  # health needs no token
+        operation = merged["paths"].get(route.path, {}).get(route.method.lower())  # None: /swagger, a page
+        if route.public and operation is not None:
+            operation["security"] = []  # no token needed
     merged["paths"] = dict(sorted(merged["paths"].items()))
     return merged
 

@@ -21,13 +21,13 @@ class Role(StrEnum):
 
 _RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.ADMIN: 3, Role.OWNER: 4}
 
-PUBLIC = "PUBLIC"  # no token needed (health only)
+PUBLIC = "PUBLIC"  # no token needed (health, and the API description: /openapi.json, /swagger)
 AUTHENTICATED = "AUTHENTICATED"  # any valid token; not scoped to a workspace
 
 # action -> who may do it. Workspace-scoped actions name the lowest role that is allowed.
 PERMISSIONS: dict[str, str | Role] = {
     "health.read": PUBLIC,
-    "openapi.read": AUTHENTICATED,
+    "openapi.read": PUBLIC,
     "template.list": AUTHENTICATED,
     "workspace.create": AUTHENTICATED,
     "workspace.list": AUTHENTICATED,
