@@ -37,5 +37,5 @@ def test_catalog_entries_are_well_formed():
             assert action.startswith("dynamodb:") and "*" not in action
 
 
-def test_only_health_is_public():
-    assert [r.path for _, r in catalog.rest_routes() if r.public] == ["/health"]
+def test_only_health_and_the_api_description_are_public():
+    assert [r.path for _, r in catalog.rest_routes() if r.public] == ["/health", "/openapi.json", "/swagger"]
