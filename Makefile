@@ -24,8 +24,8 @@ lint: setup
 openapi: setup
 	TABLE_NAME=unused $(PY) -m functions.api.openapi_doc > docs/openapi.json
 
-bench: setup
-	$(PY) bench/cold_start.py
+bench: setup  # BENCH_ARGS="--runs 21" or "--instructions" (counts under valgrind: steady on a busy machine)
+	$(PY) bench/cold_start.py $(BENCH_ARGS)
 
 bench-provider: setup
 	$(PY) bench/provider_ready.py

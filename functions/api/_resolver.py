@@ -27,6 +27,7 @@ from clawster.domain.roles import PERMISSIONS, PUBLIC
 from clawster.services.access import authorize
 from clawster.services.context import Access, Caller
 from functions import catalog
+from functions.tracing import traced
 
 logger = Logger(service="clawster")
 
@@ -138,9 +139,9 @@ def gate(event: dict[str, Any]) -> tuple[Caller | None, Access | None]:
 
 
 def lambda_entry(app: APIGatewayRestResolver):
-    """The Lambda handler of a route group: gate, then route."""
+    """The Lambda handler of a route group: gate, then route; traced where the stage turned tracing on.
+    Called last in an entry module, it also ends the cold-start import phase (functions.api._boot)."""
 
-    @logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             caller, access = gate(event)
@@ -150,7 +151,12 @@ def lambda_entry(app: APIGatewayRestResolver):
         app.append_context(caller=caller, access=access)
         return app.resolve(event, context)
 
-    return handler
+    entry = traced(handler, service=logger.service)
+    entry = logger.inject_lambda_context(entry, correlation_id_path="requestContext.requestId", clear_state=True)
+    from functions.api import _boot  # here, not at the top: importing this module alone must not pause the collector
+
+    _boot.ready()
+    return entry
 
 
 def _raw(error: ClawsterError) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
 from datetime import datetime
 from typing import Annotated
 

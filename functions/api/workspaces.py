@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
