@@ -207,6 +207,9 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = BACKLOG  # socketserver's 5 drops the SYNs of a burst of 20 clients
     daemon_threads = True
 
+    def serve_forever(self, poll_interval: float = 0.1) -> None:
+        super().serve_forever(poll_interval)  # shutdown() waits up to one interval (socketserver: 0.5 s)
+
 
 def _listen(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> _Server:
     try:

@@ -22,7 +22,8 @@ class MotoServer:
             self._server = make_server(host, port, DomainDispatcherApplication(create_backend_app), threaded=True,
                                        request_handler=MotoRequestHandler, fd=listener.fileno())
         self.port: int = self._server.port
-        self._thread = threading.Thread(target=self._server.serve_forever, name="moto", daemon=True)
+        # stop() waits up to one poll interval (werkzeug's default: 0.5 s)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.1,), name="moto", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
