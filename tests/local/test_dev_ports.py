@@ -70,3 +70,24 @@ def test_sigterm_stops_a_running_stack_promptly(tmp_path):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_a_second_stack_on_the_same_state_folder_is_refused(tmp_path):
+    """Free ports, same --state-dir: two stacks would interleave one journal, so the second must not start."""
+    state = tmp_path / "state"
+    first = subprocess.Popen(_dev(state, _free_port(), _free_port()), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, env=_env(tmp_path))
+    try:
+        for line in first.stdout:  # wait for the banner, on observed progress
+            if line.startswith("Try:"):
+                break
+        before = sorted(p.name for p in state.iterdir())
+        second = subprocess.run(_dev(state, _free_port(), _free_port()), capture_output=True, text=True,
+                                timeout=CEILING_S, env=_env(tmp_path))
+        assert second.returncode == 1, second
+        assert "in use by a running local stack" in second.stderr and f"pid {first.pid}" in second.stderr, second.stderr
+        assert sorted(p.name for p in state.iterdir()) == before
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.communicate(timeout=CEILING_S)

@@ -8,6 +8,7 @@ in-process handlers if they share the process (aws-local-emulation.md §4).
 
 from __future__ import annotations
 
+import fcntl
 import io
 import json
 import logging
@@ -34,6 +35,11 @@ log = logging.getLogger("local")
 DEFAULT_TABLE = "clawster-local"
 STACK_FILE = "stack.json"
 LAMBDA_ROLE = "clawster-local-lambda"
+LOCK_FILE = ".lock"
+
+
+class StateDirInUse(RuntimeError):
+    """Another local stack runs on this state folder (two would interleave their journals)."""
 
 
 class LocalStack:
@@ -51,6 +57,7 @@ class LocalStack:
         self._moto: Any = None
         self._gateway: LocalApiGateway | None = None
         self._durable: DurableTable | None = None
+        self._lock_fd: int | None = None
         self.issuer: Issuer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------------
@@ -64,6 +71,7 @@ class LocalStack:
 
     def start(self) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._lock_state_dir()
         scan_guard.install()
         moto_dynamodb.install()
         self._start_moto()
@@ -97,6 +105,9 @@ class LocalStack:
         if self._moto:
             self._moto.stop()
             self._moto = None
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     # -- what callers read -------------------------------------------------------------------------
 
@@ -115,6 +126,20 @@ class LocalStack:
         return self._durable.compact()
 
     # -- parts ---------------------------------------------------------------------------------------
+
+    def _lock_state_dir(self) -> None:
+        """Hold an exclusive lock on the state folder while running; the kernel drops it if we die."""
+        fd = os.open(self.state_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise StateDirInUse(f"the state folder {self.state_dir.resolve()} is in use by a running local stack "
+                                f"(pid {holder}). Stop it, or use another --state-dir") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
 
     def _start_moto(self) -> None:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -196,7 +221,7 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
         ensure_free("127.0.0.1", moto_port, "moto", "--moto-port")
         stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port)
         stack.start()
-    except PortUnavailable as error:  # lost a race for a port after the check
+    except (PortUnavailable, StateDirInUse) as error:  # a port or the state folder is another stack's
         print(f"clawster dev: {error}", file=sys.stderr, flush=True)
         return 1
     # Only now: until the stack runs there is nothing to save, and the default (exit at once) is right.
