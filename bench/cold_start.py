@@ -23,7 +23,7 @@ Runs are interleaved (the order rotates each round) so machine noise hits every 
 median are printed; on a shared machine the min is the robust number. Aim: every function <= 1.05x
 the floor.
 
-Run: make bench   (or .venv/bin/python bench/cold_start.py [--runs 11] [--function api-fleets])
+Run: make bench   (or .venv/bin/python bench/cold_start.py [--runs 11] [--function api-fleets] [--instructions] [--tracing])
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -231,7 +232,6 @@ def _report(name: str, route: str, results: dict[str, Samples]) -> dict[str, tup
 
 def _start_moto() -> tuple[object, int]:
     import logging
-    import socket
 
     from moto.server import ThreadedMotoServer
 
@@ -293,6 +293,9 @@ def main() -> None:
     parser.add_argument("--instructions", action="store_true",
                         help="count each child's instructions under valgrind instead of timing it (one run each; "
                              "a busy machine does not change the count, but it is not what Lambda bills)")
+    parser.add_argument("--tracing", action="store_true",
+                        help="functions run as in a stage with tracing on (Powertools Tracer and the X-Ray SDK, "
+                             "segments sent to a loopback UDP socket); the floor and boto3 handlers have no tracer")
     args = parser.parse_args()
     if args.instructions and not shutil.which("valgrind"):
         raise SystemExit("--instructions counts under valgrind: install it (e.g. apt-get install valgrind)")
@@ -305,6 +308,13 @@ def main() -> None:
     os.environ.update(env)
     bytecode = tempfile.TemporaryDirectory(prefix="bench-pycache-")
     env = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"} | {"PYTHONPYCACHEPREFIX": bytecode.name}
+    daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # stands in for the X-Ray daemon (never read)
+    daemon.bind(("127.0.0.1", 0))
+    if args.tracing:
+        env |= {"POWERTOOLS_TRACE_DISABLED": "false", "LAMBDA_TASK_ROOT": str(ROOT),
+                "_X_AMZN_TRACE_ID": "Root=1-67891233-abcdef012345678912345678;Parent=53995c3f42cd8ad8;Sampled=1",
+                "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}"}
+        print("tracing on: the functions run with Powertools' Tracer (X-Ray SDK)")
     try:
         import boto3
 
@@ -339,6 +349,7 @@ def main() -> None:
             _summary(summary)
     finally:
         server.stop()
+        daemon.close()
         bytecode.cleanup()
 
 
