@@ -10,10 +10,12 @@ Two savings, measured by bench/cold_start.py (docs/decisions.md has the numbers)
   import statements, so it follows Powertools upgrades; a facade that ever does more than re-export
   is left alone.
 - No garbage collection during the imports. They create some hundred thousand objects, which set
-  off dozens of collections that find nothing to free. The collector is off from here until
-  `ready()`, which freezes what the imports built (it lives as long as the process) and turns the
-  collector back on before the first request. Only the import that turned it off turns it back on,
-  so a long-lived process (the local stack) that imports several functions ends with it on.
+  off about a hundred collections that find nothing to free. The collector is off from here until
+  `ready()` (called by `lambda_entry`), which freezes what the imports built (it lives as long as the
+  process) and turns the collector back on before the first request. Only the first function
+  imported in a process pauses and freezes, so a long-lived process that imports several (the local
+  stack) ends with the collector on; if that import fails, the next function built turns it back on
+  (in Lambda a failed INIT ends the process anyway).
 """
 
 from __future__ import annotations
