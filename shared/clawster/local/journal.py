@@ -74,7 +74,8 @@ class DurableTable:
         """Stop journaling and compact: the snapshot then holds everything. Returns the item count."""
         self._stopping.set()
         self._compact_requested.set()
-        self._thread.join(timeout=60)
+        if self._thread.is_alive():  # not when the stack failed before start()
+            self._thread.join(timeout=60)
         saved = self.compact()
         self._unregister()
         with moto_dynamodb.LOCK:
