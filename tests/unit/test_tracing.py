@@ -66,28 +66,31 @@ def test_off_a_cold_start_does_not_import_the_xray_sdk():
 
 @pytest.fixture
 def dynamodb():
-    """A moto DynamoDB server with the table, on a free loopback port."""
+    """A moto DynamoDB server with a table of its own: (endpoint, table name). moto's state is
+    process-wide, so the name must differ from the table of a stack another test started here."""
+    import uuid
+
     import boto3
     from moto.server import ThreadedMotoServer
 
     from clawster.store import schema
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    schema.create_table(boto3.client("dynamodb", endpoint_url=endpoint), os.environ["TABLE_NAME"])
-    yield endpoint
+    endpoint = f"http://127.0.0.1:{server.get_host_and_port()[1]}"
+    table = f"tracing-{uuid.uuid4().hex[:8]}"
+    schema.create_table(boto3.client("dynamodb", endpoint_url=endpoint), table)
+    yield endpoint, table
     server.stop()
 
 
 def test_on_the_handler_and_its_dynamodb_calls_reach_the_xray_daemon(tmp_path, dynamodb):
+    endpoint, table = dynamodb
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as daemon:
         daemon.bind(("127.0.0.1", 0))
         env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "false", "POWERTOOLS_SERVICE_NAME": "clawster",
-               "AWS_ENDPOINT_URL": dynamodb, "LAMBDA_TASK_ROOT": str(tmp_path),  # Lambda mode of the X-Ray SDK
+               "AWS_ENDPOINT_URL": endpoint, "TABLE_NAME": table,
+               "LAMBDA_TASK_ROOT": str(tmp_path),  # Lambda mode of the X-Ray SDK
                "_X_AMZN_TRACE_ID": f"Root={TRACE_ROOT};Parent={PARENT};Sampled=1",
                "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{daemon.getsockname()[1]}"}
         seen = call_handler("functions.api.fleets", "/workspaces/01J0000000000000000000000W/fleets", env)
@@ -103,4 +106,4 @@ def test_on_the_handler_and_its_dynamodb_calls_reach_the_xray_daemon(tmp_path, d
     assert handler["trace_id"] == TRACE_ROOT and handler["parent_id"] == PARENT
     assert handler["annotations"] == {"ColdStart": True, "Service": "clawster"}
     assert entities and all(e["name"] == "dynamodb" and e["parent_id"] == handler["id"] for e in entities)  # each call once
-    assert {(e["aws"]["operation"], e["aws"]["table_name"]) for e in entities} == {("GetItem", os.environ["TABLE_NAME"])}
+    assert {(e["aws"]["operation"], e["aws"]["table_name"]) for e in entities} == {("GetItem", table)}
