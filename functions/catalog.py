@@ -133,7 +133,7 @@ FUNCTIONS: tuple[Function, ...] = (
         name="api-audit",
         handler="functions.api.audit.handler",
         description="The workspace audit trail (read only)",
-        table_actions=TABLE_READ + ("dynamodb:PutItem",),
+        table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # refusals (services/audit.py)
         triggers=_routes(("GET", WS + "/audit", "audit.list")),
     ),
 )

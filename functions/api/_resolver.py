@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from clawster.domain.errors import (
     BadRequest,
     ClawsterError,
+    Forbidden,
     NotFound,
     PreconditionRequired,
     Unauthorized,
@@ -24,6 +25,7 @@ from clawster.domain.errors import (
     ValidationFailed,
 )
 from clawster.domain.roles import PERMISSIONS, PUBLIC
+from clawster.services import audit
 from clawster.services.access import authorize
 from clawster.services.context import Access, Caller
 from functions import catalog
@@ -75,6 +77,8 @@ def create_app() -> APIGatewayRestResolver:
     def _domain_error(error: ClawsterError) -> Response:
         if error.status >= 500:
             logger.warning("retryable failure", extra={"code": error.code})
+        if isinstance(error, Forbidden) and app.context.get("access") is not None:  # a service rule refused it
+            audit.record_refusal(app.context["access"], app.current_event.path, error)
         return error_response(error)
 
     @app.exception_handler(RequestValidationError)

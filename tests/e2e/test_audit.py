@@ -1,9 +1,16 @@
-"""The audit trail: written with every change, denials included; filterable; read only."""
+"""The audit trail: written with every change and every refusal; filterable; read only. Refusals of
+non-members go to the caller's own security partition, rate-limited, never to the tenant's trail."""
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
+
+import botocore.client
+
+from clawster.ids import new_id
+from clawster.services.audit import OUTSIDER_EVENTS_PER_MINUTE
+from clawster.store.entities import SecurityEvent
 
 
 def _events(client, ws, **query):
@@ -21,19 +28,16 @@ def test_every_mutation_and_denial_is_audited_with_a_diff(team):
     fleet = owner.post(f"{ws}/fleets", {"name": "audited"}).ok(201).body
     owner.patch(f"{ws}/fleets/{fleet['id']}", {"name": "audited-2"}, etag='"1"').ok(200)
     team.clients["VIEWER"].post(f"{ws}/fleets", {"name": "nope"}).ok(403)
-    team.outsider.get(ws).ok(404)
 
     events = _events(owner, ws)
     actions = [(e["action"], e["outcome"]) for e in events]
-    assert actions[:4] == [("workspace.read", "DENIED"), ("fleet.create", "DENIED"),
-                           ("fleet.update", "ALLOWED"), ("fleet.create", "ALLOWED")]  # newest first
-    update = events[2]
+    assert actions[:3] == [("fleet.create", "DENIED"), ("fleet.update", "ALLOWED"), ("fleet.create", "ALLOWED")]
+    update = events[1]  # newest first
     assert update["diff"] == {"name": {"from": "audited", "to": "audited-2"}}
     assert update["actor"] == team.users["OWNER"] and update["role"] == "OWNER"
     assert update["target"] == f"fleet/{fleet['id']}" and update["request_id"]
-    denied = events[1]
+    denied = events[0]
     assert denied["actor"] == team.users["VIEWER"] and denied["role"] == "VIEWER" and "requires ADMIN" in denied["reason"]
-    assert events[0]["role"] is None and events[0]["reason"] == "not a member of the workspace"
     # workspace creation and the three member grants of the fixture are there too
     assert [a for a, _ in actions].count("member.put") == 3 and ("workspace.create", "ALLOWED") in actions
 
@@ -75,3 +79,73 @@ def test_audit_events_cannot_be_changed_through_the_api(team):
         assert owner.request(method, f"{ws}/audit", {"id": event["id"]}).status in (404, 405)
         assert owner.request(method, f"{ws}/audit/{event['id']}").status in (404, 405)
     assert owner.get(f"{ws}/audit").body["items"][0] == event
+
+
+def test_a_refusal_by_a_service_rule_is_audited(team, new_user):
+    admin, ws = team.clients["ADMIN"], team.ws
+    admin.put(f"{ws}/members/{new_user('crown')}", {"role": "OWNER"}).ok(403)  # the gate lets ADMIN in; the rule refuses
+    admin.delete(f"{ws}/members/{team.users['OWNER']}").ok(403)
+    newest = _events(team.owner, ws, actor=team.users["ADMIN"])[:2]
+    assert [(e["action"], e["outcome"], e["role"]) for e in newest] == [
+        ("member.delete", "DENIED", "ADMIN"), ("member.put", "DENIED", "ADMIN")]
+    assert newest[0]["target"] == f"{ws}/members/{team.users['OWNER']}" and "OWNER" in newest[0]["reason"]
+    assert newest[1]["reason"] == "only an OWNER may grant OWNER" and newest[1]["request_id"]
+
+
+def _security_events(user: str) -> list[SecurityEvent]:
+    return list(SecurityEvent.query(SecurityEvent.partition(user), SecurityEvent.sk.startswith(SecurityEvent.sk_prefix()),
+                                    consistent_read=True))
+
+
+def test_outsiders_refusals_go_to_their_own_partition_rate_limited(team, client_for, new_user):
+    prober_id = new_user("prober")
+    prober, before = client_for(prober_id), len(_events(team.owner, team.ws))
+    for _ in range(OUTSIDER_EVENTS_PER_MINUTE + 3):
+        prober.get(team.ws).ok(404)
+    assert len(_events(team.owner, team.ws)) == before  # the tenant's trail is not theirs to fill
+    recorded = _security_events(prober_id)
+    # the limit is per minute: a burst that straddles a minute boundary may record up to twice as many
+    assert OUTSIDER_EVENTS_PER_MINUTE <= len(recorded) <= 2 * OUTSIDER_EVENTS_PER_MINUTE
+    first = recorded[0]
+    assert (first.actor, first.workspace_id, first.action) == (prober_id, team.workspace_id, "workspace.read")
+    assert first.expires_at > time.time() + 30 * 86400  # expires by TTL, in months
+
+
+def _dynamodb_calls(monkeypatch, *needles: str) -> list[tuple]:
+    """Record each DynamoDB call that names one of `needles` as (operation, key prefixes it touches)."""
+    calls: list[tuple] = []
+    original = botocore.client.BaseClient._make_api_call
+
+    def counting(client, operation, params):
+        if client.meta.service_model.service_name == "dynamodb" and any(n in repr(params) for n in needles):
+            calls.append((operation, tuple(_key_prefixes(params))))
+        return original(client, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    return calls
+
+
+def _key_prefixes(value) -> list[str]:
+    """The kind of each item a call reads or writes: the part of its pk and sk before the first '#'."""
+    if isinstance(value, dict):
+        found = [f"{k}={v['S'].split('#')[0]}" for k, v in value.items() if k in ("pk", "sk") and isinstance(v, dict)]
+        return found + [p for k, v in value.items() if k not in ("pk", "sk") for p in _key_prefixes(v)]
+    if isinstance(value, list):
+        return [p for v in value for p in _key_prefixes(v)]
+    return []
+
+
+def test_an_existing_and_a_random_workspace_look_the_same_to_an_outsider(team, client_for, new_user, monkeypatch):
+    answers, work = {}, {}
+    for kind, workspace_id in (("existing", team.workspace_id), ("random", new_id())):
+        prober_id = new_user("prober")  # a fresh caller each time: both are under the rate limit
+        calls = _dynamodb_calls(monkeypatch, workspace_id, prober_id)
+        reply = client_for(prober_id).get(f"/workspaces/{workspace_id}").ok(404)
+        answers[kind] = (reply.status, reply.body, sorted(reply.headers))
+        answers[kind][1]["message"] = answers[kind][1]["message"].replace(workspace_id, "<id>")
+        answers[kind][1]["details"]["workspace_id"] = "<id>"
+        work[kind] = list(calls)
+        monkeypatch.undo()
+    assert answers["existing"] == answers["random"]
+    assert work["existing"] == work["random"]
+    assert [op for op, _ in work["existing"]] == ["GetItem", "TransactWriteItems"]  # membership, then the record

@@ -1,7 +1,9 @@
 """Authorization: one check, driven by the permission table, before any route runs.
 
 A caller who is not a member of the workspace gets 404 (the workspace's existence is not
-revealed); a member whose role is too low gets 403. Both are recorded in the audit trail.
+revealed, and the answer and the work behind it are the same whether it exists or not); a member
+whose role is too low gets 403. A member's refusal goes to the workspace's audit trail, a
+non-member's to the caller's security partition (services/audit.py).
 """
 
 from __future__ import annotations
@@ -11,19 +13,11 @@ from clawster.domain.errors import Forbidden, NotFound
 from clawster.domain.roles import PERMISSIONS, Role, allows, is_workspace_scoped
 from clawster.services import audit
 from clawster.services.context import Access, Caller
-from clawster.store.entities import Member, Workspace
+from clawster.store.entities import Member
 
 
 def workspace_not_found(workspace_id: str) -> NotFound:
     return NotFound(f"workspace {workspace_id} not found", {"workspace_id": workspace_id})
-
-
-def _exists(model, *key_parts) -> bool:
-    try:
-        model.get(*model.key(*key_parts), attributes_to_get=["pk"])
-        return True
-    except model.DoesNotExist:
-        return False
 
 
 def authorize(caller: Caller, action: str, workspace_id: str | None, target: str) -> Access | None:
@@ -34,8 +28,7 @@ def authorize(caller: Caller, action: str, workspace_id: str | None, target: str
         raise workspace_not_found(workspace_id or "")
     member = _member(workspace_id, caller.user_id)
     if member is None:
-        if _exists(Workspace, workspace_id):
-            audit.record_denial(caller, workspace_id, action, target, None, "not a member of the workspace")
+        audit.record_outsider(caller, workspace_id, action, target)
         raise workspace_not_found(workspace_id)
     role = Role(member.role)
     if not allows(role, action):

@@ -1,18 +1,32 @@
-"""Audit trail: events are written in the transaction of the change they describe."""
+"""Audit trail: events are written in the transaction of the change they describe.
+
+Refusals are recorded too, each in its own small write (there is no change to join): a member's
+refusal (by the gate or, after it, by a service rule) in the workspace's trail; a non-member's in
+the caller's own security partition, rate-limited and expiring, so outsiders cannot fill a tenant's
+trail and the work done is the same whether the workspace they named exists or not.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError
 
 from clawster import ids
 from clawster.domain.diff import diff
-from clawster.domain.errors import ValidationFailed
+from clawster.domain.errors import ClawsterError, Unavailable, ValidationFailed
 from clawster.domain.roles import Role
 from clawster.services.context import Access, Caller
 from clawster.store import cursor
-from clawster.store.entities import AuditEvent
+from clawster.store.entities import AuditEvent, Entity, SecurityEvent, SecurityRate, now
 from clawster.store.transaction import Change
+
+OUTSIDER_EVENTS_PER_MINUTE = 10  # per caller; further refusals in that minute are answered, not recorded
+SECURITY_EVENT_TTL = timedelta(days=90)
+RATE_COUNTER_TTL = timedelta(minutes=10)
 
 
 def event(access: Access, target: str, before: dict[str, Any] | None, after: dict[str, Any] | None,
@@ -49,6 +63,43 @@ def record_denial(caller: Caller, workspace_id: str, action: str, target: str, r
             request_id=caller.request_id,
         )
     ).commit()
+
+
+def record_refusal(access: Access, target: str, error: ClawsterError) -> None:
+    """A rule inside a service refused a request the gate let through (e.g. an ADMIN granting OWNER)."""
+    record_denial(access.caller, access.workspace_id, access.action, target, access.role, error.message)
+
+
+def record_outsider(caller: Caller, workspace_id: str, action: str, target: str) -> None:
+    """A caller who is not a member addressed a workspace: one transaction, whether or not it exists,
+    that counts the caller's refusals this minute and writes the event only while under the limit."""
+    moment = now()
+    counter = SecurityRate(*SecurityRate.key(caller.user_id, moment.strftime("%Y%m%dT%H%M")))
+    count = counter.get_update_kwargs_from_instance(
+        actions=[SecurityRate.count.add(1), SecurityRate.entity.set(SecurityRate.ENTITY),
+                 SecurityRate.expires_at.set(int((moment + RATE_COUNTER_TTL).timestamp()))],
+        condition=SecurityRate.count.does_not_exist() | (SecurityRate.count < OUTSIDER_EVENTS_PER_MINUTE),
+        add_version_condition=False,
+    )
+    event = SecurityEvent.new(
+        actor=caller.user_id, workspace_id=workspace_id, action=action, target=target,
+        reason="not a member of the workspace", request_id=caller.request_id,
+        expires_at=int((moment + SECURITY_EVENT_TTL).timestamp()),
+    )
+    put = event.get_save_kwargs_from_instance(condition=SecurityEvent.pk.does_not_exist())
+    try:
+        _connection().transact_write_items(condition_check_items=[], delete_items=[], put_items=[put],
+                                           update_items=[count])
+    except TransactWriteError as exc:
+        codes = [getattr(reason, "code", None) for reason in exc.cancellation_reasons or ()]
+        if "ConditionalCheckFailed" in codes:
+            return  # over the limit this minute: answered, not recorded
+        raise Unavailable("could not record the request; retry", {"retry": True}) from exc
+
+
+@cache
+def _connection() -> Connection:
+    return Connection(region=Entity.Meta.region)
 
 
 def list_events(access: Access, *, actor: str | None, target: str | None, action: str | None,

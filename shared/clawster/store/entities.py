@@ -295,3 +295,52 @@ class AuditEvent(Entity):
         self.pk, self.sk = self.partition(self.workspace_id), self.id
         self.gsi1pk, self.gsi1sk = self.actor_partition(self.workspace_id, self.actor), self.id
         self.gsi2pk, self.gsi2sk = self.target_partition(self.workspace_id, self.target), self.id
+
+
+def security_pk(user_id: str) -> str:
+    return f"SECURITY#{user_id}"
+
+
+class SecurityEvent(Entity):
+    """A refusal of a caller who is not a member of the workspace they addressed (it may not even
+    exist). Kept in the caller's own partition, not the tenant's audit trail, and expires (TTL)."""
+
+    ENTITY = "SecurityEvent"
+    id = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    action = UnicodeAttribute()
+    target = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    request_id = UnicodeAttribute()
+    at = UTCDateTimeAttribute()
+    expires_at = NumberAttribute()  # epoch seconds: the table's TTL attribute (store/schema.py)
+
+    @classmethod
+    def new(cls, *, actor: str, **fields: Any) -> SecurityEvent:
+        item = cls(id=new_id(), actor=actor, at=now(), **fields)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def partition(user_id: str) -> str:
+        return security_pk(user_id)
+
+    @staticmethod
+    def sk_prefix() -> str:
+        return "EVENT#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.partition(self.actor), f"EVENT#{self.id}"
+
+
+class SecurityRate(Entity):
+    """How many SecurityEvents a caller has written in one minute (the rate limit's counter)."""
+
+    ENTITY = "SecurityRate"
+    count = NumberAttribute(default=0)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(user_id: str, minute: str) -> tuple[str, str]:
+        return security_pk(user_id), f"RATE#{minute}"
