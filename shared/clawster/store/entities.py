@@ -7,6 +7,8 @@ Key layout (docs/access-patterns.md lists every pattern):
   Bot         pk=WS#<ws>               sk=BOT#<bot>               gsi1: FLEET#<fleet> / <status>#<bot>
   Revision    pk=WS#<ws>               sk=REV#<bot>#<revision>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
+  SecurityEvent pk=SECURITY#<user>     sk=EVENT#<event ulid>      TTL expires_at (non-members' refusals)
+  SecurityRate  pk=SECURITY#<user>     sk=RATE#<minute>           TTL expires_at (their rate limit)
 """
 
 from __future__ import annotations
