@@ -19,6 +19,7 @@ from clawster.domain.errors import (
     ClawsterError,
     Forbidden,
     NotFound,
+    PayloadTooLarge,
     PreconditionRequired,
     Unauthorized,
     UnsupportedMediaType,
@@ -46,6 +47,7 @@ ERROR_RESPONSES: dict[int, dict[str, Any]] = {
         (403, "The caller's role does not allow this action"),
         (404, "Not found, or not in a workspace the caller belongs to"),
         (409, "Version conflict or invalid state"),
+        (413, "The request body is over 256 KiB"),
         (415, "The request body is not JSON (send Content-Type: application/json)"),
         (422, "Validation failed; details.errors names each field and reason"),
         (428, "If-Match header required"),
@@ -127,6 +129,50 @@ def require_json_body(event: dict[str, Any]) -> None:
                                    {"header": "Content-Type", "expected": "application/json"})
     if event.get("isBase64Encoded"):
         raise BadRequest("the request body is not valid UTF-8 JSON", {"field": "body"})
+    check_json_body(event["body"])
+
+
+MAX_BODY_BYTES = 256 * 1024  # well under DynamoDB's 400 KB item, which also holds the audit copy
+MAX_DEPTH = 32  # DynamoDB's limit on nesting in an item: a deeper config could not be stored and served
+
+
+def check_json_body(body: str) -> None:
+    """Edge limits on a JSON body, before the resolver parses it: its size, that it parses (a number
+    of 5000 digits or 100k nested brackets raise in json.loads), its nesting depth, and that every
+    string is Unicode a table can store (no lone surrogates escaped as \\ud800)."""
+    if len(body) > MAX_BODY_BYTES or len(body.encode(errors="surrogatepass")) > MAX_BODY_BYTES:
+        raise PayloadTooLarge(f"the request body is over {MAX_BODY_BYTES // 1024} KiB",
+                              {"field": "body", "limit_bytes": MAX_BODY_BYTES})
+    try:
+        value = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
+        raise ValidationFailed("body", f"not valid JSON: {reason}") from None
+    stack: list[tuple[Any, tuple[str, ...]]] = [(value, ())]
+    while stack:
+        node, path = stack.pop()
+        if len(path) > MAX_DEPTH:
+            raise ValidationFailed(_field(path[:3]), f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict):
+            for key, child in node.items():
+                _check_text(key, path)
+                stack.append((child, (*path, key)))
+        elif isinstance(node, list):
+            stack.extend((child, (*path, str(i))) for i, child in enumerate(node))
+        elif isinstance(node, str):
+            _check_text(node, path)
+
+
+def _check_text(text: str, path: tuple[str, ...]) -> None:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        raise ValidationFailed(_field(path), "contains a lone UTF-16 surrogate (not Unicode text)") from None
+
+
+def _field(path: tuple[str, ...]) -> str:
+    printable = ".".join(p.encode(errors="replace").decode()[:64] for p in path)[:200]
+    return printable or "body"
 
 
 def gate(event: dict[str, Any]) -> tuple[Caller | None, Access | None]:

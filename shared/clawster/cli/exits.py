@@ -24,13 +24,13 @@ MEANINGS = {
     ExitCode.AUTH: "not authenticated or not allowed (401, 403, no token)",
     ExitCode.NOT_FOUND: "not found (404)",
     ExitCode.CONFLICT: "conflict: version changed or invalid state (409, 412, 428)",
-    ExitCode.VALIDATION: "invalid input (400, 415, 422)",
+    ExitCode.VALIDATION: "invalid input (400, 413, 415, 422)",
     ExitCode.UNREACHABLE: "API unreachable, or the local stack is not running",
     ExitCode.CONFIG: "config file missing or malformed, or unknown profile",
 }
 
 _BY_STATUS = {
-    400: ExitCode.VALIDATION, 415: ExitCode.VALIDATION, 422: ExitCode.VALIDATION,
+    400: ExitCode.VALIDATION, 413: ExitCode.VALIDATION, 415: ExitCode.VALIDATION, 422: ExitCode.VALIDATION,
     401: ExitCode.AUTH, 403: ExitCode.AUTH,
     404: ExitCode.NOT_FOUND,
     409: ExitCode.CONFLICT, 412: ExitCode.CONFLICT, 428: ExitCode.CONFLICT,

@@ -52,6 +52,10 @@ class UnsupportedMediaType(ClawsterError):
     status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
 
 
+class PayloadTooLarge(ClawsterError):
+    status, code = 413, "PAYLOAD_TOO_LARGE"
+
+
 class PreconditionRequired(ClawsterError):
     status, code = 428, "PRECONDITION_REQUIRED"
 

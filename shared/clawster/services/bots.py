@@ -79,7 +79,8 @@ def list_page(access: Access, fleet_id: str, *, status: str | None, tags: dict[s
         filters &= Bot.tags[key].exists() if value is None else Bot.tags[key] == value
     result = Bot.by_fleet.query(
         partition, condition, filter_condition=filters, limit=limit,
-        last_evaluated_key=cursor.decode(cursor_in, {"gsi1pk": partition}),
+        last_evaluated_key=cursor.decode(cursor_in, {"gsi1pk": partition},
+                                         {"gsi1sk": Bot.status_prefix(status)} if status else None),
     )
     items = list(result)
     return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
@@ -141,7 +142,7 @@ def list_revisions(access: Access, bot_id: str, *, limit: int, cursor_in: str | 
     bot = get(access, bot_id)
     result = Revision.query(
         bot.pk, Revision.sk.startswith(Revision.sk_prefix(bot_id)), scan_index_forward=False, limit=limit,
-        last_evaluated_key=cursor.decode(cursor_in, {"pk": bot.pk}),
+        last_evaluated_key=cursor.decode(cursor_in, {"pk": bot.pk}, {"sk": Revision.sk_prefix(bot_id)}),
     )
     items = list(result)
     return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None

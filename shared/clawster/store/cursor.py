@@ -1,7 +1,10 @@
 """Opaque pagination cursors: the LastEvaluatedKey, base64url-encoded, checked on the way back in.
 
-A cursor is only accepted for the partition it came from, so a cursor from another workspace
-(or a forged one) is a 400, never a read of someone else's partition.
+A cursor is only accepted by the listing it came from: it must decode to exactly the key shape of
+that listing's table or index (the key attributes and nothing else), in the listing's partition, with
+its sort key inside the listing's range. So a cursor from another workspace, from another listing on
+the same partition, or a forged one is a 400, never a read of someone else's partition and never a
+start key DynamoDB refuses (a 5xx).
 """
 
 from __future__ import annotations
@@ -21,25 +24,51 @@ def encode(last_evaluated_key: dict[str, Any] | None) -> str | None:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str | None, partition: dict[str, str]) -> dict[str, Any] | None:
-    """Return the ExclusiveStartKey, or raise BadRequest naming `cursor`."""
+# The key attributes of a page's LastEvaluatedKey, by the partition attribute of the listing.
+KEY_SHAPES = {
+    "pk": {"pk", "sk"},
+    "gsi1pk": {"pk", "sk", "gsi1pk", "gsi1sk"},
+    "gsi2pk": {"pk", "sk", "gsi2pk", "gsi2sk"},
+}
+MAX_CURSOR = 2048  # as the query parameter declares
+
+
+def decode(cursor: str | None, partition: dict[str, str],
+           starts: dict[str, str] | None = None) -> dict[str, Any] | None:
+    """Return the ExclusiveStartKey, or raise BadRequest naming `cursor`.
+
+    `partition` is the listing's partition ({attribute: value}, one of KEY_SHAPES); `starts` maps a
+    sort-key attribute to the prefix the listing's key condition selects (e.g. {"sk": "FLEET#"})."""
     if not cursor:
         return None
+    if len(cursor) > MAX_CURSOR:
+        raise BadRequest("cursor: not a cursor this API issued (too long)", {"field": "cursor"})
     try:
         key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest("cursor: not a cursor this API issued", {"field": "cursor"}) from None
-    if not _well_formed(key) or any(key.get(attr) != {"S": value} for attr, value in partition.items()):
+    [attr] = partition
+    if (
+        not _well_formed(key)
+        or set(key) != KEY_SHAPES[attr]
+        or any(key[name] != {"S": value} for name, value in partition.items())
+        or any(not key[name]["S"].startswith(prefix) for name, prefix in (starts or {}).items())
+    ):
         raise BadRequest("cursor: does not belong to this listing", {"field": "cursor"})
     return key
 
 
 def _well_formed(key: Any) -> bool:
-    return (
-        isinstance(key, dict)
-        and 0 < len(key) <= 6
-        and all(
-            isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and 0 < len(v["S"]) <= 1024
-            for v in key.values()
-        )
+    return isinstance(key, dict) and all(
+        isinstance(v, dict) and set(v) == {"S"} and isinstance(v["S"], str) and 0 < len(v["S"]) <= 1024
+        and v["S"].isprintable() and _utf8(v["S"])
+        for v in key.values()
     )
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:  # a lone surrogate, escaped in the JSON
+        return False
+    return True
