@@ -91,17 +91,18 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
     check_version("bot", bot_id, bot.version, expected_version)
     before = _audit_view(bot)
     change = Change()
-    for field in ("name", "tags"):
-        if field in changes:
-            setattr(bot, field, changes[field])
+    edited = [field for field in ("name", "tags") if field in changes]
+    for field in edited:
+        setattr(bot, field, changes[field])
     revision = None
     if "config" in changes:
         canonical, _ = resolve_config(None, changes["config"])
         revision = _revision(access, bot, bot.revision_count + 1, canonical, "update")
         bot.revision_count += 1
         bot.desired_revision_id = revision.id
+        edited += ["revision_count", "desired_revision_id"]
         change.create(revision, exists_error=lambda: Conflict("revision id collision"))
-    change.replace(bot, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
+    change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision)))
     change.commit()
     return bot
@@ -132,7 +133,7 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
     before, expected = _audit_view(bot), bot.version
     bot.intent = {"id": ids.new_id(), "action": action.value, "requested_by": access.caller.user_id,
                   "requested_at": now().isoformat()}
-    change = Change().replace(bot, expected_version=expected, stale_error=lambda: stale("bot", bot_id))
+    change = Change().edit(bot, ["intent"], expected_version=expected, stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot), action=f"bot.{action.value}"))
     change.commit()
     return bot

@@ -51,7 +51,7 @@ def update(access: Access, fleet_id: str, *, expected_version: int, changes: dic
     before = fleet.public()
     for field, value in changes.items():
         setattr(fleet, field, value)
-    change = Change().replace(fleet, expected_version=expected_version, stale_error=lambda: stale("fleet", fleet_id))
+    change = Change().edit(fleet, changes, expected_version=expected_version, stale_error=lambda: stale("fleet", fleet_id))
     change.audit(audit.event(access, f"fleet/{fleet_id}", before, fleet.public())).commit()
     return fleet
 

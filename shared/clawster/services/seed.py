@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from clawster.domain.roles import Role
-from clawster.services import audit, bots, fleets, workspaces
+from clawster.services import bots, fleets, workspaces
 from clawster.services.context import Access, Caller
 from clawster.store.entities import Member
-from clawster.store.transaction import Change
 
 DEMO_WORKSPACE = "Demo"
 LOCAL_ISSUER = "local-issuer"
@@ -34,12 +33,5 @@ def grant(workspace_id: str, user_id: str, role: Role) -> None:
         current = Member.get(*Member.key(workspace_id, user_id), consistent_read=True)
     except Member.DoesNotExist:
         current = None
-    if current is None:
-        member = Member.new(workspace_id=workspace_id, user_id=user_id, role=role.value, added_by=LOCAL_ISSUER)
-        change = Change().create(member, exists_error=lambda: workspaces.stale("member", user_id))
-        change.audit(audit.event(access, f"member/{user_id}", None, member.public())).commit()
-    elif current.role != role.value:
-        before, expected = current.public(), current.version
-        current.role = role.value
-        change = Change().replace(current, expected_version=expected, stale_error=lambda: workspaces.stale("member", user_id))
-        change.audit(audit.event(access, f"member/{user_id}", before, current.public())).commit()
+    if current is None or current.role != role.value:
+        workspaces.write_member(access, user_id, role, current)

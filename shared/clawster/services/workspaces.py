@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pynamodb.exceptions import UpdateError
+
 from clawster.domain.errors import Conflict, Forbidden, NotFound, VersionConflict
 from clawster.domain.roles import Role
 from clawster.services import audit
@@ -19,6 +21,7 @@ def stale(kind: str, key: str) -> VersionConflict:
 
 def create(caller: Caller, *, name: str, description: str) -> tuple[Workspace, Member]:
     workspace = Workspace.new(name=name, description=description, created_by=caller.user_id)
+    workspace.owner_count = 1
     owner = Member.new(workspace_id=workspace.id, user_id=caller.user_id, role=Role.OWNER.value, added_by=caller.user_id)
     access = Access(caller=caller, workspace_id=workspace.id, role=Role.OWNER, action="workspace.create")
     change = Change().create(workspace, exists_error=lambda: Conflict("workspace id collision"))
@@ -50,7 +53,8 @@ def update(access: Access, *, expected_version: int, changes: dict) -> Workspace
     before = workspace.public()
     for field, value in changes.items():
         setattr(workspace, field, value)
-    change = Change().replace(workspace, expected_version=expected_version, stale_error=lambda: stale("workspace", workspace.id))
+    change = Change().edit(workspace, changes, expected_version=expected_version,
+                           stale_error=lambda: stale("workspace", workspace.id))
     change.audit(audit.event(access, f"workspace/{workspace.id}", before, workspace.public()))
     change.commit()
     return workspace
@@ -84,20 +88,36 @@ def put_member(access: Access, user_id: str, role: Role) -> tuple[Member, bool]:
     if role == Role.OWNER and access.role != Role.OWNER:
         raise Forbidden("only an OWNER may grant OWNER", {"role": access.role.value, "required": "OWNER"})
     current = _find_member(access.workspace_id, user_id)
-    target = f"member/{user_id}"
+    if current is not None:
+        _guard_owner_change(access, current, role)
+    return write_member(access, user_id, role, current)
+
+
+def write_member(access: Access, user_id: str, role: Role, current: Member | None) -> tuple[Member, bool]:
+    """Create a member (`current` is None) or change the role read in `current`; returns (member, created).
+
+    One transaction: the member, conditioned on the version and role read; the workspace's
+    `owner_count` when an OWNER is granted or taken away (never below one: that is its condition,
+    so two owners demoting each other at once cannot both succeed); the audit event."""
+    change = Change()
+    was_owner = current is not None and current.role == Role.OWNER.value
     if current is None:
-        member = Member.new(workspace_id=access.workspace_id, user_id=user_id, role=role.value, added_by=access.caller.user_id)
-        change = Change().create(member, exists_error=lambda: stale("member", user_id))
+        member, before = Member.new(workspace_id=access.workspace_id, user_id=user_id, role=role.value,
+                                    added_by=access.caller.user_id), None
+        change.create(member, exists_error=lambda: stale("member", user_id))
+    else:
+        member, before, read_role = current, current.public(), current.role
+        member.role = role.value
+        change.edit(member, ["role"], expected_version=current.version, condition=Member.role == read_role,
+                    stale_error=lambda: stale("member", user_id))
+    owners_delta = int(role == Role.OWNER) - int(was_owner)
+    if owners_delta:
+        _count_owners(change, access.workspace_id, owners_delta, user_id)
+    elif current is None:
         change.check(Workspace, Workspace.key(access.workspace_id), Workspace.pk.exists(),
                      error=lambda: workspace_not_found(access.workspace_id))
-        change.audit(audit.event(access, target, None, member.public())).commit()
-        return member, True
-    _guard_owner_change(access, current, role)
-    before, expected = current.public(), current.version
-    current.role = role.value
-    change = Change().replace(current, expected_version=expected, stale_error=lambda: stale("member", user_id))
-    change.audit(audit.event(access, target, before, current.public())).commit()
-    return current, False
+    change.audit(audit.event(access, f"member/{user_id}", before, member.public())).commit()
+    return member, current is None
 
 
 def delete_member(access: Access, user_id: str) -> None:
@@ -106,6 +126,8 @@ def delete_member(access: Access, user_id: str) -> None:
         raise NotFound(f"member {user_id} not found", {"user_id": user_id})
     _guard_owner_change(access, current, None)
     change = Change().delete(current, expected_version=current.version, stale_error=lambda: stale("member", user_id))
+    if current.role == Role.OWNER.value:
+        _count_owners(change, access.workspace_id, -1, user_id)
     change.audit(audit.event(access, f"member/{user_id}", current.public(), None)).commit()
 
 
@@ -115,11 +137,38 @@ def _guard_owner_change(access: Access, current: Member, new_role: Role | None) 
         return
     if access.role != Role.OWNER:
         raise Forbidden("only an OWNER may change or remove an OWNER", {"required": "OWNER"})
-    if new_role == Role.OWNER:
+
+
+def _count_owners(change: Change, workspace_id: str, delta: int, user_id: str) -> None:
+    """Add `delta` to the workspace's owner_count in `change`; a demotion or removal is conditioned
+    on another owner remaining, in the same transaction as the member's write."""
+    _backfill_owner_count(workspace_id)
+    workspace = Workspace(*Workspace.key(workspace_id))
+    if delta > 0:
+        change.adjust(workspace, Workspace.owner_count, delta, error=lambda: workspace_not_found(workspace_id))
         return
-    owners = [m for m in list_members(access) if m.role == Role.OWNER.value]
-    if len(owners) <= 1:
-        raise Conflict("a workspace must keep at least one OWNER", {"user_id": current.user_id})
+    change.adjust(workspace, Workspace.owner_count, delta, condition=Workspace.owner_count > -delta,
+                  error=lambda: Conflict("a workspace must keep at least one OWNER", {"user_id": user_id}))
+
+
+def _backfill_owner_count(workspace_id: str) -> None:
+    """A workspace written before owner_count existed gets it once, counted from its members.
+
+    Safe against racing writers: every owner change backfills first, and the set is conditioned on
+    the counter still missing, so a count that is no longer true is never written."""
+    try:
+        workspace = Workspace.get(*Workspace.key(workspace_id), consistent_read=True)
+    except Workspace.DoesNotExist:
+        return  # the transaction's existence condition reports it
+    if workspace.owner_count is not None:
+        return
+    members = Member.query(workspace.pk, Member.sk.startswith(Member.sk_prefix()), consistent_read=True)
+    owners = sum(1 for member in members if member.role == Role.OWNER.value)
+    try:
+        workspace.update(actions=[Workspace.owner_count.set(owners)], condition=Workspace.owner_count.does_not_exist())
+    except UpdateError as exc:
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
 
 
 def _find_member(workspace_id: str, user_id: str) -> Member | None:

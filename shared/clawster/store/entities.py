@@ -103,6 +103,10 @@ class Workspace(Mutable):
     description = UnicodeAttribute(default="")
     created_by = UnicodeAttribute()
     fleet_count = NumberAttribute(default=0)
+    # Owners among the members, changed in the transaction of each owner grant, demotion or removal
+    # (the last-owner invariant is its condition). Workspaces written before it existed lack it:
+    # services.workspaces backfills it from the members on the first owner change.
+    owner_count = NumberAttribute(null=True)
 
     @classmethod
     def new(cls, *, name: str, description: str, created_by: str) -> Workspace:

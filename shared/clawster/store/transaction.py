@@ -6,7 +6,7 @@ becomes a precise 404/409 rather than a generic failure.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
 
@@ -20,6 +20,7 @@ from clawster.store.entities import AuditEvent, Entity, Mutable
 ErrorFactory = Callable[[], ClawsterError]
 
 _KINDS = ("check", "delete", "put", "update")  # the order pynamodb sends them in
+_DERIVED = ("gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")  # index keys derived from the item's fields
 _RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
 
 
@@ -44,12 +45,27 @@ class Change:
         cond = type(item).pk.does_not_exist()
         return self._add("put", item.get_save_kwargs_from_instance(condition=cond), exists_error)
 
-    def replace(self, item: Mutable, *, expected_version: int, stale_error: ErrorFactory) -> Change:
-        """Overwrite an item whose stored version is `expected_version`; the stored version becomes +1."""
+    def edit(self, item: Mutable, fields: Iterable[str], *, expected_version: int,
+             condition: Condition | None = None, stale_error: ErrorFactory) -> Change:
+        """Write the named fields of an item whose stored version is `expected_version` (+1 after).
+
+        An UpdateItem of those fields only, never a full-item Put: counters changed with `adjust`
+        since the item was read are not written back. Derived keys are rewritten with the fields."""
         item.stamp()
-        cond = type(item).pk.exists() & (type(item).version == expected_version)
+        model = type(item)
+        attributes = model.get_attributes()
+        names = dict.fromkeys([*fields, "updated_at", *(n for n in _DERIVED if n in attributes)])
+        actions = []
+        for name in names:
+            value = getattr(item, name)
+            actions.append(attributes[name].remove() if value is None else attributes[name].set(value))
+        actions.append(model.version.set(model.version + 1))
+        cond = model.pk.exists() & (model.version == expected_version)
+        if condition is not None:
+            cond = cond & condition
+        kwargs = item.get_update_kwargs_from_instance(actions=actions, condition=cond, add_version_condition=False)
         item.version = expected_version + 1
-        return self._add("put", item.get_save_kwargs_from_instance(condition=cond), stale_error)
+        return self._add("update", kwargs, stale_error)
 
     def delete(self, item: Mutable, *, expected_version: int, condition: Condition | None = None,
                stale_error: ErrorFactory) -> Change:
