@@ -130,6 +130,10 @@ def test_audit_range_and_cursor_edges(owned):
     for query in ({"since": DATES[2], "until": DATES[1]}, {"since": DATES[2], "cursor": first},
                   {"until": DATES[1], "cursor": first}, {"since": DATES[3]}, {"until": DATES[2]}):
         call(owned.owner, "GET", audit, query=query)
+    for query in ({"since": DATES[2], "cursor": first}, {"until": DATES[1], "cursor": first}):
+        reply = call(owned.owner, "GET", audit, query=query)  # a start key outside the range DynamoDB refuses
+        assert reply.status == 400 and reply.body["details"]["field"] == "cursor", (query, reply.body)
+    owned.owner.get(audit, query={"since": DATES[1], "until": DATES[2], "cursor": first}).ok(200)
     for status in STATUSES:
         call(owned.owner, "GET", f"{owned.ws}/fleets/{owned.fleet_id}/bots", query={"status": status})
 

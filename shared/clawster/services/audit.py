@@ -128,7 +128,8 @@ def list_events(access: Access, *, actor: str | None, target: str | None, action
         filter_condition=filters,
         scan_index_forward=False,
         limit=limit,
-        last_evaluated_key=cursor.decode(cursor_in, {attr: partition}),
+        last_evaluated_key=cursor.decode(cursor_in, {attr: partition}, within={sort_attr.attr_name: (
+            ids.id_floor(since) if since else None, ids.id_ceiling(until) if until else None)}),
     )
     items = list(result)
     return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None

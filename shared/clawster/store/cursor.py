@@ -33,12 +33,13 @@ KEY_SHAPES = {
 MAX_CURSOR = 2048  # as the query parameter declares
 
 
-def decode(cursor: str | None, partition: dict[str, str],
-           starts: dict[str, str] | None = None) -> dict[str, Any] | None:
+def decode(cursor: str | None, partition: dict[str, str], starts: dict[str, str] | None = None,
+           within: dict[str, tuple[str | None, str | None]] | None = None) -> dict[str, Any] | None:
     """Return the ExclusiveStartKey, or raise BadRequest naming `cursor`.
 
     `partition` is the listing's partition ({attribute: value}, one of KEY_SHAPES); `starts` maps a
-    sort-key attribute to the prefix the listing's key condition selects (e.g. {"sk": "FLEET#"})."""
+    sort-key attribute to the prefix the listing's key condition selects (e.g. {"sk": "FLEET#"}), and
+    `within` to the inclusive (low, high) range it selects (None: unbounded on that side)."""
     if not cursor:
         return None
     if len(cursor) > MAX_CURSOR:
@@ -53,6 +54,7 @@ def decode(cursor: str | None, partition: dict[str, str],
         or set(key) != KEY_SHAPES[attr]
         or any(key[name] != {"S": value} for name, value in partition.items())
         or any(not key[name]["S"].startswith(prefix) for name, prefix in (starts or {}).items())
+        or any(not _between(key[name]["S"], low, high) for name, (low, high) in (within or {}).items())
     ):
         raise BadRequest("cursor: does not belong to this listing", {"field": "cursor"})
     return key
@@ -64,6 +66,10 @@ def _well_formed(key: Any) -> bool:
         and v["S"].isprintable() and _utf8(v["S"])
         for v in key.values()
     )
+
+
+def _between(value: str, low: str | None, high: str | None) -> bool:
+    return (low is None or value >= low) and (high is None or value <= high)
 
 
 def _utf8(text: str) -> bool:
