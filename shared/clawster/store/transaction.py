@@ -1,11 +1,15 @@
 """One TransactWriteItems per change: the change and its audit event land together or not at all.
 
 Each operation says which typed error its failed condition means, so a cancelled transaction
-becomes a precise 404/409 rather than a generic failure.
+becomes a precise 404/409 rather than a generic failure. A transaction cancelled only because a
+concurrent one touched the same items (TransactionConflict, throttling) wrote nothing, so it is sent
+again after a jittered backoff; only when the attempts run out is it a 503.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable, Iterable
 from functools import cache
 from typing import Any
@@ -22,6 +26,9 @@ ErrorFactory = Callable[[], ClawsterError]
 _KINDS = ("check", "delete", "put", "update")  # the order pynamodb sends them in
 _DERIVED = ("gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")  # index keys derived from the item's fields
 _RETRYABLE = {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded", "RequestLimitExceeded"}
+ATTEMPTS = 4  # sends of one transaction before a retryable cancellation is a 503
+BACKOFF_BASE = 0.02  # seconds; attempt n waits uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**n)) ("full jitter")
+BACKOFF_CAP = 0.5
 
 
 @cache
@@ -97,14 +104,20 @@ class Change:
         return self
 
     def commit(self) -> None:
+        """Send the transaction; a retryable cancellation is sent again, up to ATTEMPTS times."""
         lists = {kind: [kwargs for kwargs, _ in ops] for kind, ops in self._ops.items()}
-        try:
-            _connection().transact_write_items(
-                condition_check_items=lists["check"], delete_items=lists["delete"],
-                put_items=lists["put"], update_items=lists["update"],
-            )
-        except TransactWriteError as exc:
-            raise self._translate(exc) from exc
+        for attempt in range(ATTEMPTS):
+            try:
+                _connection().transact_write_items(
+                    condition_check_items=lists["check"], delete_items=lists["delete"],
+                    put_items=lists["put"], update_items=lists["update"],
+                )
+                return
+            except TransactWriteError as exc:
+                error = self._translate(exc)
+                if not isinstance(error, Unavailable) or attempt == ATTEMPTS - 1:
+                    raise error from exc
+            time.sleep(random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt)))  # full jitter
 
     def _translate(self, exc: TransactWriteError) -> ClawsterError:
         errors = [error for kind in _KINDS for _, error in self._ops[kind]]
