@@ -106,7 +106,8 @@ def test_an_edit_racing_bot_creates_keeps_every_count(owner, monkeypatch):
     results = race(monkeypatch, [
         lambda: fleets.update(as_action(owner, "fleet.update"), fleet.id, expected_version=1,
                               changes={"description": "edited"}),
-        *[lambda: bots.create(new_bot, fleet.id, name="b", template_id="minimal", config=None, tags={})] * 3,
+        *[lambda i=i: bots.create(new_bot, fleet.id, name=f"b{i}", template_id="minimal", config=None, tags={})
+          for i in range(3)],
     ])
     assert kinds(results) == {"ok": 4}, results
     stored = stored_fleet(owner.workspace_id, fleet.id)
@@ -120,7 +121,8 @@ def test_bot_creates_racing_a_fleet_delete_never_leave_a_bot_in_a_deleted_fleet(
     new_bot = as_action(owner, "bot.create")
     results = race(monkeypatch, [
         lambda: fleets.delete(as_action(owner, "fleet.delete"), fleet.id, expected_version=1),
-        *[lambda: bots.create(new_bot, fleet.id, name="b", template_id="minimal", config=None, tags={})] * 3,
+        *[lambda i=i: bots.create(new_bot, fleet.id, name=f"b{i}", template_id="minimal", config=None, tags={})
+          for i in range(3)],
     ])
     deleted, created = results[0], results[1:]
     stored, present = stored_fleet(owner.workspace_id, fleet.id), bots_in(owner.workspace_id, fleet.id)

@@ -10,13 +10,13 @@ from clawster.domain import config_policy
 from clawster.domain.bots import INITIAL_STATUS, BotAction, check_deletable, check_intent
 from clawster.domain.errors import Conflict, NotFound, ValidationFailed
 from clawster.domain.templates import TEMPLATES, deep_merge
-from clawster.services import audit
+from clawster.services import audit, names
 from clawster.services.context import Access
 from clawster.services.fleets import fleet_not_found
 from clawster.services.fleets import get as get_fleet
 from clawster.services.workspaces import check_version, stale
 from clawster.store import cursor
-from clawster.store.entities import Bot, Fleet, Revision, now
+from clawster.store.entities import Bot, Fleet, NameClaim, Revision, now
 from clawster.store.transaction import Change
 
 
@@ -53,6 +53,7 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
     revision = _revision(access, bot, 1, canonical, source)
     bot.desired_revision_id = revision.id
     change = Change().create(bot, exists_error=lambda: Conflict("bot id collision"))
+    names.claim(change, NameClaim.of_bot(bot))
     change.create(revision, exists_error=lambda: Conflict("revision id collision"))
     change.adjust(fleet, Fleet.bot_count, 1, error=lambda: fleet_not_found(fleet_id))
     change.audit(audit.event(access, f"bot/{bot.id}", None, _audit_view(bot, revision)))
@@ -89,7 +90,7 @@ def list_page(access: Access, fleet_id: str, *, status: str | None, tags: dict[s
 def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[str, Any]) -> Bot:
     bot = get(access, bot_id)
     check_version("bot", bot_id, bot.version, expected_version)
-    before = _audit_view(bot)
+    before, old_name = _audit_view(bot), NameClaim.of_bot(bot)
     change = Change()
     edited = [field for field in ("name", "tags") if field in changes]
     for field in edited:
@@ -103,6 +104,7 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
         edited += ["revision_count", "desired_revision_id"]
         change.create(revision, exists_error=lambda: Conflict("revision id collision"))
     change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
+    names.rename(change, old_name, NameClaim.of_bot(bot), stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision)))
     change.commit()
     return bot
@@ -116,6 +118,7 @@ def delete(access: Access, bot_id: str, *, expected_version: int) -> None:
     change = Change().delete(bot, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     change.adjust(Fleet(*Fleet.key(access.workspace_id, bot.fleet_id)), Fleet.bot_count, -1,
                   error=lambda: fleet_not_found(bot.fleet_id))
+    names.release(change, NameClaim.of_bot(bot), stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", _audit_view(bot), None))
     change.commit()
     # Revisions are unreachable once the bot is gone; removing them after the commit keeps the

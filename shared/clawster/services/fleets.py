@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from clawster.domain.errors import Conflict, NotFound
-from clawster.services import audit
+from clawster.services import audit, names
 from clawster.services.access import workspace_not_found
 from clawster.services.context import Access
 from clawster.services.workspaces import check_version, stale
 from clawster.store import cursor
-from clawster.store.entities import Fleet, Workspace
+from clawster.store.entities import Fleet, NameClaim, Workspace
 from clawster.store.transaction import Change
 
 
@@ -22,6 +22,7 @@ def create(access: Access, **fields: Any) -> Fleet:
     fleet = Fleet.new(workspace_id=access.workspace_id, **fields)
     change = audit.audited(access, f"fleet/{fleet.id}", None, fleet.public())
     change.create(fleet, exists_error=lambda: Conflict("fleet id collision"))
+    names.claim(change, NameClaim.of_fleet(fleet))
     change.adjust(Workspace(*Workspace.key(access.workspace_id)), Workspace.fleet_count, 1,
                   error=lambda: workspace_not_found(access.workspace_id))
     change.commit()
@@ -48,10 +49,11 @@ def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[lis
 def update(access: Access, fleet_id: str, *, expected_version: int, changes: dict[str, Any]) -> Fleet:
     fleet = get(access, fleet_id)
     check_version("fleet", fleet_id, fleet.version, expected_version)
-    before = fleet.public()
+    before, old_name = fleet.public(), NameClaim.of_fleet(fleet)
     for field, value in changes.items():
         setattr(fleet, field, value)
     change = Change().edit(fleet, changes, expected_version=expected_version, stale_error=lambda: stale("fleet", fleet_id))
+    names.rename(change, old_name, NameClaim.of_fleet(fleet), stale_error=lambda: stale("fleet", fleet_id))
     change.audit(audit.event(access, f"fleet/{fleet_id}", before, fleet.public())).commit()
     return fleet
 
@@ -68,4 +70,5 @@ def delete(access: Access, fleet_id: str, *, expected_version: int) -> None:
     )
     change.adjust(Workspace(*Workspace.key(access.workspace_id)), Workspace.fleet_count, -1,
                   error=lambda: workspace_not_found(access.workspace_id))
+    names.release(change, NameClaim.of_fleet(fleet), stale_error=lambda: stale("fleet", fleet_id))
     change.audit(audit.event(access, f"fleet/{fleet_id}", fleet.public(), None)).commit()

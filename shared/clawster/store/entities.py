@@ -6,6 +6,7 @@ Key layout (docs/access-patterns.md lists every pattern):
   Fleet       pk=WS#<ws>               sk=FLEET#<fleet>
   Bot         pk=WS#<ws>               sk=BOT#<bot>               gsi1: FLEET#<fleet> / <status>#<bot>
   Revision    pk=WS#<ws>               sk=REV#<bot>#<revision>
+  NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
   SecurityEvent pk=SECURITY#<user>     sk=EVENT#<event ulid>      TTL expires_at (non-members' refusals)
   SecurityRate  pk=SECURITY#<user>     sk=RATE#<minute>           TTL expires_at (their rate limit)
@@ -221,6 +222,41 @@ class Bot(Mutable):
     def derive_keys(self) -> None:
         self.pk, self.sk = self.key(self.workspace_id, self.id)
         self.gsi1pk, self.gsi1sk = self.fleet_partition(self.fleet_id), f"{self.status}#{self.id}"
+
+
+class NameClaim(Entity):
+    """A fleet's name in its workspace, or a bot's in its fleet: one item per name, created with
+    attribute_not_exists in the transaction that creates or renames the entity, deleted with it.
+    Names are compared case-insensitively (`name_key`): "Prod" and "prod" are the same name."""
+
+    ENTITY = "NameClaim"
+    workspace_id = UnicodeAttribute()
+    kind = UnicodeAttribute()  # "FLEET" | "BOT"
+    scope = UnicodeAttribute()  # "" for a fleet, the fleet id for a bot
+    name = UnicodeAttribute()  # as the entity spells it
+    owner_id = UnicodeAttribute()  # the fleet or bot holding the name
+
+    @classmethod
+    def of_fleet(cls, fleet: Fleet) -> NameClaim:
+        return cls._new(fleet.workspace_id, "FLEET", "", fleet.name, fleet.id)
+
+    @classmethod
+    def of_bot(cls, bot: Bot) -> NameClaim:
+        return cls._new(bot.workspace_id, "BOT", bot.fleet_id, bot.name, bot.id)
+
+    @classmethod
+    def _new(cls, workspace_id: str, kind: str, scope: str, name: str, owner_id: str) -> NameClaim:
+        item = cls(workspace_id=workspace_id, kind=kind, scope=scope, name=name, owner_id=owner_id)
+        item.derive_keys()
+        return item
+
+    @staticmethod
+    def name_key(name: str) -> str:
+        return name.casefold()
+
+    def derive_keys(self) -> None:
+        scope = f"{self.scope}#" if self.scope else ""
+        self.pk, self.sk = ws_pk(self.workspace_id), f"NAME#{self.kind}#{scope}{self.name_key(self.name)}"
 
 
 class Revision(Entity):

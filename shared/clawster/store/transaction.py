@@ -82,6 +82,11 @@ class Change:
         kwargs = item.get_delete_kwargs_from_instance(condition=cond, add_version_condition=False)
         return self._add("delete", kwargs, stale_error)
 
+    def remove(self, item: Entity, *, condition: Condition, error: ErrorFactory) -> Change:
+        """Delete an item that has no version (e.g. a NameClaim) under `condition`."""
+        kwargs = item.get_delete_kwargs_from_instance(condition=condition, add_version_condition=False)
+        return self._add("delete", kwargs, error)
+
     def adjust(self, item: Mutable, attr: Any, delta: int, *, condition: Condition | None = None,
                error: ErrorFactory) -> Change:
         """Add `delta` to a counter of an existing item. Counters are not edits: no version bump."""
