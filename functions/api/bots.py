@@ -22,6 +22,7 @@ from clawster.api.models import (
 from clawster.domain.bots import BotAction, BotStatus
 from clawster.domain.errors import ValidationFailed
 from clawster.services import bots
+from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
 
 app = create_app()
@@ -51,10 +52,14 @@ def _tag_filters(raw: list[str] | None) -> dict[str, str | None]:
 
 
 @app.post(PREFIX + "/fleets/<fleet_id>/bots", responses=documented(201), tags=["bots"])
-def create_bot(workspace_id: str, fleet_id: str, body: BotCreate) -> Response[BotOut]:
-    bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
-                      config=body.config, tags=body.tags)
-    return respond(201, _out(bot), bot.version)
+def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
+               idempotency_key: IdempotencyKey = None) -> Response[BotOut]:
+    def create():
+        bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
+                          config=body.config, tags=body.tags)
+        return 201, _out(bot), bot.version
+
+    return once(app, idempotency_key, body, create)
 
 
 @app.get(PREFIX + "/fleets/<fleet_id>/bots", responses=documented(200), tags=["bots"])
@@ -85,9 +90,13 @@ def delete_bot(workspace_id: str, bot_id: str, if_match: IfMatch = None) -> Resp
 
 
 @app.post(PREFIX + "/bots/<bot_id>/<action>", responses=documented(202), tags=["lifecycle"])
-def request_intent(workspace_id: str, bot_id: str, action: BotAction) -> Response[IntentAccepted]:
-    bot = bots.request_intent(app.context["access"], bot_id, action)
-    return respond(202, IntentAccepted.model_validate({"bot_id": bot.id, "intent": bot.intent.as_dict()}))
+def request_intent(workspace_id: str, bot_id: str, action: BotAction,
+                   idempotency_key: IdempotencyKey = None) -> Response[IntentAccepted]:
+    def request():
+        bot = bots.request_intent(app.context["access"], bot_id, action)
+        return 202, IntentAccepted.model_validate({"bot_id": bot.id, "intent": bot.intent.as_dict()}), None
+
+    return once(app, idempotency_key, {}, request)
 
 
 @app.get(PREFIX + "/bots/<bot_id>/revisions", responses=documented(200), tags=["revisions"])

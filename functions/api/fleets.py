@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from clawster.api.models import FleetCreate, FleetOut, FleetPage, FleetUpdate
 from clawster.services import fleets
+from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
 
 app = create_app()
@@ -23,9 +24,12 @@ def _out(fleet) -> FleetOut:
 
 
 @app.post("/workspaces/<workspace_id>/fleets", responses=documented(201), tags=["fleets"])
-def create_fleet(workspace_id: str, body: FleetCreate) -> Response[FleetOut]:
-    fleet = fleets.create(app.context["access"], **body.model_dump())
-    return respond(201, _out(fleet), fleet.version)
+def create_fleet(workspace_id: str, body: FleetCreate, idempotency_key: IdempotencyKey = None) -> Response[FleetOut]:
+    def create():
+        fleet = fleets.create(app.context["access"], **body.model_dump())
+        return 201, _out(fleet), fleet.version
+
+    return once(app, idempotency_key, body, create)
 
 
 @app.get("/workspaces/<workspace_id>/fleets", responses=documented(200), tags=["fleets"])

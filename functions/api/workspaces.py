@@ -19,6 +19,7 @@ from clawster.api.models import (
     WorkspaceUpdate,
 )
 from clawster.services import workspaces
+from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
 
 app = create_app()
@@ -31,9 +32,12 @@ def _access():
 
 
 @app.post("/workspaces", responses=documented(201), tags=["workspaces"])
-def create_workspace(body: WorkspaceCreate) -> Response[WorkspaceOut]:
-    workspace, _ = workspaces.create(app.context["caller"], name=body.name, description=body.description)
-    return respond(201, WorkspaceOut.model_validate(workspace.public()), workspace.version)
+def create_workspace(body: WorkspaceCreate, idempotency_key: IdempotencyKey = None) -> Response[WorkspaceOut]:
+    def create():
+        workspace, _ = workspaces.create(app.context["caller"], name=body.name, description=body.description)
+        return 201, WorkspaceOut.model_validate(workspace.public()), workspace.version
+
+    return once(app, idempotency_key, body, create)
 
 
 @app.get("/workspaces", responses=documented(200), tags=["workspaces"])
