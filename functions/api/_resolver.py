@@ -30,6 +30,7 @@ from clawster.services import audit
 from clawster.services.access import authorize
 from clawster.services.context import Access, Caller
 from functions import catalog
+from functions.errors import http_status, retry_after_seconds
 from functions.tracing import traced
 
 logger = Logger(service="clawster")
@@ -69,7 +70,10 @@ def documented(*success: int) -> dict[int, dict[str, Any]]:
 
 
 def error_response(error: ClawsterError) -> Response:
-    return Response(status_code=error.status, content_type=content_types.APPLICATION_JSON, body=json.dumps(error.body()))
+    retry_after = retry_after_seconds(error)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return Response(status_code=http_status(error), content_type=content_types.APPLICATION_JSON,
+                    body=json.dumps(error.body()), headers=headers)
 
 
 def create_app() -> APIGatewayRestResolver:
@@ -77,7 +81,7 @@ def create_app() -> APIGatewayRestResolver:
 
     @app.exception_handler(ClawsterError)
     def _domain_error(error: ClawsterError) -> Response:
-        if error.status >= 500:
+        if http_status(error) >= 500:
             logger.warning("retryable failure", extra={"code": error.code})
         if isinstance(error, Forbidden) and app.context.get("access") is not None:  # a service rule refused it
             audit.record_refusal(app.context["access"], app.current_event.path, error)
@@ -211,7 +215,7 @@ def lambda_entry(app: APIGatewayRestResolver):
 
 def _raw(error: ClawsterError) -> dict[str, Any]:
     return {
-        "statusCode": error.status,
+        "statusCode": http_status(error),
         "headers": {"Content-Type": content_types.APPLICATION_JSON},
         "multiValueHeaders": {},
         "body": json.dumps(error.body()),

@@ -1,39 +1,56 @@
-"""Provider errors, typed so callers (and Step Functions Retry/Catch) never parse messages."""
+"""Provider errors, on the shared bases of clawster.errors: each is retryable or permanent, so the
+Step Functions Retry/Catch (functions/errors.py names them) and the API never parse messages."""
 
 from __future__ import annotations
 
-
-class ProviderError(Exception):
-    retryable = False
+from clawster.errors import ClawsterError, PermanentError, RetryableError
 
 
-class GatewayNotFound(ProviderError):
-    pass
+class ProviderError(ClawsterError):
+    code = "PROVIDER_ERROR"
 
 
-class GatewayExists(ProviderError):
-    pass
+class ProviderFailed(ProviderError, PermanentError):
+    """A failure the provider cannot classify further (e.g. no free port for another gateway)."""
 
 
-class RuntimeMissing(ProviderError):
+class Throttled(ProviderError, RetryableError):
+    """The target's API refused for rate or quota; `retry_after_ms` when it said how long to wait."""
+
+    code = "PROVIDER_THROTTLED"
+
+
+class GatewayNotFound(ProviderError, PermanentError):
+    code = "GATEWAY_NOT_FOUND"
+
+
+class GatewayExists(ProviderError, PermanentError):
+    code = "GATEWAY_EXISTS"
+
+
+class RuntimeMissing(ProviderError, PermanentError):
     """The data plane's runtime (e.g. node 24 + openclaw) is not installed or has the wrong version."""
 
+    code = "RUNTIME_MISSING"
 
-class ConfigRejected(ProviderError):
+
+class ConfigRejected(ProviderError, PermanentError):
     """OpenClaw refused the config at startup (exit 78); `issues` are [{path, message}]."""
 
+    code = "CONFIG_REJECTED"
+
     def __init__(self, message: str, issues: list[dict]):
-        super().__init__(message)
+        super().__init__(message, {"issues": issues})
         self.issues = issues
 
 
-class StartFailed(ProviderError):
+class StartFailed(ProviderError, RetryableError):
     """The gateway exited or never became ready; `log_tail` holds its last output."""
 
-    retryable = True
+    code = "START_FAILED"
 
     def __init__(self, message: str, exit_code: int | None = None, log_tail: str = ""):
-        super().__init__(message)
+        super().__init__(message, {"exit_code": exit_code})
         self.exit_code = exit_code
         self.log_tail = log_tail
 
@@ -42,5 +59,7 @@ class PortInUse(StartFailed):
     """Another process listens on the gateway's port (the provider then picks another)."""
 
 
-class UnsupportedChange(ProviderError):
+class UnsupportedChange(ProviderError, PermanentError):
     """A change this provider cannot make (e.g. a version or size it does not offer)."""
+
+    code = "UNSUPPORTED_CHANGE"

@@ -39,7 +39,7 @@ def fleet_names(access: Access) -> list[str]:
 
 
 def names_a_taken_name(error: Exception) -> bool:
-    return (type(error) is Conflict and error.status == 409
+    return (type(error) is Conflict
             and [e["field"] for e in error.details["errors"]] == ["name"])
 
 

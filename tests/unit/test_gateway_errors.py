@@ -26,7 +26,7 @@ CASES = [
       "retryAfterMs": 11500, "details": {"method": "config.patch", "limit": "30 per 60s"}},
      None, e.RateLimited),
     ({"code": "UNAVAILABLE", "message": "gateway starting; retry shortly", "retryable": True, "retryAfterMs": 500},
-     None, e.Unavailable),
+     None, e.GatewayUnavailable),
     ({"code": "INVALID_REQUEST", "message": "invalid config: ui.seamColor: expected hex color (RRGGBB)",
       "details": {"issues": [{"path": "ui.seamColor", "message": "expected hex color (RRGGBB)"}]}},
      None, e.InvalidConfig),

@@ -10,7 +10,7 @@ import time
 import pytest
 from websockets.sync.server import serve
 
-from clawster.gateway import ConnectionLost, GatewayClient, Unavailable, WebSocketTransport
+from clawster.gateway import ConnectionLost, GatewayClient, GatewayUnavailable, WebSocketTransport
 from clawster.local.fake_gateway import FakeGateway
 
 
@@ -26,7 +26,7 @@ def test_connect_retries_while_the_gateway_is_starting():
 def test_connect_gives_up_with_unavailable_after_its_budget():
     with FakeGateway("t", startup_unavailable_connects=1000, retry_after_ms=50) as fake:
         transport = WebSocketTransport(fake.ws_url, token="t", connect_timeout_s=0.5)
-        with pytest.raises(Unavailable) as caught:
+        with pytest.raises(GatewayUnavailable) as caught:
             transport.connect()
     assert caught.value.retryable
 

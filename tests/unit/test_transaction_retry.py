@@ -14,6 +14,7 @@ from clawster.services import fleets, workspaces
 from clawster.services.context import Access, Caller
 from clawster.store import transaction
 from clawster.store.entities import Fleet
+from functions.errors import http_status
 
 
 def transaction_conflict(items: int) -> TransactWriteError:
@@ -80,7 +81,7 @@ def test_after_the_last_attempt_a_transaction_conflict_is_a_503(owner, conflicts
     sends = conflicts(transaction.ATTEMPTS)
     with pytest.raises(Unavailable) as refused:
         fleets.create(owner, name="given-up", environment="dev", description="", tags={})
-    assert refused.value.status == 503 and refused.value.retryable
+    assert http_status(refused.value) == 503 and refused.value.retryable
     assert sends == [False] * transaction.ATTEMPTS
     assert stored_fleets(owner) == []
 

@@ -31,7 +31,7 @@ from ..base import (
     ProvisioningStep,
     SizeTier,
 )
-from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, PortInUse, ProviderError, UnsupportedChange
+from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, PortInUse, ProviderFailed, UnsupportedChange
 from . import process
 from .instance import InstanceFiles, InstanceRecord, enforced_config, merge
 from .runtime import OpenClawRuntime
@@ -314,7 +314,7 @@ class LocalProvider:
             port = self.base_port + i * self.port_spacing
             if port not in used and _port_free(port):
                 return port
-        raise ProviderError("no free loopback port for another gateway")
+        raise ProviderFailed("no free loopback port for another gateway")
 
     def _supervise(self, interval_s: float) -> None:
         while not self._stop.wait(interval_s):

@@ -1,43 +1,31 @@
-"""Typed errors. Each carries its HTTP status and a stable code; they are mapped to responses once,
-in functions/api/_resolver.py. Callers match on the type, never on the message."""
+"""The domain's errors: client mistakes and refusals (permanent) and Unavailable (retryable), on the
+shared bases of clawster.errors. Their HTTP statuses are in functions/errors.py, the one mapping.
+Callers match on the type, never on the message."""
 
 from __future__ import annotations
 
-from typing import Any
+# Re-exported, so domain code needs one import.
+from clawster.errors import ClawsterError, PermanentError, RetryableError, Unavailable  # noqa: F401
 
 
-class ClawsterError(Exception):
-    status = 500
-    code = "INTERNAL"
-    retryable = False
-
-    def __init__(self, message: str, details: dict[str, Any] | None = None):
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-
-    def body(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "details": self.details}
+class BadRequest(PermanentError):
+    code = "BAD_REQUEST"
 
 
-class BadRequest(ClawsterError):
-    status, code = 400, "BAD_REQUEST"
+class Unauthorized(PermanentError):
+    code = "UNAUTHORIZED"
 
 
-class Unauthorized(ClawsterError):
-    status, code = 401, "UNAUTHORIZED"
+class Forbidden(PermanentError):
+    code = "FORBIDDEN"
 
 
-class Forbidden(ClawsterError):
-    status, code = 403, "FORBIDDEN"
+class NotFound(PermanentError):
+    code = "NOT_FOUND"
 
 
-class NotFound(ClawsterError):
-    status, code = 404, "NOT_FOUND"
-
-
-class Conflict(ClawsterError):
-    status, code = 409, "CONFLICT"
+class Conflict(PermanentError):
+    code = "CONFLICT"
 
 
 class VersionConflict(Conflict):
@@ -48,26 +36,22 @@ class InvalidState(Conflict):
     code = "INVALID_STATE"
 
 
-class UnsupportedMediaType(ClawsterError):
-    status, code = 415, "UNSUPPORTED_MEDIA_TYPE"
+class UnsupportedMediaType(PermanentError):
+    code = "UNSUPPORTED_MEDIA_TYPE"
 
 
-class PayloadTooLarge(ClawsterError):
-    status, code = 413, "PAYLOAD_TOO_LARGE"
+class PayloadTooLarge(PermanentError):
+    code = "PAYLOAD_TOO_LARGE"
 
 
-class PreconditionRequired(ClawsterError):
-    status, code = 428, "PRECONDITION_REQUIRED"
+class PreconditionRequired(PermanentError):
+    code = "PRECONDITION_REQUIRED"
 
 
-class ValidationFailed(ClawsterError):
+class ValidationFailed(PermanentError):
     """422: names the field and the reason."""
 
-    status, code = 422, "VALIDATION_FAILED"
+    code = "VALIDATION_FAILED"
 
     def __init__(self, field: str, reason: str):
         super().__init__(f"{field}: {reason}", {"errors": [{"field": field, "reason": reason}]})
-
-
-class Unavailable(ClawsterError):
-    status, code, retryable = 503, "UNAVAILABLE", True

@@ -9,21 +9,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from clawster.errors import ClawsterError, PermanentError, RetryableError
+from clawster.errors import Unavailable as _Unavailable
 
-class GatewayError(Exception):
-    """Anything the gateway refused or could not do. `retryable` says whether trying again may help."""
 
-    retryable = False
+class GatewayError(ClawsterError):
+    """Anything the gateway refused or could not do. Each concrete type below is also a RetryableError
+    or a PermanentError; `gateway_code` is the gateway's own error code, `code` ours."""
+
+    code = "GATEWAY_ERROR"
 
     def __init__(self, message: str, *, code: str = "", details: dict | None = None, retry_after_ms: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.details = details or {}
-        self.retry_after_ms = retry_after_ms
+        super().__init__(message, details, retry_after_ms=retry_after_ms)
+        self.gateway_code = code
 
 
-class AuthenticationFailed(GatewayError):
+class GatewayFailed(GatewayError, PermanentError):
+    """An error the gateway gave that none of the types below describes."""
+
+
+class AuthenticationFailed(GatewayError, PermanentError):
     """Bad or missing token / device identity. Retrying with the same credentials will not help."""
 
 
@@ -35,7 +40,7 @@ class PairingRequired(AuthenticationFailed):
         return self.details.get("requestId")
 
 
-class MissingScope(GatewayError):
+class MissingScope(GatewayError, PermanentError):
     @property
     def missing_scope(self) -> str | None:
         return self.details.get("missingScope")
@@ -45,11 +50,11 @@ class MissingScope(GatewayError):
         return list(self.details.get("requiredScopes") or [])
 
 
-class ProtocolMismatch(GatewayError):
+class ProtocolMismatch(GatewayError, PermanentError):
     """The gateway speaks another protocol version than this client (v4)."""
 
 
-class InvalidRequest(GatewayError):
+class InvalidRequest(GatewayError, PermanentError):
     """The request was malformed or refused; `issues` lists [{path, message}] when the gateway gave them."""
 
     @property
@@ -65,27 +70,25 @@ class MethodNotSupported(InvalidRequest):
     """Unknown method, or one the admin HTTP RPC allowlist does not expose (use the WebSocket)."""
 
 
-class ConfigConflict(GatewayError):
+class ConfigConflict(GatewayError, RetryableError):
     """The config changed since the caller's config.get: re-read it and retry with the new hash."""
-
-    retryable = True
 
 
 class BaseHashRequired(ConfigConflict):
     """A config write without baseHash once a config file exists."""
 
 
-class Unavailable(GatewayError):
+class GatewayUnavailable(GatewayError, _Unavailable):
     """Starting, restarting, busy or unreachable: retry after `retry_after_ms` (or a backoff)."""
 
-    retryable = True
+    code = "GATEWAY_UNAVAILABLE"
 
 
-class RateLimited(Unavailable):
+class RateLimited(GatewayUnavailable):
     """Control-plane writes are limited (30 per 60 s per method); wait `retry_after_ms`."""
 
 
-class ConnectionLost(Unavailable):
+class ConnectionLost(GatewayUnavailable):
     """The link died (closed, or silent for twice the tick interval) before the answer came."""
 
 
@@ -106,7 +109,7 @@ def from_error(error: dict[str, Any], *, http_status: int | None = None) -> Gate
         return MissingScope(message, **kwargs)
     if code == "UNAVAILABLE" or error.get("retryable") or http_status in {429, 503}:
         limited = message.startswith("rate limit exceeded") or http_status == 429
-        return (RateLimited if limited else Unavailable)(message, **kwargs)
+        return (RateLimited if limited else GatewayUnavailable)(message, **kwargs)
     if message.startswith("config changed since last load"):
         return ConfigConflict(message, **kwargs)
     if message.startswith("config base hash required"):
@@ -117,4 +120,4 @@ def from_error(error: dict[str, Any], *, http_status: int | None = None) -> Gate
         return InvalidConfig(message, **kwargs)
     if code == "INVALID_REQUEST":
         return InvalidRequest(message, **kwargs)
-    return GatewayError(message, **kwargs)
+    return GatewayFailed(message, **kwargs)

@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from .errors import AuthenticationFailed, GatewayError, MethodNotSupported, Unavailable, from_error
+from .errors import AuthenticationFailed, GatewayFailed, GatewayUnavailable, MethodNotSupported, from_error
 
 RPC_PATH = "/api/v1/admin/rpc"
 
@@ -44,7 +44,7 @@ class AdminRpcTransport:
         except urllib.error.HTTPError as error:
             return _payload(error.code, error.read())
         except (urllib.error.URLError, ConnectionError, TimeoutError) as error:
-            raise Unavailable(f"gateway unreachable at {self.base_url}: {getattr(error, 'reason', error)}") from error
+            raise GatewayUnavailable(f"gateway unreachable at {self.base_url}: {getattr(error, 'reason', error)}") from error
 
     def close(self) -> None:
         pass
@@ -61,8 +61,8 @@ def _payload(status: int, raw: bytes) -> Any:
         raise MethodNotSupported("admin HTTP RPC is not enabled on this gateway (plugin admin-http-rpc)", code="NOT_FOUND")
     if not isinstance(reply, dict) or "ok" not in reply:
         if status == 429 or status >= 500:
-            raise Unavailable(f"gateway answered HTTP {status}", code="UNAVAILABLE")
-        raise GatewayError(f"unexpected admin RPC reply (HTTP {status}): {raw[:200]!r}")
+            raise GatewayUnavailable(f"gateway answered HTTP {status}", code="UNAVAILABLE")
+        raise GatewayFailed(f"unexpected admin RPC reply (HTTP {status}): {raw[:200]!r}")
     if reply["ok"]:
         return reply.get("payload")
     raise from_error(reply.get("error") or {}, http_status=status)

@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.sync.client import ClientConnection, connect
 
 from .device import DeviceIdentity
-from .errors import ConnectionLost, GatewayError, Unavailable, from_error
+from .errors import ConnectionLost, GatewayError, GatewayUnavailable, ProtocolMismatch, from_error
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class WebSocketTransport:
         while True:
             try:
                 return self._connect_once(deadline)
-            except Unavailable as error:
+            except GatewayUnavailable as error:
                 wait = max((error.retry_after_ms or 0) / 1000, delay)
                 if time.monotonic() + wait > deadline:
                     raise
@@ -90,11 +90,11 @@ class WebSocketTransport:
         try:
             ws = connect(self.url, open_timeout=max(0.1, deadline - time.monotonic()), compression=None, max_size=None)
         except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
-            raise Unavailable(f"cannot open {self.url}: {error}") from error
+            raise GatewayUnavailable(f"cannot open {self.url}: {error}") from error
         try:
             challenge = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
             if challenge.get("event") != "connect.challenge":
-                raise GatewayError(f"expected connect.challenge, got {challenge.get('event') or challenge.get('type')}")
+                raise ProtocolMismatch(f"expected connect.challenge, got {challenge.get('event') or challenge.get('type')}")
             ws.send(json.dumps({"type": "req", "id": "c1", "method": "connect", "params": self._connect_params(challenge)}))
             while True:
                 frame = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
@@ -102,7 +102,7 @@ class WebSocketTransport:
                     break
         except (ConnectionClosed, TimeoutError) as error:
             ws.close()
-            raise Unavailable(f"handshake with {self.url} did not complete: {error}") from error
+            raise GatewayUnavailable(f"handshake with {self.url} did not complete: {error}") from error
         except GatewayError:
             ws.close()
             raise
@@ -248,7 +248,7 @@ class WebSocketTransport:
             try:
                 frame, reason = q.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise Unavailable(f"{method}: no response within {timeout_s}s", code="TIMEOUT") from None
+                raise GatewayUnavailable(f"{method}: no response within {timeout_s}s", code="TIMEOUT") from None
             if frame is _CLOSED:
                 raise ConnectionLost(f"{method}: link {reason}", code="CONNECTION_LOST")
             if not frame.get("ok"):
