@@ -1,7 +1,8 @@
 """The provider interface every data plane implements, and the typed models it speaks.
 
 Providers never import each other (import-linter); the control plane only sees `Provider`.
-Secrets cross this boundary only as references (`token_ref`), resolved by clawster.secrets.
+Secrets cross this boundary only as references in the one format (clawster.domain.secret_refs, e.g.
+`token_ref`), resolved by clawster.secrets.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class GatewayUpdate:
 class Endpoint:
     http_url: str
     ws_url: str
-    token_ref: str  # a reference for clawster.secrets.resolve, never the token itself
+    token_ref: str  # a secret reference (clawster.domain.secret_refs) for clawster.secrets.resolve, never the token
 
 
 @dataclass(frozen=True)

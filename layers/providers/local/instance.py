@@ -16,6 +16,8 @@ import secrets
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from clawster.domain.secret_refs import FILE, SecretRef
+
 _BOT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
@@ -62,7 +64,7 @@ class InstanceFiles:
 
     @property
     def token_ref(self) -> str:
-        return f"file:{self.token_file}"
+        return str(SecretRef(FILE, str(self.token_file)))
 
     def write_config(self, config: dict) -> None:
         _write(self.config, json.dumps(config, indent=2), mode=0o600)

@@ -17,11 +17,11 @@ import json
 import re
 from typing import Any
 
+from clawster.domain import secret_refs
 from clawster.domain.errors import ValidationFailed
 from clawster.domain.openclaw_secret_paths import SENSITIVE_PATHS
 
-SECRET_REF = "$secretRef"
-SECRET_REF_VALUE = re.compile(r"^(arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:)?[A-Za-z0-9/_+=.@-]{1,512}$")
+SECRET_REF = secret_refs.CONFIG_KEY
 MAX_CONFIG_BYTES = 64 * 1024
 USE_A_REFERENCE = 'store it in Secrets Manager and use {"$secretRef": "<name or ARN>"}'
 
@@ -72,15 +72,6 @@ def credential_kind(text: str) -> str | None:
     return None
 
 
-def is_secret_ref(value: Any) -> bool:
-    return (
-        isinstance(value, dict)
-        and set(value) == {SECRET_REF}
-        and isinstance(value[SECRET_REF], str)
-        and bool(SECRET_REF_VALUE.match(value[SECRET_REF]))
-    )
-
-
 def is_secret_path(segments: tuple[str, ...]) -> bool:
     """Whether OpenClaw redacts the value at this path (keys, with "[]" for a list item)."""
     text = ".".join(segments).replace("." + _LIST_ITEM, _LIST_ITEM)
@@ -94,8 +85,7 @@ def is_secret_path(segments: tuple[str, ...]) -> bool:
 
 def _walk(node: Any, path: str, segments: tuple[str, ...], field: str) -> None:
     if isinstance(node, dict) and SECRET_REF in node:
-        if not is_secret_ref(node):
-            raise ValidationFailed(f"{field}{path}", 'a secret reference is {"$secretRef": "<name or ARN>"}')
+        secret_refs.SecretRef.from_config(node, field=f"{field}{path}")  # raises, naming the path and why
         return
     if segments and is_secret_path(segments):
         if node is None or node == "":
