@@ -42,3 +42,20 @@ def test_smuggled_secrets_are_refused_on_create_and_update(team):
 
     by_ref = {"models": {"providers": {"openai": {"apiKey": {"$secretRef": "clawster/openai"}}}}}
     owner.patch(bot_path, {"config": by_ref}, etag=before.etag).ok(200)
+
+
+def test_a_reference_the_api_stored_resolves_from_the_stacks_secrets_manager(stack, team):
+    """The local stack's moto serves Secrets Manager: a reference accepted in a bot's config is one the
+    resolver (as a provider would call it, configured from the environment) turns into the value."""
+    from clawster.secrets import SecretResolver
+
+    name = f"clawster/{team.workspace_id}/openai"
+    stack._client("secretsmanager").create_secret(Name=name, SecretString="value-from-moto")
+    team.with_bot()
+    config = {"models": {"providers": {"openai": {"apiKey": {"$secretRef": name}}}}}
+    created = team.owner.post(f"{team.ws}/fleets/{team.fleet_id}/bots",
+                              {"name": "by-ref", "template_id": "minimal", "config": config}).ok(201)
+    revision = team.owner.get(f"{team.ws}/bots/{created.body['id']}/revisions/{created.body['desired_revision_id']}").ok(200)
+    stored = revision.body["config"]["models"]["providers"]["openai"]["apiKey"]
+    assert stored == {"$secretRef": name}
+    assert SecretResolver().resolve(stored["$secretRef"]) == "value-from-moto"
