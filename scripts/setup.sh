@@ -21,5 +21,7 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$STAMP"
 fi
 
-# node 24 + openclaw for the local provider and the real-gateway contract tests (cached by version).
+# node 24 + openclaw for the local provider and the real-gateway contract tests, and asl-validator for
+# the state machines' tests (each cached by version).
 scripts/install_openclaw.sh >/dev/null
+scripts/install_asl_validator.sh >/dev/null

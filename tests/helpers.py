@@ -116,3 +116,15 @@ class Team:
                               {"name": "bot-a", "template_id": "minimal"}).ok(201).body
         self.bot_id, self.revision_id = bot["id"], bot["desired_revision_id"]
         return self
+
+
+def put_bot_in_status(workspace_id: str, bot_id: str, status: str) -> None:
+    """Record `status` on a bot as a finished workflow would, for API tests of what each status allows
+    (tests of the workflows themselves run them for real)."""
+    from clawster.store.entities import Bot
+
+    bot = Bot.get(*Bot.key(workspace_id, bot_id), consistent_read=True)
+    bot.status = status
+    bot.stamp()
+    bot.derive_keys()
+    bot.save()

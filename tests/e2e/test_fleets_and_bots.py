@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from tests.helpers import put_bot_in_status
+
 
 def test_fleet_crud_with_versions_and_cursor_pagination(team):
     owner, ws = team.owner, team.ws
@@ -105,7 +107,9 @@ def test_lifecycle_intents_are_accepted_and_recorded_or_refused_by_state(team, s
     owner, bot_path = team.owner, f"{team.ws}/bots/{team.bot_id}"
     refused = owner.post(f"{bot_path}/pause").ok(409)
     assert refused.body["code"] == "INVALID_STATE" and refused.body["details"]["status"] == "PENDING"
+    assert refused.body["details"]["allowed_actions"] == ["delete", "provision"]
 
+    put_bot_in_status(team.workspace_id, team.bot_id, "RUNNING")
     accepted = owner.post(f"{bot_path}/stop").ok(202).body
     assert accepted["intent"]["action"] == "stop" and accepted["intent"]["requested_by"] == team.users["OWNER"]
     bot = owner.get(bot_path).ok(200).body

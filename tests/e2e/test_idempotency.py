@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from clawster.store.entities import Entity
 from clawster.store.schema import TTL_ATTRIBUTE
+from tests.helpers import put_bot_in_status
 
 KEY = "Idempotency-Key"
 
@@ -65,6 +66,7 @@ def test_bot_create_and_lifecycle_intent_honour_the_key(team):
     assert team.owner.post(bots, {"name": "keyed-bot", "template_id": "minimal"}, headers=headers).ok(201).body \
         == first.body
     intent_headers = key()
+    put_bot_in_status(team.workspace_id, first.body["id"], "RUNNING")
     pause = f"{team.ws}/bots/{first.body['id']}/stop"
     accepted = team.owner.post(pause, headers=intent_headers).ok(202)
     assert team.owner.post(pause, headers=intent_headers).ok(202).body == accepted.body  # same intent id

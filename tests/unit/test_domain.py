@@ -8,9 +8,8 @@ import pytest
 
 from clawster import ids
 from clawster.domain import config_policy
-from clawster.domain.bots import BotAction, check_intent
 from clawster.domain.diff import diff
-from clawster.domain.errors import InvalidState, ValidationFailed
+from clawster.domain.errors import ValidationFailed
 from clawster.domain.roles import Role, allows
 from clawster.domain.templates import TEMPLATES, deep_merge
 
@@ -48,15 +47,6 @@ def test_secret_references_and_non_secret_settings_pass():
 def test_oversized_config_is_refused():
     with pytest.raises(ValidationFailed):
         config_policy.check_config({"blob": "x" * (config_policy.MAX_CONFIG_BYTES + 1)})
-
-
-def test_intents_follow_the_status_machine():
-    check_intent(BotAction.PAUSE, "RUNNING", None)
-    check_intent(BotAction.RESUME, "PAUSED", None)
-    with pytest.raises(InvalidState):
-        check_intent(BotAction.RESUME, "RUNNING", None)
-    with pytest.raises(InvalidState):
-        check_intent(BotAction.STOP, "RUNNING", "restart")
 
 
 def test_diff_and_merge():

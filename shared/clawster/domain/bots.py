@@ -1,4 +1,11 @@
-"""Bot status machine and lifecycle intents (DESIGN §3)."""
+"""The bot status machine and the actions that move a bot through it (DESIGN §3).
+
+One table of transitions, enforced by every writer: the API when it accepts an action, the
+workflow tasks when they record an outcome, the sweeper and the health poller. An action moves the
+bot into its working status (CREATING, RECONCILING or DELETING) while its workflow runs; the
+workflow ends it in the action's outcome, or in ERROR with the reason, never losing the bot or its
+last good revision.
+"""
 
 from __future__ import annotations
 
@@ -8,48 +15,97 @@ from clawster.domain.errors import InvalidState
 
 
 class BotStatus(StrEnum):
-    CREATING = "CREATING"
-    PENDING = "PENDING"
-    RECONCILING = "RECONCILING"
+    PENDING = "PENDING"  # recorded; no gateway yet
+    CREATING = "CREATING"  # the provision workflow runs
+    RECONCILING = "RECONCILING"  # a lifecycle or upgrade workflow runs on an existing gateway
     RUNNING = "RUNNING"
-    DEGRADED = "DEGRADED"
+    DEGRADED = "DEGRADED"  # running, but the health poller sees it unhealthy
     PAUSED = "PAUSED"
     STOPPED = "STOPPED"
-    ERROR = "ERROR"
-    DELETING = "DELETING"
+    ERROR = "ERROR"  # the last workflow failed; `status_reason` says why
+    DELETING = "DELETING"  # the deprovision workflow runs
 
 
 class BotAction(StrEnum):
+    """The lifecycle intents a caller may request on a bot (POST .../bots/{id}/{action})."""
+
     RESTART = "restart"
     PAUSE = "pause"
     RESUME = "resume"
     STOP = "stop"
+    START = "start"
 
 
 S = BotStatus
-# Which statuses each intent may be requested from. The provisioner (a later issue) executes them.
-ALLOWED_FROM: dict[BotAction, frozenset[BotStatus]] = {
-    BotAction.RESTART: frozenset({S.RUNNING, S.DEGRADED, S.ERROR}),
-    BotAction.PAUSE: frozenset({S.RUNNING, S.DEGRADED}),
-    BotAction.RESUME: frozenset({S.PAUSED}),
-    BotAction.STOP: frozenset({S.PENDING, S.RUNNING, S.DEGRADED, S.PAUSED, S.ERROR}),
+
+TRANSITIONS: dict[BotStatus, frozenset[BotStatus]] = {
+    S.PENDING: frozenset({S.CREATING, S.DELETING}),
+    S.CREATING: frozenset({S.RUNNING, S.ERROR}),
+    S.RECONCILING: frozenset({S.RUNNING, S.PAUSED, S.STOPPED, S.DEGRADED, S.ERROR}),
+    S.RUNNING: frozenset({S.RECONCILING, S.DEGRADED, S.DELETING, S.ERROR}),
+    S.DEGRADED: frozenset({S.RUNNING, S.RECONCILING, S.DELETING, S.ERROR}),
+    S.PAUSED: frozenset({S.RECONCILING, S.DELETING, S.ERROR}),
+    S.STOPPED: frozenset({S.RECONCILING, S.DELETING, S.ERROR}),
+    S.ERROR: frozenset({S.CREATING, S.RECONCILING, S.DELETING}),
+    S.DELETING: frozenset({S.ERROR}),  # success removes the bot
 }
 
-INITIAL_STATUS = BotStatus.PENDING  # recorded, waiting for the provisioner
+WORKING = frozenset({S.CREATING, S.RECONCILING, S.DELETING})  # a workflow owns the bot
 
 
-def check_intent(action: BotAction, status: str, pending: str | None) -> None:
-    """Raise InvalidState (409) when `action` cannot be requested now."""
-    if pending:
-        raise InvalidState(f"bot already has a pending '{pending}' intent", {"pending_intent": pending})
-    allowed = ALLOWED_FROM[action]
-    if BotStatus(status) not in allowed:
+class Workflow(StrEnum):
+    """Every workflow action, the API's intents and the ones with their own routes."""
+
+    PROVISION = "provision"
+    RESTART = "restart"
+    PAUSE = "pause"
+    RESUME = "resume"
+    STOP = "stop"
+    START = "start"
+    UPGRADE = "upgrade"
+    DELETE = "delete"
+
+
+W = Workflow
+# action -> (statuses it may start from, the status while it runs, the status it ends in)
+ACTIONS: dict[Workflow, tuple[frozenset[BotStatus], BotStatus, BotStatus | None]] = {
+    W.PROVISION: (frozenset({S.PENDING, S.ERROR}), S.CREATING, S.RUNNING),
+    W.RESTART: (frozenset({S.RUNNING, S.DEGRADED, S.ERROR}), S.RECONCILING, S.RUNNING),
+    W.PAUSE: (frozenset({S.RUNNING, S.DEGRADED}), S.RECONCILING, S.PAUSED),
+    W.RESUME: (frozenset({S.PAUSED}), S.RECONCILING, S.RUNNING),
+    W.STOP: (frozenset({S.RUNNING, S.DEGRADED, S.PAUSED, S.ERROR}), S.RECONCILING, S.STOPPED),
+    W.START: (frozenset({S.STOPPED}), S.RECONCILING, S.RUNNING),
+    W.UPGRADE: (frozenset({S.RUNNING, S.DEGRADED}), S.RECONCILING, S.RUNNING),
+    W.DELETE: (frozenset({S.PENDING, S.RUNNING, S.DEGRADED, S.PAUSED, S.STOPPED, S.ERROR}), S.DELETING, None),
+}
+
+INITIAL_STATUS = BotStatus.PENDING
+
+
+def allowed_actions(status: str) -> list[str]:
+    return sorted(action.value for action, (sources, _, _) in ACTIONS.items() if BotStatus(status) in sources)
+
+
+def begin(action: Workflow | BotAction, status: str) -> BotStatus:
+    """The working status `action` puts a bot in from `status`, or InvalidState (409) naming the
+    current status and the actions allowed from it."""
+    sources, working, _ = ACTIONS[Workflow(action.value)]
+    if BotStatus(status) not in sources:
+        allowed = allowed_actions(status)
         raise InvalidState(
-            f"cannot {action.value} a bot that is {status}",
-            {"status": status, "allowed_from": sorted(s.value for s in allowed)},
+            f"cannot {action.value} a bot that is {status}"
+            + (f"; allowed now: {', '.join(allowed)}" if allowed else "; wait for the running workflow to end"),
+            {"status": status, "allowed_actions": allowed},
         )
+    return working
 
 
-def check_deletable(status: str) -> None:
-    if status == BotStatus.DELETING:
-        raise InvalidState("bot is already being deleted", {"status": status})
+def outcome(action: Workflow | BotAction) -> BotStatus | None:
+    return ACTIONS[Workflow(action.value)][2]
+
+
+def check_transition(current: str, target: str) -> None:
+    """InvalidState unless the status machine allows current -> target."""
+    if BotStatus(target) not in TRANSITIONS[BotStatus(current)]:
+        raise InvalidState(f"a bot cannot go from {current} to {target}",
+                           {"status": current, "allowed_actions": allowed_actions(current)})

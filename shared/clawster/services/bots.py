@@ -7,8 +7,8 @@ from typing import Any
 
 from clawster import ids
 from clawster.domain import config_policy
-from clawster.domain.bots import INITIAL_STATUS, BotAction, check_deletable, check_intent
-from clawster.domain.errors import Conflict, NotFound, ValidationFailed
+from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin
+from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from clawster.domain.templates import TEMPLATES, deep_merge
 from clawster.services import audit, names
 from clawster.services.context import Access
@@ -113,7 +113,7 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
 def delete(access: Access, bot_id: str, *, expected_version: int) -> None:
     bot = get(access, bot_id)
     check_version("bot", bot_id, bot.version, expected_version)
-    check_deletable(bot.status)
+    begin(Workflow.DELETE, bot.status)
     revisions = list(Revision.query(bot.pk, Revision.sk.startswith(Revision.sk_prefix(bot_id))))
     change = Change().delete(bot, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     change.adjust(Fleet(*Fleet.key(access.workspace_id, bot.fleet_id)), Fleet.bot_count, -1,
@@ -132,7 +132,10 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
     """Record a lifecycle intent on the bot (202); the provisioner executes it."""
     bot = get(access, bot_id)
     pending = bot.intent.as_dict().get("action") if bot.intent else None
-    check_intent(action, bot.status, pending)
+    if pending:  # one workflow at a time on a bot
+        raise InvalidState(f"bot already has a pending '{pending}' intent",
+                           {"pending_intent": pending, "status": bot.status, "allowed_actions": []})
+    begin(action, bot.status)
     before, expected = _audit_view(bot), bot.version
     bot.intent = {"id": ids.new_id(), "action": action.value, "requested_by": access.caller.user_id,
                   "requested_at": now().isoformat()}
