@@ -37,36 +37,55 @@ logger = Logger(service="clawster")
 
 ROUTE_ACTIONS = {(r.method, r.path): r.action for _, r in catalog.rest_routes()}
 
+ERROR_TEXT: dict[int, str] = {
+    400: "Bad request: a cursor this listing did not issue, or a body that is not UTF-8",
+    401: "Missing, expired or invalid token",
+    403: "The caller's role does not allow this action",
+    404: "Not found, or not in a workspace the caller belongs to",
+    409: "Version conflict, invalid state, a name already taken, or an Idempotency-Key still in progress",
+    413: "The request body is over 256 KiB",
+    415: "The request body is not JSON (send Content-Type: application/json)",
+    422: "Validation failed; details.errors names each field and reason",
+    428: "If-Match header required",
+    429: "Too many requests: the API's throttle (API Gateway, every route); retry later",
+    503: "Temporarily unavailable (a write that kept conflicting, or the table throttled); retry",
+}
 ERROR_RESPONSES: dict[int, dict[str, Any]] = {
-    code: {
-        "description": text,
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-    }
-    for code, text in (
-        (400, "Bad request (e.g. a cursor this listing did not issue)"),
-        (401, "Missing, expired or invalid token"),
-        (403, "The caller's role does not allow this action"),
-        (404, "Not found, or not in a workspace the caller belongs to"),
-        (409, "Version conflict or invalid state"),
-        (413, "The request body is over 256 KiB"),
-        (415, "The request body is not JSON (send Content-Type: application/json)"),
-        (422, "Validation failed; details.errors names each field and reason"),
-        (428, "If-Match header required"),
-        (503, "Temporarily unavailable; retry"),
-    )
+    code: {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}}
+    for code, text in ERROR_TEXT.items()
 }
 
+# The error statuses a route can really return, in named pieces a route combines (docs/decisions.md,
+# 2026-11-26). A status is listed only where some code path on that route produces it: status-code
+# conformance (schemathesis) then checks something.
+THROTTLED = (429,)  # API Gateway's stage throttle answers before any route: documented on every one
+TOKEN = (401,)  # any route that needs a token: the authorizer refuses a missing or bad one
+MEMBER = (401, 404, 503)  # workspace-scoped: 404 for a non-member or unknown workspace; the gate writes
+#                           a non-member's refusal in a transaction, which can end in 503
+ROLE = (403,)  # the route's minimum role is above VIEWER (or a service rule refuses, e.g. granting OWNER)
+BODY = (400, 413, 415, 422)  # a JSON body: not UTF-8, too large, not JSON, invalid
+WRITE = (503,)  # commits a transaction: a TransactionConflict that outlasts the retries
+IF_MATCH = (409, 422, 428)  # optimistic locking: stale version, malformed If-Match, If-Match missing
+CURSOR = (400, 422)  # a listing: a cursor it did not issue, limit out of range
+IDEMPOTENT = (409, 422)  # Idempotency-Key: still in progress, malformed or reused with another body
+CREATE = MEMBER + ROLE + BODY + IDEMPOTENT + WRITE  # POST of a new entity in a workspace (409: name taken)
+EDIT = MEMBER + ROLE + BODY + IF_MATCH + WRITE  # PATCH of a versioned entity (role above VIEWER)
+REMOVE = MEMBER + ROLE + IF_MATCH + WRITE  # DELETE of a versioned entity (409 also: not empty, wrong state)
 
-SUCCESS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
 
-
-def documented(*success: int) -> dict[int, dict[str, Any]]:
+def documented(*success: int, errors: tuple[int, ...]) -> dict[int, dict[str, Any]]:
     """A route's OpenAPI responses: its success statuses (the schema comes from the return type;
-    204 has no body) and every error status with the ErrorBody schema."""
+    204 has no body) and exactly the error statuses in `errors` (plus the gateway's 429), with the
+    ErrorBody schema."""
     responses: dict[int, dict[str, Any]] = {}
     for code in success:
         responses[code] = {"description": SUCCESS[code]} | ({"content": {}} if code == 204 else {})
-    return responses | ERROR_RESPONSES
+    for code in sorted({*errors, *THROTTLED}):
+        responses[code] = ERROR_RESPONSES[code]
+    return responses
+
+
+SUCCESS = {200: "OK", 201: "Created", 202: "Accepted", 204: "No content"}
 
 
 def error_response(error: ClawsterError) -> Response:

@@ -10,13 +10,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from clawster.api.models import AuditEventOut, AuditPage
 from clawster.services import audit
-from functions.api._resolver import create_app, documented, lambda_entry
+from functions.api._resolver import CURSOR, MEMBER, ROLE, create_app, documented, lambda_entry
 
 app = create_app()
 Text = Annotated[str | None, Query(min_length=1, max_length=256)]
 
 
-@app.get("/workspaces/<workspace_id>/audit", responses=documented(200), tags=["audit"])
+@app.get("/workspaces/<workspace_id>/audit", responses=documented(200, errors=MEMBER + ROLE + CURSOR), tags=["audit"])
 def list_audit(
     workspace_id: str,
     actor: Text = None,

@@ -23,7 +23,21 @@ from clawster.domain.bots import BotAction, BotStatus
 from clawster.domain.errors import ValidationFailed
 from clawster.services import bots
 from functions.api._idempotency import IdempotencyKey, once
-from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
+from functions.api._resolver import (
+    CREATE,
+    CURSOR,
+    EDIT,
+    IDEMPOTENT,
+    MEMBER,
+    REMOVE,
+    ROLE,
+    WRITE,
+    create_app,
+    documented,
+    lambda_entry,
+    require_if_match,
+    respond,
+)
 
 app = create_app()
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
@@ -51,7 +65,7 @@ def _tag_filters(raw: list[str] | None) -> dict[str, str | None]:
     return filters
 
 
-@app.post(PREFIX + "/fleets/<fleet_id>/bots", responses=documented(201), tags=["bots"])
+@app.post(PREFIX + "/fleets/<fleet_id>/bots", responses=documented(201, errors=CREATE), tags=["bots"])
 def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
                idempotency_key: IdempotencyKey = None) -> Response[BotOut]:
     def create():
@@ -62,7 +76,7 @@ def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
     return once(app, idempotency_key, body, create)
 
 
-@app.get(PREFIX + "/fleets/<fleet_id>/bots", responses=documented(200), tags=["bots"])
+@app.get(PREFIX + "/fleets/<fleet_id>/bots", responses=documented(200, errors=MEMBER + CURSOR), tags=["bots"])
 def list_bots(workspace_id: str, fleet_id: str, status: BotStatus | None = None, tag: TagFilter = None,
               limit: Limit = 50, cursor: Cursor = None) -> BotPage:
     items, next_cursor = bots.list_page(app.context["access"], fleet_id, status=status.value if status else None,
@@ -70,26 +84,27 @@ def list_bots(workspace_id: str, fleet_id: str, status: BotStatus | None = None,
     return BotPage(items=[_out(b) for b in items], next_cursor=next_cursor)
 
 
-@app.get(PREFIX + "/bots/<bot_id>", responses=documented(200), tags=["bots"])
+@app.get(PREFIX + "/bots/<bot_id>", responses=documented(200, errors=MEMBER), tags=["bots"])
 def get_bot(workspace_id: str, bot_id: str) -> Response[BotOut]:
     bot = bots.get(app.context["access"], bot_id)
     return respond(200, _out(bot), bot.version)
 
 
-@app.patch(PREFIX + "/bots/<bot_id>", responses=documented(200), tags=["bots"])
+@app.patch(PREFIX + "/bots/<bot_id>", responses=documented(200, errors=EDIT), tags=["bots"])
 def update_bot(workspace_id: str, bot_id: str, body: BotUpdate, if_match: IfMatch = None) -> Response[BotOut]:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     bot = bots.update(app.context["access"], bot_id, expected_version=require_if_match(if_match), changes=changes)
     return respond(200, _out(bot), bot.version)
 
 
-@app.delete(PREFIX + "/bots/<bot_id>", responses=documented(204), tags=["bots"])
+@app.delete(PREFIX + "/bots/<bot_id>", responses=documented(204, errors=REMOVE), tags=["bots"])
 def delete_bot(workspace_id: str, bot_id: str, if_match: IfMatch = None) -> Response[None]:
     bots.delete(app.context["access"], bot_id, expected_version=require_if_match(if_match))
     return respond(204)
 
 
-@app.post(PREFIX + "/bots/<bot_id>/<action>", responses=documented(202), tags=["lifecycle"])
+@app.post(PREFIX + "/bots/<bot_id>/<action>", tags=["lifecycle"],  # 422 also: an unknown action
+          responses=documented(202, errors=MEMBER + ROLE + IDEMPOTENT + WRITE))
 def request_intent(workspace_id: str, bot_id: str, action: BotAction,
                    idempotency_key: IdempotencyKey = None) -> Response[IntentAccepted]:
     def request():
@@ -99,13 +114,13 @@ def request_intent(workspace_id: str, bot_id: str, action: BotAction,
     return once(app, idempotency_key, {}, request)
 
 
-@app.get(PREFIX + "/bots/<bot_id>/revisions", responses=documented(200), tags=["revisions"])
+@app.get(PREFIX + "/bots/<bot_id>/revisions", responses=documented(200, errors=MEMBER + CURSOR), tags=["revisions"])
 def list_revisions(workspace_id: str, bot_id: str, limit: Limit = 50, cursor: Cursor = None) -> RevisionPage:
     items, next_cursor = bots.list_revisions(app.context["access"], bot_id, limit=limit, cursor_in=cursor)
     return RevisionPage(items=[RevisionSummary.model_validate(r.public()) for r in items], next_cursor=next_cursor)
 
 
-@app.get(PREFIX + "/bots/<bot_id>/revisions/<revision_id>", responses=documented(200), tags=["revisions"])
+@app.get(PREFIX + "/bots/<bot_id>/revisions/<revision_id>", responses=documented(200, errors=MEMBER), tags=["revisions"])
 def get_revision(workspace_id: str, bot_id: str, revision_id: str) -> RevisionOut:
     return RevisionOut.from_public(bots.get_revision(app.context["access"], bot_id, revision_id).public())
 

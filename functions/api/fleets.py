@@ -11,7 +11,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from clawster.api.models import FleetCreate, FleetOut, FleetPage, FleetUpdate
 from clawster.services import fleets
 from functions.api._idempotency import IdempotencyKey, once
-from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
+from functions.api._resolver import (
+    CREATE,
+    CURSOR,
+    EDIT,
+    MEMBER,
+    REMOVE,
+    create_app,
+    documented,
+    lambda_entry,
+    require_if_match,
+    respond,
+)
 
 app = create_app()
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
@@ -23,7 +34,7 @@ def _out(fleet) -> FleetOut:
     return FleetOut.model_validate(fleet.public())
 
 
-@app.post("/workspaces/<workspace_id>/fleets", responses=documented(201), tags=["fleets"])
+@app.post("/workspaces/<workspace_id>/fleets", responses=documented(201, errors=CREATE), tags=["fleets"])
 def create_fleet(workspace_id: str, body: FleetCreate, idempotency_key: IdempotencyKey = None) -> Response[FleetOut]:
     def create():
         fleet = fleets.create(app.context["access"], **body.model_dump())
@@ -32,26 +43,26 @@ def create_fleet(workspace_id: str, body: FleetCreate, idempotency_key: Idempote
     return once(app, idempotency_key, body, create)
 
 
-@app.get("/workspaces/<workspace_id>/fleets", responses=documented(200), tags=["fleets"])
+@app.get("/workspaces/<workspace_id>/fleets", responses=documented(200, errors=MEMBER + CURSOR), tags=["fleets"])
 def list_fleets(workspace_id: str, limit: Limit = 50, cursor: Cursor = None) -> FleetPage:
     items, next_cursor = fleets.list_page(app.context["access"], limit=limit, cursor_in=cursor)
     return FleetPage(items=[_out(f) for f in items], next_cursor=next_cursor)
 
 
-@app.get("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(200), tags=["fleets"])
+@app.get("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(200, errors=MEMBER), tags=["fleets"])
 def get_fleet(workspace_id: str, fleet_id: str) -> Response[FleetOut]:
     fleet = fleets.get(app.context["access"], fleet_id)
     return respond(200, _out(fleet), fleet.version)
 
 
-@app.patch("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(200), tags=["fleets"])
+@app.patch("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(200, errors=EDIT), tags=["fleets"])
 def update_fleet(workspace_id: str, fleet_id: str, body: FleetUpdate, if_match: IfMatch = None) -> Response[FleetOut]:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     fleet = fleets.update(app.context["access"], fleet_id, expected_version=require_if_match(if_match), changes=changes)
     return respond(200, _out(fleet), fleet.version)
 
 
-@app.delete("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(204), tags=["fleets"])
+@app.delete("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(204, errors=REMOVE), tags=["fleets"])
 def delete_fleet(workspace_id: str, fleet_id: str, if_match: IfMatch = None) -> Response[None]:
     fleets.delete(app.context["access"], fleet_id, expected_version=require_if_match(if_match))
     return respond(204)

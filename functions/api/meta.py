@@ -7,17 +7,17 @@ from aws_lambda_powertools.event_handler import Response, content_types
 
 from clawster.api.models import Health, TemplateList, TemplateOut
 from clawster.domain.templates import TEMPLATES
-from functions.api._resolver import create_app, documented, lambda_entry
+from functions.api._resolver import TOKEN, create_app, documented, lambda_entry
 
 app = create_app()
 
 
-@app.get("/health", tags=["meta"])
+@app.get("/health", responses=documented(200, errors=()), tags=["meta"])
 def health() -> Health:
     return Health(status="ok")
 
 
-@app.get("/openapi.json", responses=documented(200), tags=["meta"], include_in_schema=True)
+@app.get("/openapi.json", responses=documented(200, errors=()), tags=["meta"], include_in_schema=True)
 def openapi() -> Response[dict]:
     from functions.api import openapi_doc  # imports every route group: only this route pays for it
 
@@ -32,7 +32,7 @@ def swagger() -> Response[str]:
     return Response(200, content_type="text/html; charset=utf-8", body=swagger_page.page(context.stage, context.path))
 
 
-@app.get("/templates", responses=documented(200), tags=["templates"])
+@app.get("/templates", responses=documented(200, errors=TOKEN), tags=["templates"])
 def list_templates() -> TemplateList:
     return TemplateList(items=[TemplateOut(id=t.id, name=t.name, description=t.description, config=t.config)
                                for t in TEMPLATES.values()])

@@ -40,7 +40,7 @@ def _group_schema(module_name: str) -> dict[str, Any]:
 @cache
 def document() -> dict[str, Any]:
     merged: dict[str, Any] | None = None
-    for function in catalog.FUNCTIONS:
+    for function in (f for f in catalog.FUNCTIONS if f.rest_routes):  # the REST groups (not WebSocket, tasks)
         part = _group_schema(function.module)
         if merged is None:
             merged = part
@@ -51,12 +51,109 @@ def document() -> dict[str, Any]:
         )
     assert merged is not None
     merged["components"]["schemas"]["ErrorBody"] = ERROR_BODY
+    _only_declared_errors(merged)
+    _runtime_rules(merged)
+    _add_links(merged)
     for _, route in catalog.rest_routes():
         operation = merged["paths"].get(route.path, {}).get(route.method.lower())  # None: /swagger, a page
         if route.public and operation is not None:
             operation["security"] = []  # no token needed
     merged["paths"] = dict(sorted(merged["paths"].items()))
     return merged
+
+
+def _only_declared_errors(doc: dict[str, Any]) -> None:
+    """Powertools adds a 422 with its own HTTPValidationError schema to every operation; the API
+    answers validation failures with ErrorBody, and only where a route declares 422
+    (functions/api/_resolver.py, documented). Drop the generated one, and its schemas."""
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            generated = operation["responses"].get("422", {}).get("content", {}).get("application/json", {})
+            if generated.get("schema", {}).get("$ref", "").endswith("/HTTPValidationError"):
+                del operation["responses"]["422"]
+    text = json.dumps(doc["paths"])
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        if f"/{name}\"" not in text:
+            doc["components"]["schemas"].pop(name, None)
+
+
+# Rules the handlers check themselves, which the generated schema would otherwise not state, so a
+# request the schema calls valid would be refused (schemathesis: positive_data_acceptance).
+IF_MATCH = r'^(W/)?"?[0-9]{1,12}"?$'  # functions/api/_resolver.py require_if_match
+IDEMPOTENCY_KEY = r"^[!-~]{1,255}$"  # functions/api/_idempotency.py KEY: visible ASCII
+TAG_FILTER = r"^[A-Za-z0-9_.:/+@-]{1,64}(=[^\u0000-\u001f\u007f]{0,256})?$"  # functions/api/bots.py TAG_FILTER
+
+
+def _runtime_rules(doc: dict[str, Any]) -> None:
+    """If-Match is optional in the handlers' signatures only so that a missing one is a 428 naming
+    the header (require_if_match), not a generic 422: to a client it is required, and a version.
+    The Idempotency-Key and tag filters have a pattern; a template is one of the built-in ones."""
+    from clawster.domain.templates import TEMPLATES
+
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", ()):
+                name = parameter["name"].lower()
+                if parameter["in"] == "header" and name == "if-match":
+                    parameter["required"] = True
+                    parameter["schema"] = {"type": "string", "title": "If-Match", "pattern": IF_MATCH,
+                                           "description": parameter.get("description", "")}
+                elif parameter["in"] == "header" and name == "idempotency-key":
+                    parameter["schema"]["anyOf"][0]["pattern"] = IDEMPOTENCY_KEY
+                elif parameter["in"] == "query" and name == "tag":
+                    parameter["schema"]["anyOf"][0]["items"]["pattern"] = TAG_FILTER
+    template = doc["components"]["schemas"]["BotCreate"]["properties"]["template_id"]["anyOf"][0]
+    template["enum"] = sorted(TEMPLATES)
+
+
+WS = "/workspaces/{workspace_id}"
+# OpenAPI links, so a client (and schemathesis's stateful phase) can chain create -> read -> update
+# -> delete: (from path, method, status) -> {link name: (to path, method, {parameter: expression})}.
+_ID, _VERSION = "$response.body#/id", "$response.body#/version"
+_IN_WS = {"path.workspace_id": "$response.body#/workspace_id"}
+_WORKSPACE = {"path.workspace_id": _ID}
+_FLEET = _IN_WS | {"path.fleet_id": _ID}
+_BOT = _IN_WS | {"path.bot_id": _ID}
+_LOCKED = {"header.if-match": _VERSION}
+_ENTITIES = (
+    (WS, _WORKSPACE, (("GetWorkspace", "get", {}), ("UpdateWorkspace", "patch", _LOCKED),
+                      ("DeleteWorkspace", "delete", _LOCKED))),
+    (WS + "/fleets/{fleet_id}", _FLEET, (("GetFleet", "get", {}), ("UpdateFleet", "patch", _LOCKED),
+                                         ("DeleteFleet", "delete", _LOCKED))),
+    (WS + "/bots/{bot_id}", _BOT, (("GetBot", "get", {}), ("UpdateBot", "patch", _LOCKED),
+                                   ("DeleteBot", "delete", _LOCKED))),
+)
+_CHILDREN = {  # what a created entity opens up
+    WS: (("CreateFleet", WS + "/fleets", "post"), ("ListFleets", WS + "/fleets", "get"),
+         ("ListMembers", WS + "/members", "get"), ("ListAudit", WS + "/audit", "get")),
+    WS + "/fleets/{fleet_id}": (("CreateBot", WS + "/fleets/{fleet_id}/bots", "post"),
+                                ("ListBots", WS + "/fleets/{fleet_id}/bots", "get")),
+    WS + "/bots/{bot_id}": (("RequestIntent", WS + "/bots/{bot_id}/{action}", "post"),
+                            ("ListRevisions", WS + "/bots/{bot_id}/revisions", "get")),
+}
+_CREATED_BY = {WS: ("/workspaces", "post"), WS + "/fleets/{fleet_id}": (WS + "/fleets", "post"),
+               WS + "/bots/{bot_id}": (WS + "/fleets/{fleet_id}/bots", "post")}
+
+
+def _add_links(doc: dict[str, Any]) -> None:
+    """Links from an entity's create (201), read and update (200) to its read, update, delete and
+    its children's create and listings; the ids and the version (If-Match) come from the body."""
+    paths = doc["paths"]
+
+    def link(path: str, method: str, parameters: dict[str, str]) -> dict[str, Any]:
+        return {"operationId": paths[path][method]["operationId"], "parameters": parameters}
+
+    for item, ids, operations in _ENTITIES:
+        links = {name: link(item, method, ids | extra) for name, method, extra in operations}
+        links |= {name: link(path, method, ids) for name, path, method in _CHILDREN[item]}
+        if item == WS + "/bots/{bot_id}":
+            links["GetDesiredRevision"] = link(WS + "/bots/{bot_id}/revisions/{revision_id}", "get",
+                                               ids | {"path.revision_id": "$response.body#/desired_revision_id"})
+        create_path, create_method = _CREATED_BY[item]
+        sources = ((create_path, create_method, "201"), (item, "get", "200"), (item, "patch", "200"))
+        for path, method, status in sources:
+            own = {k: v for k, v in links.items() if method != "get" or not k.startswith("Get")}  # no self-loop
+            paths[path][method]["responses"][status]["links"] = own
 
 
 def render() -> str:

@@ -20,7 +20,21 @@ from clawster.api.models import (
 )
 from clawster.services import workspaces
 from functions.api._idempotency import IdempotencyKey, once
-from functions.api._resolver import create_app, documented, lambda_entry, require_if_match, respond
+from functions.api._resolver import (
+    BODY,
+    EDIT,
+    IDEMPOTENT,
+    MEMBER,
+    REMOVE,
+    ROLE,
+    TOKEN,
+    WRITE,
+    create_app,
+    documented,
+    lambda_entry,
+    require_if_match,
+    respond,
+)
 
 app = create_app()
 UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@+=-]+$")]
@@ -31,7 +45,7 @@ def _access():
     return app.context["access"]
 
 
-@app.post("/workspaces", responses=documented(201), tags=["workspaces"])
+@app.post("/workspaces", responses=documented(201, errors=TOKEN + BODY + IDEMPOTENT + WRITE), tags=["workspaces"])
 def create_workspace(body: WorkspaceCreate, idempotency_key: IdempotencyKey = None) -> Response[WorkspaceOut]:
     def create():
         workspace, _ = workspaces.create(app.context["caller"], name=body.name, description=body.description)
@@ -40,43 +54,45 @@ def create_workspace(body: WorkspaceCreate, idempotency_key: IdempotencyKey = No
     return once(app, idempotency_key, body, create)
 
 
-@app.get("/workspaces", responses=documented(200), tags=["workspaces"])
+@app.get("/workspaces", responses=documented(200, errors=TOKEN), tags=["workspaces"])
 def list_workspaces() -> WorkspaceList:
     rows = workspaces.list_mine(app.context["caller"])
     return WorkspaceList(items=[WorkspaceSummary.model_validate({**w.public(), "role": r}) for w, r in rows])
 
 
-@app.get("/workspaces/<workspace_id>", responses=documented(200), tags=["workspaces"])
+@app.get("/workspaces/<workspace_id>", responses=documented(200, errors=MEMBER), tags=["workspaces"])
 def get_workspace(workspace_id: str) -> Response[WorkspaceOut]:
     workspace = workspaces.get(_access())
     return respond(200, WorkspaceOut.model_validate(workspace.public()), workspace.version)
 
 
-@app.patch("/workspaces/<workspace_id>", responses=documented(200), tags=["workspaces"])
+@app.patch("/workspaces/<workspace_id>", responses=documented(200, errors=EDIT), tags=["workspaces"])
 def update_workspace(workspace_id: str, body: WorkspaceUpdate, if_match: IfMatch = None) -> Response[WorkspaceOut]:
     changes = body.model_dump(exclude_none=True)
     workspace = workspaces.update(_access(), expected_version=require_if_match(if_match), changes=changes)
     return respond(200, WorkspaceOut.model_validate(workspace.public()), workspace.version)
 
 
-@app.delete("/workspaces/<workspace_id>", responses=documented(204), tags=["workspaces"])
+@app.delete("/workspaces/<workspace_id>", responses=documented(204, errors=REMOVE), tags=["workspaces"])
 def delete_workspace(workspace_id: str, if_match: IfMatch = None) -> Response[None]:
     workspaces.delete(_access(), expected_version=require_if_match(if_match))
     return respond(204)
 
 
-@app.get("/workspaces/<workspace_id>/members", responses=documented(200), tags=["members"])
+@app.get("/workspaces/<workspace_id>/members", responses=documented(200, errors=MEMBER), tags=["members"])
 def list_members(workspace_id: str) -> MemberList:
     return MemberList(items=[MemberOut.model_validate(m.public()) for m in workspaces.list_members(_access())])
 
 
-@app.put("/workspaces/<workspace_id>/members/<user_id>", responses=documented(200, 201), tags=["members"])
+@app.put("/workspaces/<workspace_id>/members/<user_id>", tags=["members"],
+         responses=documented(200, 201, errors=MEMBER + ROLE + BODY + WRITE + (409,)))  # 409: stale, last OWNER
 def put_member(workspace_id: str, user_id: UserId, body: MemberPut) -> Response[MemberOut]:
     member, created = workspaces.put_member(_access(), user_id, body.role)
     return respond(201 if created else 200, MemberOut.model_validate(member.public()))
 
 
-@app.delete("/workspaces/<workspace_id>/members/<user_id>", responses=documented(204), tags=["members"])
+@app.delete("/workspaces/<workspace_id>/members/<user_id>", tags=["members"],
+            responses=documented(204, errors=MEMBER + ROLE + WRITE + (409, 422)))  # 422: user_id pattern
 def delete_member(workspace_id: str, user_id: UserId) -> Response[None]:
     workspaces.delete_member(_access(), user_id)
     return respond(204)

@@ -52,6 +52,10 @@ class Router:
         # Literal segments beat parameters, as in API Gateway: /bots/{id}/revisions before /bots/{id}/{action}.
         self.routes.sort(key=lambda r: r.route.path.count("{"))
 
+    def methods(self, path: str) -> list[str]:
+        """The methods that have a route on `path`."""
+        return sorted({candidate.route.method for candidate in self.routes if candidate.regex.match(path)})
+
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         """(route, path parameters, whether the path exists under another method)."""
         path_known = False
@@ -271,8 +275,10 @@ class LocalApiGateway:
         path = urlsplit(raw_path).path
         route, params, path_known = self.router.match(method, path)
         if route is None:
-            if path_known:
-                return _json(405, _error_body("METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}"))
+            if path_known:  # RFC 9110: a 405 names the methods the resource has
+                status, out_headers, out_body = _json(405, _error_body("METHOD_NOT_ALLOWED",
+                                                                       f"{method} is not allowed on {path}"))
+                return status, [*out_headers, ("Allow", ", ".join(self.router.methods(path)))], out_body
             return _json(404, _error_body("NOT_FOUND", f"no route for {method} {path}"))
         claims = None
         if not route.route.public:

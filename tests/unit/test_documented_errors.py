@@ -1,0 +1,69 @@
+"""Each route documents the error statuses it can really return, no more: the expectation is
+written here by hand from what the handlers and services do (an oracle that does not read the code's
+own presets), so status-code conformance checks (schemathesis) mean something.
+
+429 is on every route: API Gateway's stage throttle answers before any of them."""
+
+from __future__ import annotations
+
+import pytest
+
+from functions.api import openapi_doc
+
+WS = "/workspaces/{workspace_id}"
+
+# (method, path) -> the error statuses, and why each is possible.
+EXPECTED = {
+    ("GET", "/health"): {429},  # public, no table
+    ("GET", "/openapi.json"): {429},  # public, no table
+    ("GET", "/templates"): {401, 429},  # token only; templates are built in
+    ("GET", "/workspaces"): {401, 429},  # token; reads only the caller's memberships
+    # token; body (400 not UTF-8, 413, 415, 422); 409 Idempotency-Key in progress; 503 transaction
+    ("POST", "/workspaces"): {400, 401, 409, 413, 415, 422, 429, 503},
+    # a member read: 404 non-member; 503 the gate's outsider record is a transaction
+    ("GET", WS): {401, 404, 429, 503},
+    ("GET", WS + "/members"): {401, 404, 429, 503},
+    # ADMIN and up (403); body; If-Match (422 malformed, 428 missing, 409 stale)
+    ("PATCH", WS): {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503},
+    ("DELETE", WS + "/fleets/{fleet_id}"): {401, 403, 404, 409, 422, 428, 429, 503},
+    # cursor (400) and limit (422); VIEWER may list, so no 403
+    ("GET", WS + "/fleets"): {400, 401, 404, 422, 429, 503},
+    ("GET", WS + "/fleets/{fleet_id}/bots"): {400, 401, 404, 422, 429, 503},
+    # OPERATOR and up; 409 name taken / key in progress; no If-Match on a create
+    ("POST", WS + "/fleets/{fleet_id}/bots"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    # no body; 422 unknown action or bad Idempotency-Key; 409 wrong state
+    ("POST", WS + "/bots/{bot_id}/{action}"): {401, 403, 404, 409, 422, 429, 503},
+    ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}"): {401, 404, 429, 503},
+    # ADMIN and up; cursor; since/until/limit
+    ("GET", WS + "/audit"): {400, 401, 403, 404, 422, 429, 503},
+    # ADMIN and up; 422 user_id pattern; 409 last OWNER or stale; no body
+    ("DELETE", WS + "/members/{user_id}"): {401, 403, 404, 409, 422, 429, 503},
+}
+
+
+def _errors(method: str, path: str) -> set[int]:
+    responses = openapi_doc.document()["paths"][path][method.lower()]["responses"]
+    return {int(code) for code in responses if int(code) >= 400}
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(EXPECTED))
+def test_route_documents_exactly_the_errors_it_can_return(method, path):
+    assert _errors(method, path) == EXPECTED[(method, path)]
+
+
+def test_no_route_documents_every_error_status():
+    everything = {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503}
+    for path, operations in openapi_doc.document()["paths"].items():
+        for method in operations:
+            if path == WS or not path.startswith(WS):
+                continue
+            assert _errors(method, path) != everything or method == "patch", (method, path)
+
+
+def test_error_responses_use_the_error_body_and_no_generated_422():
+    for path, operations in openapi_doc.document()["paths"].items():
+        for method, operation in operations.items():
+            for code, response in operation["responses"].items():
+                if int(code) >= 400:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, code)
