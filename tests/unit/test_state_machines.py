@@ -1,0 +1,84 @@
+"""The workflows' ASL: valid for a real validator (npm asl-validator, installed by `make setup`), loadable by
+moto's Step Functions, and wired to the one error taxonomy (functions/errors.py names the errors)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from functions.errors import PERMANENT, RETRYABLE
+
+ROOT = Path(__file__).resolve().parents[2]
+MACHINES = sorted((ROOT / "statemachines").glob("*.asl.json"))
+VALIDATOR = ROOT / ".runtime/asl-validator/node_modules/.bin/asl-validator"
+LAMBDA_RETRIES = {"Lambda.ServiceException", "Lambda.AWSLambdaException", "Lambda.SdkClientException",
+                  "Lambda.TooManyRequestsException"}
+
+
+def validate(path: Path) -> subprocess.CompletedProcess:
+    assert VALIDATOR.exists(), "asl-validator is missing: run `make setup` (scripts/install_asl_validator.sh)"
+    return subprocess.run([str(VALIDATOR), "--json-path", str(path)], capture_output=True, text=True, timeout=120)
+
+
+def test_there_is_one_machine_per_workflow():
+    assert [p.name for p in MACHINES] == ["deprovision.asl.json", "lifecycle.asl.json", "provision.asl.json",
+                                          "upgrade.asl.json"]
+
+
+@pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
+def test_the_validator_accepts_each_machine(path):
+    run = validate(path)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_validator_refuses_a_dangling_next(tmp_path):
+    broken = json.loads(MACHINES[0].read_text())
+    broken["States"]["Begin"]["Next"] = "NoSuchState"
+    (tmp_path / "broken.asl.json").write_text(json.dumps(broken))
+    assert validate(tmp_path / "broken.asl.json").returncode != 0
+
+
+def tasks(definition: dict) -> list[tuple[str, dict]]:
+    return [(name, s) for name, s in definition["States"].items() if s["Type"] == "Task"]
+
+
+@pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
+def test_every_task_retries_retryable_errors_with_backoff_and_catches_the_rest(path):
+    definition = json.loads(path.read_text())
+    for name, state in tasks(definition):
+        retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+        assert retried == {RETRYABLE} | LAMBDA_RETRIES, name
+        assert all(r["BackoffRate"] > 1 and r["MaxAttempts"] >= 3 for r in state["Retry"]), name
+        assert PERMANENT not in retried, name  # a permanent error is never retried
+        if name != "RecordFailure":  # the failure path itself ends in a Fail state
+            catch = state["Catch"]
+            assert [c["ErrorEquals"] for c in catch] == [["States.ALL"]], name
+            assert catch[0]["Next"] in ("RecordFailure", "Rollback"), name
+        assert state["Parameters"]["FunctionName"] == "${BotWorkflowTask}", name
+
+
+@pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
+def test_every_wait_loop_goes_through_a_task_that_can_end_it(path):
+    """A Wait is always followed by a check task (it raises a permanent error past the deadline)."""
+    states = json.loads(path.read_text())["States"]
+    for name, state in states.items():
+        if state["Type"] == "Wait":
+            assert states[state["Next"]]["Type"] == "Task", name
+            assert states[state["Next"]]["Parameters"]["Payload"]["step"].startswith("check_"), name
+
+
+@pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
+def test_moto_loads_each_machine_with_its_substitutions(path):
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:task-bot-workflow"
+    with mock_aws():
+        sfn = boto3.client("stepfunctions", region_name="us-east-1")
+        created = sfn.create_state_machine(
+            name=path.stem, roleArn="arn:aws:iam::123456789012:role/sfn",
+            definition=path.read_text().replace("${BotWorkflowTask}", arn))
+        described = sfn.describe_state_machine(stateMachineArn=created["stateMachineArn"])
+        assert "${" not in described["definition"]
