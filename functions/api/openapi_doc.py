@@ -102,8 +102,33 @@ def _runtime_rules(doc: dict[str, Any]) -> None:
                     parameter["schema"]["anyOf"][0]["pattern"] = IDEMPOTENCY_KEY
                 elif parameter["in"] == "query" and name == "tag":
                     parameter["schema"]["anyOf"][0]["items"]["pattern"] = TAG_FILTER
-    template = doc["components"]["schemas"]["BotCreate"]["properties"]["template_id"]["anyOf"][0]
-    template["enum"] = sorted(TEMPLATES)
+    schemas = doc["components"]["schemas"]
+    schemas["BotCreate"]["properties"]["template_id"]["anyOf"][0]["enum"] = sorted(TEMPLATES)
+    # The models' "at least one" validators (clawster/api/models.py), as schema.
+    schemas["BotCreate"]["anyOf"] = [_given("template_id", "string"), _given("config", "object")]
+    schemas["WorkspaceUpdate"]["anyOf"] = [_given("name", "string"), _given("description", "string")]
+    for name in ("FleetUpdate", "BotUpdate"):
+        schemas[name]["minProperties"] = 1
+    for schema in schemas.values():
+        _closed_maps(schema)
+
+
+def _closed_maps(node: Any) -> None:
+    """A map with patternProperties (tags) takes no other key: pydantic refuses keys that do not
+    match, so the schema says additionalProperties false (it would otherwise allow any value)."""
+    if isinstance(node, dict):
+        if "patternProperties" in node:
+            node.setdefault("additionalProperties", False)
+        for child in node.values():
+            _closed_maps(child)
+    elif isinstance(node, list):
+        for child in node:
+            _closed_maps(child)
+
+
+def _given(field: str, json_type: str) -> dict[str, Any]:
+    """`field` is present and not null."""
+    return {"required": [field], "properties": {field: {"type": json_type}}}
 
 
 WS = "/workspaces/{workspace_id}"

@@ -52,20 +52,25 @@ class Router:
         # Literal segments beat parameters, as in API Gateway: /bots/{id}/revisions before /bots/{id}/{action}.
         self.routes.sort(key=lambda r: r.route.path.count("{"))
 
+    def resource(self, path: str) -> str | None:
+        """The resource (path template) a path selects: the most specific one that matches, as API
+        Gateway picks it before looking at the method (POST .../revisions is that resource's, not
+        .../{action}'s)."""
+        return next((candidate.route.path for candidate in self.routes if candidate.regex.match(path)), None)
+
     def methods(self, path: str) -> list[str]:
-        """The methods that have a route on `path`."""
-        return sorted({candidate.route.method for candidate in self.routes if candidate.regex.match(path)})
+        """The methods the path's resource has."""
+        resource = self.resource(path)
+        return sorted({candidate.route.method for candidate in self.routes if candidate.route.path == resource})
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
-        """(route, path parameters, whether the path exists under another method)."""
-        path_known = False
+        """(route, path parameters, whether the path's resource exists under another method)."""
+        resource = self.resource(path)
         for candidate in self.routes:
-            found = candidate.regex.match(path)
-            if found:
-                if candidate.route.method == method:
-                    return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, True
-                path_known = True
-        return None, {}, path_known
+            if candidate.route.path == resource and candidate.route.method == method:
+                found = candidate.regex.match(path)
+                return candidate, {k: unquote(v) for k, v in found.groupdict().items()}, True
+        return None, {}, resource is not None
 
 
 def proxy_event(route: catalog.RestRoute, method: str, raw_path: str, params: dict[str, str],
