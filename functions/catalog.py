@@ -25,7 +25,16 @@ class RestRoute:
 
 @dataclass(frozen=True)
 class WebSocketRoute:
+    """A route of the stream API ($connect, $disconnect, $default or an `action` of the message body).
+    `replies`: the function's result body goes back on the socket (a route response)."""
+
     route_key: str
+    replies: bool = False
+
+
+@dataclass(frozen=True)
+class WebSocketAuthorizer:
+    """The Lambda REQUEST authorizer of the stream API's $connect route."""
 
 
 @dataclass(frozen=True)
@@ -38,7 +47,7 @@ class StepFunctionsTask:
     state_machine: str
 
 
-Trigger = RestRoute | WebSocketRoute | Schedule | StepFunctionsTask
+Trigger = RestRoute | WebSocketRoute | WebSocketAuthorizer | Schedule | StepFunctionsTask
 
 # IAM actions, grouped by the resource they apply to (never "*").
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
@@ -54,6 +63,7 @@ class Function:
     timeout_s: int = 10
     table_actions: tuple[str, ...] = ()
     description: str = ""
+    posts_to_connections: bool = False  # publishes to the stream API (clawster.services.stream)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -63,6 +73,10 @@ class Function:
     @property
     def rest_routes(self) -> tuple[RestRoute, ...]:
         return tuple(t for t in self.triggers if isinstance(t, RestRoute))
+
+    @property
+    def websocket_routes(self) -> tuple[WebSocketRoute, ...]:
+        return tuple(t for t in self.triggers if isinstance(t, WebSocketRoute))
 
 
 def _routes(*rows: tuple[str, str, str]) -> tuple[RestRoute, ...]:
@@ -138,8 +152,54 @@ FUNCTIONS: tuple[Function, ...] = (
     ),
 )
 
+FUNCTIONS += (
+    # The stream API (WebSocket): who may connect, connections, and topic subscriptions.
+    Function(
+        name="ws-authorizer",
+        handler="functions.ws.authorizer.handler",
+        description="Stream API $connect authorizer: verifies the caller's ID token (query string or subprotocol)",
+        memory_mb=256,
+        triggers=(WebSocketAuthorizer(),),
+    ),
+    Function(
+        name="ws-connect",
+        handler="functions.ws.connect.handler",
+        description="Stream API $connect: records the connection",
+        memory_mb=256,
+        table_actions=("dynamodb:PutItem",),
+        triggers=(WebSocketRoute("$connect"),),
+    ),
+    Function(
+        name="ws-disconnect",
+        handler="functions.ws.disconnect.handler",
+        description="Stream API $disconnect: removes the connection and its subscriptions",
+        memory_mb=256,
+        table_actions=("dynamodb:GetItem", "dynamodb:DeleteItem"),
+        triggers=(WebSocketRoute("$disconnect"),),
+    ),
+    Function(
+        name="ws-messages",
+        handler="functions.ws.messages.handler",
+        description="Stream API messages: subscribe / unsubscribe to a workspace, fleet or bot topic",
+        memory_mb=256,
+        # Membership reads, the connection's topics, subscriptions, and outsiders' refusals (services/audit.py).
+        table_actions=TABLE_READ + TABLE_WRITE,
+        triggers=(WebSocketRoute("subscribe", replies=True), WebSocketRoute("unsubscribe", replies=True),
+                  WebSocketRoute("$default", replies=True)),
+    ),
+)
+
 BY_NAME = {f.name: f for f in FUNCTIONS}
 
 
 def rest_routes() -> list[tuple[Function, RestRoute]]:
     return [(f, r) for f in FUNCTIONS for r in f.rest_routes]
+
+
+def websocket_routes() -> list[tuple[Function, WebSocketRoute]]:
+    return [(f, r) for f in FUNCTIONS for r in f.websocket_routes]
+
+
+def websocket_authorizer() -> Function | None:
+    found = [f for f in FUNCTIONS if any(isinstance(t, WebSocketAuthorizer) for t in f.triggers)]
+    return found[0] if found else None

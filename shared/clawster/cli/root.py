@@ -37,6 +37,7 @@ def _root() -> None:
 def dev(
     api_port: Annotated[int, typer.Option(envvar="CLAWSTER_API_PORT")] = 8787,
     moto_port: Annotated[int, typer.Option(envvar="CLAWSTER_MOTO_PORT")] = 5061,
+    ws_port: Annotated[int, typer.Option(envvar="CLAWSTER_WS_PORT", help="the stream API (WebSocket)")] = 8788,
 ) -> None:
     """Run the whole control plane locally (moto, the API, the local issuer) until Ctrl-C; the CLI finds it from any directory."""
     from clawster.local.stack import run_forever
@@ -44,7 +45,7 @@ def dev(
     state_dir = globals_().state_dir or discovery.DEFAULT_STATE_DIR
     discovery.record(state_dir)
     try:
-        code = run_forever(state_dir, api_port, moto_port)
+        code = run_forever(state_dir, api_port, moto_port, ws_port)
     finally:
         discovery.forget()
     raise typer.Exit(code or 0)

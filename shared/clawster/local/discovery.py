@@ -68,6 +68,11 @@ class RecordedStack:
     def api_url(self) -> str | None:
         return (self.info or {}).get("api_url")
 
+    @property
+    def ws_url(self) -> str | None:
+        """The stream API (WebSocket), for stacks that serve one."""
+        return (self.info or {}).get("ws_url")
+
     def why_not_running(self) -> str:
         if self.info is None:
             return f"the local stack in {self.state_dir} is not running (it stopped)"

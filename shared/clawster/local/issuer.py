@@ -3,6 +3,9 @@ directory (mode 0600), carrying the claims a Cognito user pool authorizer hands 
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
 import time
 from pathlib import Path
@@ -26,6 +29,7 @@ class Issuer:
         self.state_dir = Path(state_dir)
         self._private = _load_or_create_key(self.state_dir / KEY_FILE)
         self._public = self._private.public_key()
+        self.kid = _thumbprint(self._public_jwk())
 
     def issue(self, user: str, ttl_s: int = 3600, email: str | None = None) -> str:
         now = int(time.time())
@@ -39,7 +43,14 @@ class Issuer:
             "iat": now,
             "exp": now + ttl_s,
         }
-        return jwt.encode(claims, self._private, algorithm="RS256")
+        return jwt.encode(claims, self._private, algorithm="RS256", headers={"kid": self.kid})
+
+    def jwks(self) -> dict[str, Any]:
+        """The public key as a JWK Set, as Cognito publishes its pool's keys (the stream API's authorizer reads it)."""
+        return {"keys": [{**self._public_jwk(), "kid": self.kid, "alg": "RS256", "use": "sig"}]}
+
+    def _public_jwk(self) -> dict[str, Any]:
+        return json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(self._public))
 
     def verify(self, token: str | None) -> dict[str, Any]:
         """The token's claims, or InvalidToken. Only RS256 is accepted (never "none" or HMAC)."""
@@ -50,6 +61,12 @@ class Issuer:
                               options={"require": ["sub", "exp", "iat"]})
         except jwt.PyJWTError as error:
             raise InvalidToken(str(error)) from None
+
+
+def _thumbprint(jwk: dict[str, Any]) -> str:
+    """RFC 7638: the key id is the SHA-256 of the key's required members, base64url."""
+    canonical = json.dumps({k: jwk[k] for k in ("e", "kty", "n")}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).decode().rstrip("=")
 
 
 def _load_or_create_key(path: Path) -> rsa.RSAPrivateKey:

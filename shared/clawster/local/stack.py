@@ -29,6 +29,7 @@ from .issuer import Issuer
 from .journal import SNAPSHOT_FILE, DurableTable
 from .moto_server import MotoServer
 from .ports import PortUnavailable, ensure_free
+from .ws_api import LocalWebSocketApi
 
 log = logging.getLogger("local")
 
@@ -44,9 +45,10 @@ class StateDirInUse(RuntimeError):
 
 class LocalStack:
     def __init__(self, state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, seed: bool = True,
-                 admin_user: str = "admin", compact_after: int = 5000):
+                 admin_user: str = "admin", compact_after: int = 5000, ws_port: int = 0):
         self.state_dir = Path(state_dir)
         self.api_port, self.moto_port, self.seed, self.admin_user = api_port, moto_port, seed, admin_user
+        self.ws_port = ws_port
         self.compact_after = compact_after
         # Entity models read TABLE_NAME when they are imported: settle it before anything imports them.
         self.table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
@@ -56,6 +58,7 @@ class LocalStack:
         self.restored_items = 0
         self._moto: Any = None
         self._gateway: LocalApiGateway | None = None
+        self._ws: LocalWebSocketApi | None = None
         self._durable: DurableTable | None = None
         self._lock_fd: int | None = None
         self.issuer: Issuer | None = None
@@ -88,12 +91,16 @@ class LocalStack:
             self.demo_workspace_id = seed_demo(self.admin_user)
         self._durable.start()  # from here on, every committed change is journaled before it is acknowledged
         self.issuer = Issuer(self.state_dir)
+        self._start_ws_api()
         self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port)
         self._gateway.start()
         self._write_stack_file()
 
     def stop(self) -> None:
         """Stop serving, then save the table: every accepted change is on disk when this returns."""
+        if self._ws:
+            self._ws.stop()  # each open connection gets its $disconnect while the table is still there
+            self._ws = None
         if self._gateway:
             self._gateway.stop()
             self._gateway = None
@@ -115,6 +122,16 @@ class LocalStack:
     def api_url(self) -> str:
         assert self._gateway, "the stack is not running"
         return self._gateway.url
+
+    @property
+    def ws_url(self) -> str:
+        assert self._ws, "the stack is not running"
+        return self._ws.url
+
+    @property
+    def ws_management_url(self) -> str:
+        assert self._ws, "the stack is not running"
+        return self._ws.management_url
 
     @property
     def moto_url(self) -> str:
@@ -157,6 +174,18 @@ class LocalStack:
         with urllib.request.urlopen(request, timeout=10):
             pass
 
+    def _start_ws_api(self) -> None:
+        """The stream API. Its functions run in this process and read their settings from the environment,
+        as the CDK app sets them on AWS: the @connections endpoint, and the issuer whose keys verify tokens."""
+        from .issuer import AUDIENCE, ISSUER
+
+        assert self.issuer
+        self._ws = LocalWebSocketApi(self.functions, self.issuer, port=self.ws_port)
+        self.ws_port = self._ws.port
+        os.environ.update(WS_MANAGEMENT_ENDPOINT=self._ws.management_url, TOKEN_ISSUER=ISSUER,
+                          TOKEN_AUDIENCE=AUDIENCE, JWKS_URL=self._ws.jwks_url)
+        self._ws.start()
+
     def _client(self, service: str) -> Any:
         import boto3
 
@@ -195,7 +224,7 @@ class LocalStack:
             )
 
     def _write_stack_file(self) -> None:
-        info = {"api_url": self.api_url, "moto_url": self.moto_url, "table_name": self.table_name,
+        info = {"api_url": self.api_url, "ws_url": self.ws_url, "moto_url": self.moto_url, "table_name": self.table_name,
                 "demo_workspace_id": self.demo_workspace_id, "pid": os.getpid()}
         temp = self.state_dir / f".{STACK_FILE}.tmp"
         temp.write_text(json.dumps(info, indent=2))
@@ -210,7 +239,7 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061) -> int:
+def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, ws_port: int = 8788) -> int:
     """`clawster dev`: run until Ctrl-C or SIGTERM, then save and exit 0; exit 1 at once when a port is taken."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("botocore", "pynamodb", "werkzeug"):
@@ -219,7 +248,8 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
         # Before anything starts: a second `clawster dev` must not touch the first one's state.
         ensure_free("127.0.0.1", api_port, "API", "--api-port")
         ensure_free("127.0.0.1", moto_port, "moto", "--moto-port")
-        stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port)
+        ensure_free("127.0.0.1", ws_port, "WebSocket API", "--ws-port")
+        stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port, ws_port=ws_port)
         stack.start()
     except (PortUnavailable, StateDirInUse) as error:  # a port or the state folder is another stack's
         print(f"clawster dev: {error}", file=sys.stderr, flush=True)
@@ -234,6 +264,7 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
               f"  API            {stack.api_url}\n"
               f"  OpenAPI        {stack.api_url}/openapi.json   (no token needed)\n"
               f"  Swagger UI     {stack.api_url}/swagger\n"
+              f"  streams        {stack.ws_url}   (WebSocket; ?token=<token>)\n"
               f"  moto           {stack.moto_url}\n"
               f"  state          {stack.state_dir.resolve()} ({stack.restored_items} items restored)\n"
               f"  demo workspace {stack.demo_workspace_id}\n"

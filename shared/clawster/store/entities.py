@@ -10,6 +10,8 @@ Key layout (docs/access-patterns.md lists every pattern):
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
   SecurityEvent pk=SECURITY#<user>     sk=EVENT#<event ulid>      TTL expires_at (non-members' refusals)
   SecurityRate  pk=SECURITY#<user>     sk=RATE#<minute>           TTL expires_at (their rate limit)
+  Connection    pk=CONN#<connection>   sk=CONN                    TTL expires_at (a WebSocket client)
+  Subscription  pk=TOPIC#<topic>       sk=CONN#<connection>       TTL expires_at (a publisher's Query)
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
     UTCDateTimeAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -386,3 +389,49 @@ class SecurityRate(Entity):
     @staticmethod
     def key(user_id: str, minute: str) -> tuple[str, str]:
         return security_pk(user_id), f"RATE#{minute}"
+
+
+class Connection(Entity):
+    """An open WebSocket connection of the stream API: who opened it and the topics it follows.
+
+    Written by $connect, deleted by $disconnect or by a publisher that got 410 Gone for it; the TTL
+    removes what both missed (API Gateway closes every connection after 2 hours)."""
+
+    ENTITY = "Connection"
+    connection_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    topics = UnicodeSetAttribute(null=True)  # the topic names it subscribed to (bounded by services/stream.py)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def key(connection_id: str) -> tuple[str, str]:
+        return f"CONN#{connection_id}", "CONN"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.connection_id)
+
+
+class Subscription(Entity):
+    """A connection following a topic: one item in the topic's partition, so a publisher finds every
+    subscriber of a topic with one Query. Expires with its connection."""
+
+    ENTITY = "Subscription"
+    topic = UnicodeAttribute()
+    connection_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def partition(topic: str) -> str:
+        return f"TOPIC#{topic}"
+
+    @staticmethod
+    def key(topic: str, connection_id: str) -> tuple[str, str]:
+        return Subscription.partition(topic), f"CONN#{connection_id}"
+
+    @staticmethod
+    def sk_prefix() -> str:
+        return "CONN#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.topic, self.connection_id)
