@@ -63,3 +63,15 @@ class UnsupportedChange(ProviderError, PermanentError):
     """A change this provider cannot make (e.g. a version or size it does not offer)."""
 
     code = "UNSUPPORTED_CHANGE"
+
+
+class ProviderBusy(ProviderError, RetryableError):
+    """Another operation on the same bot holds its lock (e.g. a stop waiting for the gateway to exit)."""
+
+    code = "PROVIDER_BUSY"
+
+
+class UnknownTarget(ProviderFailed):
+    """No provider serves this compute target (in this deployment)."""
+
+    code = "UNKNOWN_TARGET"

@@ -59,6 +59,7 @@ def real_gateway(tmp_path_factory, mock_model):
     provider = LocalProvider(tmp_path_factory.mktemp("contract-gateways"), base_port=31000)
     try:
         provider.create(GatewaySpec("contract", config=mock_model.provider_config()))
+        provider.wait_ready("contract")
         endpoint = provider.endpoint("contract")
         yield GatewayUnderTest("real", endpoint.http_url, endpoint.ws_url, resolve(endpoint.token_ref), mock_model.reply)
     finally:

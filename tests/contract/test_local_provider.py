@@ -1,7 +1,9 @@
 """The local provider against real openclaw 2026.9.6 gateways (slow: each start takes 7-20 s).
 
-One bot is shared by the module (tests leave it running); the config-error case uses a second,
-short-lived one. Together with the contract gateway that is at most three gateways at once.
+One bot is shared by the module (tests leave it running); the config-error and port cases use a
+second, short-lived one: at most two gateways at once in this process. Nothing waits a fixed time:
+each wait is on an observed state, with generous ceilings (a loaded CI machine is slow). The
+cross-process cases are in test_local_provider_processes.py.
 """
 
 from __future__ import annotations
@@ -13,14 +15,17 @@ import time
 
 import pytest
 
+from clawster.errors import PermanentError
 from clawster.gateway import ConfigConflict
 from clawster.secrets import resolve
-from layers.providers.base import GatewaySpec, GatewayState, GatewayUpdate, Provider
+from layers.providers.base import Failure, GatewaySpec, GatewayState, GatewayUpdate, Provider
 from layers.providers.errors import ConfigRejected, GatewayExists, GatewayNotFound, UnsupportedChange
 from layers.providers.local import LocalProvider
+from tests.contract.test_local_provider_processes import gateway_launches
 
 pytestmark = pytest.mark.slow
 BOT = "bot-1"
+SPEC = GatewaySpec(BOT, config={"ui": {"seamColor": "#101010"}})
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +34,21 @@ def root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def provider(root):
+def created(root):
+    """The module's provider and what its create() returned (before anything waited)."""
     provider = LocalProvider(root, base_port=32000, supervise_interval_s=0.5)
-    provider.create(GatewaySpec(BOT, config={"ui": {"seamColor": "#101010"}}))
-    yield provider
+    status = provider.create(SPEC)
+    yield provider, status
     for bot_id in provider.bot_ids():
         provider.delete(bot_id)
     provider.close()
+
+
+@pytest.fixture(scope="module")
+def provider(created):
+    provider, _ = created
+    provider.wait_ready(BOT)
+    return provider
 
 
 def wait_for(predicate, timeout_s: float = 120.0):
@@ -47,6 +60,30 @@ def wait_for(predicate, timeout_s: float = 120.0):
             return True
         time.sleep(0.2)
     return False
+
+
+def test_create_returns_starting_at_once_and_describe_then_reaches_running(created):
+    provider, status = created
+    assert status.state is GatewayState.STARTING, "create() must not wait for the gateway to start"
+    assert status.endpoint is not None and status.failure is None
+    assert wait_for(lambda: provider.describe(BOT).state is GatewayState.RUNNING, 300)
+
+
+def test_create_retried_with_the_same_spec_returns_the_same_gateway(provider, root):
+    before = provider._files(BOT).load()
+    again = provider.create(SPEC)
+    after = provider._files(BOT).load()
+    assert again.state is GatewayState.RUNNING and again.endpoint == provider.endpoint(BOT)
+    assert (after.pid, after.pid_started, after.port) == (before.pid, before.pid_started, before.port)
+    assert gateway_launches(root / BOT / "state") == {before.pid}, "one gateway launched for the bot"
+    with pytest.raises(GatewayExists):  # a different spec for an existing bot is a conflict (permanent)
+        provider.create(GatewaySpec(BOT, config={"ui": {"seamColor": "#999999"}}))
+
+
+def test_start_on_a_running_gateway_changes_nothing(provider):
+    before = provider._files(BOT).load()
+    assert provider.start(BOT).state is GatewayState.RUNNING
+    assert provider._files(BOT).load() == before
 
 
 def test_the_provider_implements_the_interface(provider):
@@ -109,11 +146,25 @@ def test_stop_keeps_the_state_and_start_brings_the_same_config_back(provider, ro
     assert provider.stop(BOT).state is GatewayState.STOPPED
     assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
     assert (root / BOT / "state").is_dir()
-    time.sleep(1.5)  # the supervisor must not restart a bot stopped on purpose
-    assert provider.describe(BOT).state is GatewayState.STOPPED
-    assert provider.start(BOT).state is GatewayState.RUNNING
+    stopped = provider._files(BOT).load()
+    assert provider.stop(BOT).state is GatewayState.STOPPED and provider._files(BOT).load() == stopped
+    passes = provider.supervisor_passes
+    assert wait_for(lambda: provider.supervisor_passes >= passes + 2, 60)
+    assert provider.describe(BOT).state is GatewayState.STOPPED, "the supervisor restarted a bot stopped on purpose"
+    assert provider.start(BOT).state is GatewayState.STARTING
+    assert provider.wait_ready(BOT).state is GatewayState.RUNNING
     with provider.client(BOT) as client:
         assert client.config_get().config["ui"]["seamColor"] == "#505050"
+
+
+def test_restart_returns_at_once_and_a_retried_restart_does_not_restart_again(provider):
+    pid = provider._files(BOT).load().pid
+    assert provider.restart(BOT, request_id="exec-1/restart").state is GatewayState.STARTING
+    relaunched = provider._files(BOT).load().pid
+    assert relaunched != pid
+    provider.restart(BOT, request_id="exec-1/restart")  # the same request, retried after a timeout
+    assert provider._files(BOT).load().pid == relaunched
+    assert provider.wait_ready(BOT).state is GatewayState.RUNNING
 
 
 def test_a_stopped_bot_takes_a_validated_config_and_refuses_a_bad_one(provider, root):
@@ -123,7 +174,8 @@ def test_a_stopped_bot_takes_a_validated_config_and_refuses_a_bad_one(provider, 
     assert [i["path"] for i in caught.value.issues] == ["ui.seamColor"]
     assert json.loads((root / BOT / "openclaw.json").read_text())["ui"]["seamColor"] != "not-a-color"
     provider.update(BOT, GatewayUpdate(config={"ui": {"seamColor": "#515151"}}))
-    assert provider.start(BOT).state is GatewayState.RUNNING
+    provider.start(BOT)
+    assert provider.wait_ready(BOT).state is GatewayState.RUNNING
     with provider.client(BOT) as client:
         assert client.config_get().config["ui"]["seamColor"] == "#515151"
 
@@ -149,22 +201,40 @@ def test_updates_apply_live_and_a_refused_config_changes_nothing(provider):
 
 
 def test_a_config_openclaw_refuses_at_startup_is_reported_with_its_issues(provider, root):
-    with pytest.raises(ConfigRejected) as caught:
-        provider.create(GatewaySpec("bad-config", config={"bogusTopLevelKey": 1}))
-    assert any("bogusTopLevelKey" in issue["message"] for issue in caught.value.issues)
-    assert not (root / "bad-config").exists(), "a failed create leaves nothing behind"
+    bad = GatewaySpec("bad-config", config={"bogusTopLevelKey": 1})
+    assert provider.create(bad).state is GatewayState.STARTING  # the refusal comes from the gateway, later
+    assert wait_for(lambda: provider.describe("bad-config").state is GatewayState.FAILED, 300)
+    status = provider.describe("bad-config")
+    assert status.failure is Failure.CONFIG_REJECTED and status.exit_code == 78
+    assert any("bogusTopLevelKey" in issue["message"] for issue in status.issues)
+    assert "78" in status.detail and "bogusTopLevelKey" in status.detail
+    error = status.error()
+    assert isinstance(error, ConfigRejected) and isinstance(error, PermanentError) and error.issues == list(status.issues)
+    with pytest.raises(ConfigRejected):
+        provider.wait_ready("bad-config")
+    assert provider.create(bad).failure is Failure.CONFIG_REJECTED, "a retried create reports it, launches nothing"
+    passes = provider.supervisor_passes
+    assert wait_for(lambda: provider.supervisor_passes >= passes + 2, 60)
+    assert provider.describe("bad-config").restarts == 0, "the supervisor does not relaunch a refused config"
+    provider.delete("bad-config")
+    provider.delete("bad-config")  # a retried deprovision succeeds
+    assert not (root / "bad-config").exists()
+    with pytest.raises(GatewayNotFound):
+        provider.describe("bad-config")
 
 
 def test_a_port_taken_after_the_check_is_detected_and_another_is_used(provider, root, monkeypatch):
     """Another gateway answering /readyz on the chosen port must not pass for ours (token check)."""
-    from clawster.local.fake_gateway import FakeGateway
     from layers.providers.local import provider as provider_module
+    from tests.fakes.fake_gateway import FakeGateway
 
     with FakeGateway("someone-elses-token") as squatter:
         monkeypatch.setattr(provider_module, "_port_free", lambda port: True)  # lose the race on purpose
         monkeypatch.setattr(provider, "base_port", squatter.port)
-        status = provider.create(GatewaySpec("port-race"))
-        assert status.endpoint.http_url != squatter.http_url
+        assert provider.create(GatewaySpec("port-race")).endpoint.http_url == squatter.http_url
+        # The gateway cannot bind, exits; the supervisor relaunches it on another port.
+        status = provider.wait_ready("port-race", through_restarts=True)
+        assert status.endpoint.http_url != squatter.http_url and status.restarts >= 1
         with provider.client("port-race") as client:
             assert client.health()["ok"] is True
     provider.delete("port-race")
@@ -176,6 +246,8 @@ def test_create_refuses_a_duplicate_and_delete_removes_everything(provider, root
     pid = provider._files(BOT).load().pid
     provider.delete(BOT)
     assert not (root / BOT).exists()
+    provider.delete(BOT)  # deleting what is gone succeeds, so a deprovision can be retried
     assert wait_for(lambda: not os.path.exists(f"/proc/{pid}"), 120)
     with pytest.raises(GatewayNotFound):
         provider.describe(BOT)
+

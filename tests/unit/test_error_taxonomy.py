@@ -61,6 +61,8 @@ EXPECTED = {
     "StartFailed": (R, 503),
     "PortInUse": (R, 503),
     "UnsupportedChange": (P, 422),
+    "ProviderBusy": (R, 503),  # another operation holds the bot's lock: try again
+    "UnknownTarget": (P, 500),  # no provider for the target in this deployment
     "SecretNotFound": (P, 500),
     "SecretAccessDenied": (P, 500),
     "SecretStoreUnavailable": (R, 503),

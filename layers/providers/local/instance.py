@@ -4,7 +4,9 @@
                     token           0600, the gateway token (referenced as file:<path>)
                     state/ home/    OPENCLAW_STATE_DIR, OPENCLAW_HOME
                     logs/gateway.log (logging.file), logs/stdout.log
-                    instance.json   port, pid, process start time, desired state, version
+                    instance.json   port, pid, process start time, desired state, version, spec hash
+                    exit.json       how the last launch ended (written by exit_recorder.py)
+    <root>/.locks/<bot_id>.lock     the bot's advisory lock (beside its folder: delete() removes the folder)
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ class InstanceRecord:
     pid_started: int | None = None  # /proc start time, so a reused pid is never mistaken for ours
     restarts: int = 0
     last_exit: int | None = None
+    spec_hash: str | None = None  # of the GatewaySpec it was created from: a retried create compares it
+    restart_request: str | None = None  # the request_id of the last restart(), so a retry restarts once
 
 
 class InstanceFiles:
@@ -47,6 +51,7 @@ class InstanceFiles:
     log_file = property(lambda self: self.dir / "logs" / "gateway.log")
     stdout_file = property(lambda self: self.dir / "logs" / "stdout.log")
     record_file = property(lambda self: self.dir / "instance.json")
+    exit_file = property(lambda self: self.dir / "exit.json")
 
     def exists(self) -> bool:
         return self.record_file.exists()

@@ -6,9 +6,11 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import ConfigRejected, PortInUse, StartFailed
@@ -16,16 +18,23 @@ from .instance import InstanceFiles
 from .runtime import OpenClawRuntime
 
 CONFIG_ERROR_EXIT = 78
+EXIT_RECORDER = Path(__file__).with_name("exit_recorder.py")
 
 
 def launch(runtime: OpenClawRuntime, files: InstanceFiles) -> subprocess.Popen:
-    """`openclaw gateway run` in its own session, so it outlives a control-plane restart.
+    """`openclaw gateway run` under exit_recorder.py, in a session of its own: it outlives the process
+    that launched it (a task worker, a control-plane restart), and how it ended is written to
+    files.exit_file whoever is still around. The returned process (the recorder) is the session and
+    process-group leader: its pid is the one recorded, probed and signalled.
 
     No --port/--token flags: the config owns them (flags would override later config changes, G6).
     """
+    files.exit_file.unlink(missing_ok=True)  # an old ending must never be read as this launch's
+    validate = runtime.command("config", "validate", "--json")
     with open(files.stdout_file, "ab") as out:
         return subprocess.Popen(
-            runtime.command("gateway", "run"),
+            [sys.executable, "-I", str(EXIT_RECORDER), str(files.exit_file), json.dumps(validate), "--",
+             *runtime.command("gateway", "run")],
             cwd=files.dir,
             env={**runtime.env(), **files.env()},
             stdin=subprocess.DEVNULL,
@@ -33,6 +42,24 @@ def launch(runtime: OpenClawRuntime, files: InstanceFiles) -> subprocess.Popen:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def read_exit(files: InstanceFiles, pid: int | None) -> dict | None:
+    """How the launch with recorder `pid` ended ({"code", "validate"?}), or None if not (yet) written."""
+    try:
+        ending = json.loads(files.exit_file.read_text())
+    except (OSError, ValueError):
+        return None
+    return ending if pid is not None and ending.get("pid") == pid else None
+
+
+def gateway_pid(pid: int) -> int:
+    """The gateway under the recorder `pid` (its first child), or `pid` itself when it has none."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return pid
+    return int(children[0]) if children else pid
 
 
 def ready(port: int, timeout_s: float = 1.0) -> bool:
@@ -62,38 +89,54 @@ def wait_ready(process: subprocess.Popen, runtime: OpenClawRuntime, files: Insta
                ceiling_s: float = 900.0) -> None:
     """Until /readyz is 200 and the gateway there accepts this bot's token (another process may own
     the port: then ours exits, and that is PortInUse). Exit 78 becomes ConfigRejected with the
-    issues from `openclaw config validate`.
+    issues from `openclaw config validate`. For a gateway `process` launched directly (not through
+    the recorder); LocalProvider.wait_ready is the same wait over describe()."""
+    token = files.token()
 
-    It waits as long as the gateway makes progress (uses CPU or writes its logs): a busy machine slows
-    a start down, it does not hang it. StartFailed after `stall_s` without progress, or `ceiling_s` in all."""
-    started = last_progress = time.monotonic()
-    token, marker = files.token(), None
-    while True:
+    def done() -> bool:
         code = process.poll()
         if code is not None:
             if code == CONFIG_ERROR_EXIT:
                 issues = config_issues(runtime, files) or [{"path": "<root>", "message": "openclaw exited 78 (config error)"}]
                 raise ConfigRejected(f"openclaw refused the config of {files.bot_id}", issues)
             tail = log_tail(files.stdout_file)
-            if "EADDRINUSE" in tail or "already listening" in tail:
+            if port_taken(tail):
                 raise PortInUse(f"port {port} of {files.bot_id} is taken by another process", code, tail)
             raise StartFailed(f"gateway {files.bot_id} exited with {code} while starting", code, tail)
-        if ready(port, timeout_s=0.5) and accepts_token(port, token):
-            return
-        now, seen = time.monotonic(), _progress(process.pid, files)
+        return ready(port, timeout_s=0.5) and accepts_token(port, token)
+
+    wait_progressing(done, lambda: progress(process.pid, files), stall_s, ceiling_s, f"gateway {files.bot_id}",
+                     files.stdout_file)
+
+
+def wait_progressing(done: Callable[[], bool], progress_marker: Callable[[], object], stall_s: float,
+                     ceiling_s: float, what: str, log: Path | None = None, poll_s: float = 0.1) -> None:
+    """Call `done()` until it is true (it raises to give up early). It waits as long as there is
+    progress (`progress_marker()` changes: a gateway using CPU or writing its logs): a busy machine
+    slows a start down, it does not hang it. StartFailed after `stall_s` without progress, or
+    `ceiling_s` in all."""
+    started = last_progress = time.monotonic()
+    marker = None
+    while not done():
+        now, seen = time.monotonic(), progress_marker()
         if seen != marker:
             marker, last_progress = seen, now
         if now - last_progress > stall_s or now - started > ceiling_s:
-            break
-        time.sleep(0.1)
-    waited = time.monotonic() - started
-    raise StartFailed(f"gateway {files.bot_id} not ready after {waited:.0f}s ({time.monotonic() - last_progress:.0f}s "
-                      "without progress)", None, log_tail(files.stdout_file))
+            waited = time.monotonic() - started
+            raise StartFailed(f"{what} not ready after {waited:.0f}s ({time.monotonic() - last_progress:.0f}s "
+                              "without progress)", None, log_tail(log) if log else "")
+        time.sleep(poll_s)
 
 
-def _progress(pid: int, files: InstanceFiles) -> tuple[int, int, int]:
+def port_taken(tail: str) -> bool:
+    return "EADDRINUSE" in tail or "already listening" in tail
+
+
+def progress(pid: int | None, files: InstanceFiles) -> tuple[int, int, int]:
     """What grows while a gateway is starting: its CPU time and its two logs."""
     try:
+        if pid is None:
+            raise OSError("no process")
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         cpu = int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
     except (OSError, IndexError, ValueError):
@@ -119,12 +162,19 @@ def config_issues(runtime: OpenClawRuntime, files: InstanceFiles) -> list[dict]:
         text=True,
         timeout=60,
     )
-    if out.returncode == 0:
+    return issues_from(out.returncode, out.stdout, out.stderr)
+
+
+def issues_from(returncode: int | None, stdout: str, stderr: str) -> list[dict]:
+    """The issues in the output of `openclaw config validate --json` ([] when it found the config valid)."""
+    if returncode == 0:
         return []
     try:
-        report = json.loads(out.stdout[out.stdout.index("{"):])
+        report = json.loads(stdout[stdout.index("{"):])
     except ValueError:
-        return [{"path": "<root>", "message": (out.stdout + out.stderr).strip()[-500:] or "invalid config"}]
+        return [{"path": "<root>", "message": (stdout + stderr).strip()[-500:] or "invalid config"}]
+    if report.get("valid") is True:
+        return []
     return list(report.get("issues") or []) or [{"path": "<root>", "message": "openclaw config validate failed"}]
 
 

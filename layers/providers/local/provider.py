@@ -1,13 +1,23 @@
 """LocalProvider: each bot is a real `openclaw gateway run` process on loopback, supervised.
 
-The gateways run in their own sessions, so they keep running when the control plane stops; a new
-LocalProvider over the same folder re-adopts them (pid + start time + state dir must all match).
-A bot's folder is removed only by delete(). The supervisor restarts a gateway that should run but
-died, with exponential backoff.
+Nothing here waits for a gateway to start: create/start/restart launch it and return STARTING, and
+describe() reports STARTING → RUNNING (/readyz 200 and our token accepted) or FAILED with the reason
+(exit code; for a config openclaw refused, the issues). `wait_ready` is the blocking helper for tests
+and the CLI. Every call can be retried (the rules are on the Provider protocol in ..base).
+
+Several processes work on one root at once (the stack's long-lived provider, task workers): every state
+change of a bot happens under the bot's file lock (locks.py), so two processes never launch two
+gateways for one bot; port choice has a lock of its own. Gateways run in their own sessions under
+exit_recorder.py, so they outlive whoever launched them and their exit code is still known; a
+LocalProvider over the same folder re-adopts them (pid + start time + state dir must all match). A
+bot's folder is removed only by delete(). One process supervises (supervise=True: restarts a gateway
+that should run but died, with exponential backoff); a root-wide lock makes sure it is only one.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -15,7 +25,7 @@ import socket
 import subprocess
 import threading
 import time
-from collections import defaultdict
+from dataclasses import asdict
 from pathlib import Path
 
 from clawster.gateway import AdminRpcTransport, GatewayClient, InvalidConfig, WebSocketTransport
@@ -23,6 +33,7 @@ from clawster.gateway import AdminRpcTransport, GatewayClient, InvalidConfig, We
 from ..base import (
     Capabilities,
     Endpoint,
+    Failure,
     GatewaySpec,
     GatewayState,
     GatewayStatus,
@@ -31,16 +42,17 @@ from ..base import (
     ProvisioningStep,
     SizeTier,
 )
-from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, PortInUse, ProviderFailed, UnsupportedChange
+from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, ProviderFailed, StartFailed, UnsupportedChange
 from . import process
 from .instance import InstanceFiles, InstanceRecord, enforced_config, merge
+from .locks import FileLock
 from .runtime import OpenClawRuntime
 
 log = logging.getLogger(__name__)
 
 SIZE = SizeTier("small", vcpu=1, memory_mb=1536, description="one gateway process on this machine (~1-1.5 GB RSS)")
 MAX_BACKOFF_S = 60.0
-PORT_ATTEMPTS = 3
+LOCKS = ".locks"
 
 
 class LocalProvider:
@@ -53,8 +65,9 @@ class LocalProvider:
         *,
         base_port: int = 30000,
         port_spacing: int = 120,  # the gateway derives browser/CDP ports up to base+110
-        ready_stall_s: float = 120.0,  # no progress (CPU, logs) for this long while starting: give up
+        ready_stall_s: float = 120.0,  # wait_ready: no progress (CPU, logs) for this long while starting: give up
         stop_timeout_s: float = 20.0,
+        lock_timeout_s: float = 60.0,  # waiting for another process's operation on the same bot: then ProviderBusy
         supervise: bool = True,
         supervise_interval_s: float = 1.0,
     ):
@@ -62,13 +75,17 @@ class LocalProvider:
         self.root.mkdir(parents=True, exist_ok=True)
         self.runtime = runtime or OpenClawRuntime.default()
         self.base_port, self.port_spacing = base_port, port_spacing
-        self.ready_stall_s, self.stop_timeout_s = ready_stall_s, stop_timeout_s
-        self._children: dict[str, subprocess.Popen] = {}
-        self._locks: defaultdict[str, threading.RLock] = defaultdict(threading.RLock)
+        self.ready_stall_s, self.stop_timeout_s, self.lock_timeout_s = ready_stall_s, stop_timeout_s, lock_timeout_s
+        self._children: dict[str, subprocess.Popen] = {}  # recorders we launched: reaped so none stays a zombie
+        self._locks: dict[str, FileLock] = {}
         self._locks_guard = threading.Lock()
+        self._ports_lock = FileLock(self.root / LOCKS / "ports.lock")
+        self._supervisor_lock = FileLock(self.root / LOCKS / "supervisor.lock")
+        self._supervising = False
+        self.supervisor_passes = 0  # completed supervisor passes (tests wait on it instead of sleeping)
         self._next_try: dict[str, float] = {}
         self._stop = threading.Event()
-        self.adopted = [b for b in self.bot_ids() if self._alive(self._files(b), self._files(b).load())]
+        self.adopted = [b for b in self.bot_ids() if self._alive_now(b)]
         self.supervise_interval_s = supervise_interval_s
         self._supervisor: threading.Thread | None = None
         if supervise:
@@ -95,16 +112,18 @@ class LocalProvider:
     def bot_ids(self) -> list[str]:
         return sorted(p.parent.name for p in self.root.glob("*/instance.json"))
 
+    @property
+    def supervising(self) -> bool:
+        """Whether this provider is the one supervising its root now."""
+        return self._supervising
+
     def describe(self, bot_id: str) -> GatewayStatus:
         files = self._existing(bot_id)
-        record = files.load()
-        alive = self._alive(files, record)
-        if alive:
-            state = GatewayState.RUNNING if process.ready(record.port) else GatewayState.STARTING
-        else:
-            state = GatewayState.STOPPED if record.desired == "STOPPED" else GatewayState.FAILED
-        detail = f"last exit code {record.last_exit}" if state is GatewayState.FAILED and record.last_exit is not None else ""
-        return GatewayStatus(bot_id, state, record.openclaw_version, self._endpoint(files, record), detail, record.restarts)
+        try:
+            record = files.load()
+        except FileNotFoundError:  # deleted meanwhile by another process
+            raise GatewayNotFound(f"no local gateway for bot {bot_id}") from None
+        return self._status(files, record)
 
     def endpoint(self, bot_id: str) -> Endpoint:
         files = self._existing(bot_id)
@@ -118,6 +137,34 @@ class LocalProvider:
             return GatewayClient(WebSocketTransport(f"ws://127.0.0.1:{port}", token=token))
         return GatewayClient(AdminRpcTransport(f"http://127.0.0.1:{port}", token))
 
+    def wait_ready(self, bot_id: str, timeout_s: float = 900.0, *, through_restarts: bool | None = None) -> GatewayStatus:
+        """Block until the gateway is RUNNING (for tests, the CLI, benches: never in a task Lambda).
+
+        A refused config raises ConfigRejected at once. Another failure raises StartFailed/PortInUse,
+        unless `through_restarts` (default: whether this provider supervises) lets the supervisor's
+        restart be waited for. It waits as long as the gateway makes progress (CPU, logs): StartFailed
+        after `ready_stall_s` without any, or `timeout_s` in all."""
+        through = self.supervising if through_restarts is None else through_restarts
+        files = self._existing(bot_id)
+
+        def done() -> bool:
+            status = self.describe(bot_id)
+            if status.state is GatewayState.RUNNING:
+                return True
+            if status.state is GatewayState.STOPPED:
+                raise StartFailed(f"gateway of bot {bot_id} is stopped", status.exit_code)
+            if status.state is GatewayState.FAILED and (status.failure is Failure.CONFIG_REJECTED or not through):
+                raise status.error()
+            return False
+
+        def marker() -> object:
+            pid = files.load().pid
+            return pid, process.progress(process.gateway_pid(pid) if pid else None, files)
+
+        process.wait_progressing(done, marker, self.ready_stall_s, timeout_s, f"gateway of bot {bot_id}",
+                                 files.stdout_file, poll_s=0.2)
+        return self.describe(bot_id)
+
     # -- lifecycle ------------------------------------------------------------------------------
     def create(self, spec: GatewaySpec) -> GatewayStatus:
         version = self.runtime.version
@@ -125,51 +172,67 @@ class LocalProvider:
             raise UnsupportedChange(f"the local provider runs openclaw {version}, not {spec.openclaw_version}")
         if spec.size != SIZE.name:
             raise UnsupportedChange(f"the local provider offers size {SIZE.name!r} only, not {spec.size!r}")
-        files = InstanceFiles(self.root, spec.bot_id)
-        with self._lock(spec.bot_id):
-            if files.exists() or files.dir.exists():
-                raise GatewayExists(f"bot {spec.bot_id} already has a local gateway")
+        files, digest = InstanceFiles(self.root, spec.bot_id), spec_hash(spec)
+        with self._held(spec.bot_id):
+            if files.exists():
+                record = files.load()
+                if record.spec_hash != digest:
+                    raise GatewayExists(f"bot {spec.bot_id} already has a local gateway, created from another spec")
+                if record.desired == "RUNNING" and record.pid is None and record.last_exit is None:
+                    self._launch(files, record)  # the first create died between its record and its launch
+                return self._status(files, record)
+            if files.dir.exists():
+                shutil.rmtree(files.dir)  # a create that died before writing its record: nothing was launched
             try:
                 token = files.create()
-                record = InstanceRecord(spec.bot_id, 0, version)
-                taken: set[int] = set()
-                for attempt in range(PORT_ATTEMPTS):
-                    record.port = self._free_port(exclude=taken)
+                with self._ports_lock.held(self.lock_timeout_s, "port allocation"):
+                    record = InstanceRecord(spec.bot_id, self._free_port(), version, spec_hash=digest)
                     files.write_config(merge(spec.config, enforced_config(files, record.port, token)))
-                    files.save(record)
-                    try:
-                        self._launch_and_wait(files, record)
-                        break
-                    except PortInUse:  # another provider/process bound it between our check and the gateway's bind
-                        taken.add(record.port)
-                        if attempt == PORT_ATTEMPTS - 1:
-                            raise
+                    files.save(record)  # the port is taken from here on: other processes see it
+                self._launch(files, record)
             except BaseException:
                 self._kill(files)
                 shutil.rmtree(files.dir, ignore_errors=True)  # a failed create leaves nothing behind
                 raise
-            return self.describe(spec.bot_id)
+            return self._status(files, record)
 
     def start(self, bot_id: str) -> GatewayStatus:
-        with self._lock(bot_id):
-            files, record = self._set_desired(bot_id, "RUNNING")
-            if not self._alive(files, record):
-                self._launch_and_wait(files, record)
-            return self.describe(bot_id)
+        with self._held(bot_id):
+            files = self._existing(bot_id)
+            record = files.load()
+            alive = self._alive(files, record)
+            if record.desired != "RUNNING":
+                record.desired = "RUNNING"
+                files.save(record)
+            if not alive:
+                self._relaunch(files, record)
+            return self._status(files, record)
 
     def stop(self, bot_id: str) -> GatewayStatus:
-        with self._lock(bot_id):
-            files, _ = self._set_desired(bot_id, "STOPPED")
-            self._kill(files)
+        with self._held(bot_id):
+            files = self._existing(bot_id)
+            record = files.load()
+            if record.desired != "STOPPED":
+                record.desired = "STOPPED"  # first, so the supervisor never fights us
+                files.save(record)
+            if record.pid is not None:
+                self._kill(files)
             return self.describe(bot_id)
 
-    def restart(self, bot_id: str) -> GatewayStatus:
-        with self._lock(bot_id):
-            self.stop(bot_id)
-            return self.start(bot_id)
+    def restart(self, bot_id: str, *, request_id: str | None = None) -> GatewayStatus:
+        with self._held(bot_id):
+            files = self._existing(bot_id)
+            record = files.load()
+            if request_id is not None and record.restart_request == request_id:
+                return self._status(files, record)  # this restart was done already
+            self._kill(files)
+            record = files.load()
+            record.desired, record.restart_request = "RUNNING", request_id
+            self._relaunch(files, record)
+            return self._status(files, record)
 
     def update(self, bot_id: str, change: GatewayUpdate) -> GatewayStatus:
-        with self._lock(bot_id):
+        with self._held(bot_id):
             files = self._existing(bot_id)
             record = files.load()
             if change.openclaw_version not in (None, record.openclaw_version):
@@ -182,13 +245,17 @@ class LocalProvider:
                     self._apply_live(bot_id, config)
                 else:
                     self._write_validated(files, config)
-            return self.describe(bot_id)
+            return self._status(files, files.load())
 
     def delete(self, bot_id: str) -> None:
-        with self._lock(bot_id):
-            files, _ = self._set_desired(bot_id, "STOPPED")
-            self._kill(files)
-            shutil.rmtree(files.dir)
+        files = self._files(bot_id)
+        with self._held(bot_id):
+            if files.exists():
+                record = files.load()
+                record.desired = "STOPPED"
+                files.save(record)
+                self._kill(files)
+            shutil.rmtree(files.dir, ignore_errors=True)  # absent already: nothing to do
             self._next_try.pop(bot_id, None)
 
     def logs(self, bot_id: str, cursor: int | None = None, limit: int = 200) -> LogChunk:
@@ -212,28 +279,39 @@ class LocalProvider:
             return LogChunk(lines, position)
 
     def supervise(self) -> None:
-        """Start the supervisor thread (restarts gateways that should run but died)."""
+        """Start the supervisor thread (restarts gateways that should run but died). Only one process
+        supervises a root: the others' threads stand by until its lock is free (e.g. it exited)."""
         if self._supervisor is None or not self._supervisor.is_alive():
             self._stop.clear()
+            first_try = threading.Event()
             self._supervisor = threading.Thread(
-                target=self._supervise, args=(self.supervise_interval_s,), name="local-provider-supervisor", daemon=True
+                target=self._supervise, args=(self.supervise_interval_s, first_try), name="local-provider-supervisor",
+                daemon=True,
             )
             self._supervisor.start()
+            first_try.wait(10)  # so `supervising` is known when this returns
 
     def close(self) -> None:
         """Stop supervising; the gateways keep running (a new provider re-adopts them)."""
         self._stop.set()
         if self._supervisor:
-            self._supervisor.join(timeout=5)
+            self._supervisor.join(timeout=10)
+            self._supervisor = None
 
     def stop_all(self) -> None:
         for bot_id in self.bot_ids():
             self.stop(bot_id)
 
     # -- internals ------------------------------------------------------------------------------
-    def _lock(self, bot_id: str) -> threading.RLock:
+    def _lock(self, bot_id: str) -> FileLock:
+        self._files(bot_id)  # validates the id before it names a file
         with self._locks_guard:
+            if bot_id not in self._locks:
+                self._locks[bot_id] = FileLock(self.root / LOCKS / f"{bot_id}.lock")
             return self._locks[bot_id]
+
+    def _held(self, bot_id: str):
+        return self._lock(bot_id).held(self.lock_timeout_s, f"bot {bot_id}")
 
     def _files(self, bot_id: str) -> InstanceFiles:
         return InstanceFiles(self.root, bot_id)
@@ -244,48 +322,95 @@ class LocalProvider:
             raise GatewayNotFound(f"no local gateway for bot {bot_id}")
         return files
 
-    def _set_desired(self, bot_id: str, desired: str) -> tuple[InstanceFiles, InstanceRecord]:
-        """Record what the supervisor should keep the bot at, before acting (so it never fights us)."""
-        files = self._existing(bot_id)
-        record = files.load()
-        record.desired = desired
-        files.save(record)
-        return files, record
-
     @staticmethod
     def _endpoint(files: InstanceFiles, record: InstanceRecord) -> Endpoint:
         return Endpoint(f"http://127.0.0.1:{record.port}", f"ws://127.0.0.1:{record.port}", files.token_ref)
 
+    def _alive_now(self, bot_id: str) -> bool:
+        try:
+            files = self._files(bot_id)
+            return self._alive(files, files.load())
+        except FileNotFoundError:
+            return False
+
+    def _reap(self) -> None:
+        for bot_id, child in list(self._children.items()):
+            if child.poll() is not None:
+                self._children.pop(bot_id, None)
+
     def _alive(self, files: InstanceFiles, record: InstanceRecord) -> bool:
-        child = self._children.get(files.bot_id)
-        if child is not None and child.poll() is not None:  # reap our own child, keep its exit code
-            record.last_exit = child.returncode
-            self._children.pop(files.bot_id, None)
+        self._reap()
         return record.pid is not None and process.is_our_gateway(record.pid, record.pid_started, files)
 
-    def _launch(self, files: InstanceFiles, record: InstanceRecord) -> subprocess.Popen:
+    def _status(self, files: InstanceFiles, record: InstanceRecord) -> GatewayStatus:
+        """What the files and processes say now; no lock, nothing written."""
+        def status(state: GatewayState, detail: str = "", **failure) -> GatewayStatus:
+            return GatewayStatus(files.bot_id, state, record.openclaw_version, self._endpoint(files, record), detail,
+                                 record.restarts, **failure)
+
+        if self._alive(files, record):
+            if process.ready(record.port) and process.accepts_token(record.port, files.token()):
+                return status(GatewayState.RUNNING)
+            return status(GatewayState.STARTING, "waiting for /readyz and the token check")
+        if record.desired == "STOPPED":
+            return status(GatewayState.STOPPED, exit_code=record.last_exit)
+        if record.pid is None:
+            if record.last_exit is None:
+                return status(GatewayState.STARTING, "launching")
+            return status(GatewayState.FAILED, f"exited with {record.last_exit}", failure=Failure.START_FAILED,
+                          exit_code=record.last_exit)
+        failure, detail, code, issues = self._ending(files, record)
+        return status(GatewayState.FAILED, detail, failure=failure, exit_code=code, issues=tuple(issues))
+
+    def _ending(self, files: InstanceFiles, record: InstanceRecord) -> tuple[Failure, str, int | None, list[dict]]:
+        """Why the gateway launched as `record.pid` is gone: from exit.json, written by its recorder."""
+        ending = process.read_exit(files, record.pid)
+        code = ending.get("code") if ending else None
+        tail = process.log_tail(files.stdout_file)
+        if code == process.CONFIG_ERROR_EXIT and "validate" in ending:
+            check = ending["validate"]
+            if issues := process.issues_from(check.get("rc"), check.get("stdout", ""), check.get("stderr", "")):
+                where = "; ".join(f"{i.get('path')}: {i.get('message')}" for i in issues[:5])
+                return Failure.CONFIG_REJECTED, f"exit code 78: openclaw refused the config ({where})", code, issues
+        if code is None:
+            return Failure.START_FAILED, "the gateway process is gone (exit code unknown: killed with its recorder)", None, []
+        last = next((line for line in reversed(tail.splitlines()) if line.strip()), "")[-300:]
+        if code != 0 and process.port_taken(tail):
+            return Failure.PORT_IN_USE, f"exit code {code}: port {record.port} is taken by another process", code, []
+        return Failure.START_FAILED, f"exit code {code}: {last}".rstrip(": "), code, []
+
+    def _launch(self, files: InstanceFiles, record: InstanceRecord) -> None:
+        """Launch the gateway (under the bot's lock) and record its pid; returns at once."""
         child = process.launch(self.runtime, files)
         record.pid, record.pid_started = child.pid, process.process_start_time(child.pid)
         files.save(record)
         self._children[files.bot_id] = child
-        return child
 
-    def _launch_and_wait(self, files: InstanceFiles, record: InstanceRecord) -> None:
-        child = self._launch(files, record)
-        try:
-            process.wait_ready(child, self.runtime, files, record.port, self.ready_stall_s)
-        except ConfigRejected:
-            record.desired, record.last_exit = "STOPPED", process.CONFIG_ERROR_EXIT
-            files.save(record)  # a config the gateway refuses is not retried by the supervisor
-            raise
+    def _relaunch(self, files: InstanceFiles, record: InstanceRecord) -> None:
+        """Launch again a gateway that is not running, on another port if its own is taken."""
+        port_taken = False
+        if record.pid is not None:
+            failure, _, record.last_exit, _ = self._ending(files, record)
+            port_taken = failure is Failure.PORT_IN_USE
+        if port_taken or not _port_free(record.port):
+            with self._ports_lock.held(self.lock_timeout_s, "port allocation"):
+                record.port = self._free_port(exclude={record.port})
+                config = files.read_config()
+                config["gateway"]["port"] = record.port
+                files.write_config(config)
+                files.save(record)
+        self._launch(files, record)
 
     def _kill(self, files: InstanceFiles) -> None:
         if not files.record_file.exists():
             return  # nothing was launched: the record is saved before every launch
         record = files.load()
         child = self._children.pop(files.bot_id, None)
-        if record.pid is not None and (child is not None or self._alive(files, record)):
-            record.last_exit = process.terminate(record.pid, record.pid_started, self.stop_timeout_s, child)
+        if record.pid is not None:
+            if child is not None or self._alive(files, record):
+                process.terminate(record.pid, record.pid_started, self.stop_timeout_s, child)
+            ending = process.read_exit(files, record.pid)
+            record.last_exit = ending.get("code") if ending else None
         record.pid = record.pid_started = None
         files.save(record)
 
@@ -309,25 +434,47 @@ class LocalProvider:
             raise ConfigRejected(f"openclaw refused the new config of {files.bot_id}", issues)
 
     def _free_port(self, exclude: set[int] = frozenset()) -> int:
-        used = {self._files(b).load().port for b in self.bot_ids()} | set(exclude)
+        """A port no bot of this root has and nothing listens on (call with the ports lock held)."""
+        used = set(exclude)
+        for bot_id in self.bot_ids():
+            try:
+                used.add(self._files(bot_id).load().port)
+            except (FileNotFoundError, ValueError):
+                continue  # deleted (or being written) meanwhile
         for i in range(500):
             port = self.base_port + i * self.port_spacing
             if port not in used and _port_free(port):
                 return port
         raise ProviderFailed("no free loopback port for another gateway")
 
-    def _supervise(self, interval_s: float) -> None:
-        while not self._stop.wait(interval_s):
-            for bot_id in self.bot_ids():
-                lock = self._lock(bot_id)
-                if not lock.acquire(blocking=False):
-                    continue  # an operation on this bot is in progress
-                try:
-                    self._keep_running(bot_id)
-                except Exception:  # the supervisor must survive anything one bot does
-                    log.exception("supervising %s", bot_id)
-                finally:
-                    lock.release()
+    def _supervise(self, interval_s: float, first_try: threading.Event) -> None:
+        try:
+            while True:
+                if not self._supervising:  # the lock is taken and released by this thread only
+                    self._supervising = self._supervisor_lock.acquire(blocking=False)
+                first_try.set()
+                if self._supervising:  # else another process supervises this root: stand by
+                    self._supervise_once()
+                if self._stop.wait(interval_s):
+                    return
+        finally:
+            if self._supervising:
+                self._supervising = False
+                self._supervisor_lock.release()
+
+    def _supervise_once(self) -> None:
+        self._reap()
+        for bot_id in self.bot_ids():
+            lock = self._lock(bot_id)
+            if not lock.acquire(blocking=False):
+                continue  # an operation on this bot is in progress (here or in another process)
+            try:
+                self._keep_running(bot_id)
+            except Exception:  # the supervisor must survive anything one bot does
+                log.exception("supervising %s", bot_id)
+            finally:
+                lock.release()
+        self.supervisor_passes += 1
 
     def _keep_running(self, bot_id: str) -> None:
         files = self._files(bot_id)
@@ -336,16 +483,24 @@ class LocalProvider:
         record = files.load()
         if record.desired != "RUNNING" or self._alive(files, record):
             return
+        if record.pid is not None and self._ending(files, record)[0] is Failure.CONFIG_REJECTED:
+            return  # it would be refused again: start() or an update decides
         if time.monotonic() < self._next_try.get(bot_id, 0):
             return
         record.restarts += 1
         self._next_try[bot_id] = time.monotonic() + min(2.0**record.restarts, MAX_BACKOFF_S)
         log.warning("gateway %s is down (exit %s); restart #%d", bot_id, record.last_exit, record.restarts)
-        self._launch(files, record)
+        self._relaunch(files, record)
+
+
+def spec_hash(spec: GatewaySpec) -> str:
+    """What a retried create must match: the whole spec, canonical JSON."""
+    return hashlib.sha256(json.dumps(asdict(spec), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the gateway binds: TIME_WAIT is no obstacle
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
