@@ -10,21 +10,21 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from functions.catalog import Function, Schedule, StepFunctionsTask, WebSocketRoute
+from functions.catalog import Function, RestRoute, Schedule, StepFunctionsTask, WebSocketAuthorizer, WebSocketRoute
 
 from .code_bundle import deps_layer_dir, staged_function_code
 from .lambdas import RUNTIME, catalog_function, construct_id
 from .options import StackOptions
 from .rest_api import make_rest_api
 from .storage import make_table
+from .stream_api import make_stream_api
 from .users import make_user_pool
 
 
 class TriggerNotDeployable(ValueError):
-    """The catalog names a trigger kind this stack does not build yet (today: WebSocket routes).
+    """The catalog names a trigger kind this stack has no construct for.
 
-    Synthesis refuses instead of deploying a function nothing can reach; the WebSocket API, with its
-    $connect authorizer, arrives with the first catalog entry that needs it.
+    Synthesis refuses instead of deploying a function nothing can reach.
     """
 
 
@@ -52,6 +52,7 @@ class ClawsterStack(cdk.Stack):
             }
         routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]
         self.api = make_rest_api(self, routes, self.user_pool, tracing=options.tracing)
+        self.stream_stage = make_stream_api(self, functions, self.functions, self.user_pool, client)
         for spec in functions:
             self._wire_other_triggers(spec)
 
@@ -70,7 +71,9 @@ class ClawsterStack(cdk.Stack):
                     schedule=events.Schedule.expression(trigger.expression),
                     targets=[targets.LambdaFunction(fn, retry_attempts=2)],
                 )
-            elif isinstance(trigger, WebSocketRoute):
-                raise TriggerNotDeployable(f"{spec.name}: the stack has no WebSocket API for route {trigger.route_key!r}")
+            elif isinstance(trigger, RestRoute | WebSocketRoute | WebSocketAuthorizer):
+                pass  # the REST API (make_rest_api) and the stream API (make_stream_api) integrate these
             elif isinstance(trigger, StepFunctionsTask):
                 pass  # the state machine's own construct grants itself lambda:InvokeFunction on fn
+            else:
+                raise TriggerNotDeployable(f"{spec.name}: the stack has no construct for trigger {trigger!r}")

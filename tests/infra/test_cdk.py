@@ -32,12 +32,14 @@ from clawster_infra.app import STACK_NAME
 from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir, staged_function_code
 from clawster_infra.options import StackOptions
 from clawster_infra.stack import TriggerNotDeployable
-from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute
+from clawster_infra.stream_api import StreamApiInvalid
+from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute, websocket_routes
 from tests.third_party_imports import third_party_imports_of
 
 REPO = Path(__file__).resolve().parents[2]
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
-JOB = Function(name="job-probe", handler="functions.api.meta.handler", triggers=(Schedule("rate(5 minutes)"),))
+JOB = Function(name="job-probe", handler="functions.api.meta.handler", triggers=(Schedule("rate(5 minutes)"),),
+               posts_to_connections=True)  # a publisher to the stream API, as the status producers are
 
 
 def synth(outdir: Path, functions: tuple[Function, ...] = FUNCTIONS, **kwargs) -> dict:
@@ -279,9 +281,98 @@ def test_a_schedule_trigger_becomes_an_events_rule(variant):
 
 
 def test_an_unwired_trigger_type_refuses_to_synthesize(tmp_path, deps_layer):
+    @dataclasses.dataclass(frozen=True)
+    class Carrier:  # a trigger kind the stack has no construct for
+        name: str
+
+    probe = Function(name="probe", handler="functions.api.meta.handler", triggers=(Carrier("pigeon"),))
+    with pytest.raises(TriggerNotDeployable, match="probe"):
+        build_app(str(tmp_path), FUNCTIONS + (probe,))
+
+
+def test_a_stream_route_claimed_twice_refuses_to_synthesize(tmp_path, deps_layer):
     ws = Function(name="ws-probe", handler="functions.api.meta.handler", triggers=(WebSocketRoute("$connect"),))
-    with pytest.raises(TriggerNotDeployable, match="ws-probe"):
+    with pytest.raises(StreamApiInvalid, match=r"\$connect"):
         build_app(str(tmp_path), FUNCTIONS + (ws,))
+
+
+# --- the stream API (WebSocket) ------------------------------------------------------------------------
+
+def _ws_routes(template: dict) -> dict[str, dict]:
+    return {r["Properties"]["RouteKey"]: r["Properties"] for r in resources(template, "AWS::ApiGatewayV2::Route").values()}
+
+
+def test_the_stream_api_has_every_catalog_route_wired_to_its_function(template):
+    (api_id, api), = resources(template, "AWS::ApiGatewayV2::Api").items()
+    assert api["Properties"]["ProtocolType"] == "WEBSOCKET"
+    assert api["Properties"]["RouteSelectionExpression"] == "$request.body.action"
+    routes = _ws_routes(template)
+    assert set(routes) == {route.route_key for _, route in websocket_routes()}
+    assert {"$connect", "$disconnect", "$default", "subscribe", "unsubscribe"} <= set(routes)  # hand-written
+    integrations = resources(template, "AWS::ApiGatewayV2::Integration")
+    ids = function_ids(template)
+    replying = {r["Properties"]["RouteId"]["Ref"] for r in resources(template, "AWS::ApiGatewayV2::RouteResponse").values()}
+    route_ids = {r["Properties"]["RouteKey"]: k for k, r in resources(template, "AWS::ApiGatewayV2::Route").items()}
+    for spec, route in websocket_routes():
+        props = routes[route.route_key]
+        assert props["ApiId"] == {"Ref": api_id}
+        integration = integrations[props["Target"]["Fn::Join"][1][1]["Ref"]]["Properties"]
+        assert integration["IntegrationType"] == "AWS_PROXY"
+        assert ids[spec.name] in json.dumps(integration["IntegrationUri"]), f"{route.route_key} is not wired to {spec.name}"
+        assert (route_ids[route.route_key] in replying) == route.replies, route.route_key
+
+
+def test_only_connect_is_authorized_by_the_token_authorizer(template):
+    (authorizer_id, authorizer), = resources(template, "AWS::ApiGatewayV2::Authorizer").items()
+    props = authorizer["Properties"]
+    assert props["AuthorizerType"] == "REQUEST"
+    assert function_ids(template)["ws-authorizer"] in json.dumps(props["AuthorizerUri"])
+    assert props.get("IdentitySource", []) == []  # the token comes from the query string or the subprotocol
+    routes = _ws_routes(template)
+    assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
+    assert routes["$connect"]["AuthorizerId"] == {"Ref": authorizer_id}
+    assert all(props["AuthorizationType"] == "NONE" for key, props in routes.items() if key != "$connect")
+    variables = resources(template, "AWS::Lambda::Function")[function_ids(template)["ws-authorizer"]]["Properties"][
+        "Environment"]["Variables"]
+    (pool_id,) = resources(template, "AWS::Cognito::UserPool")
+    (client_id,) = resources(template, "AWS::Cognito::UserPoolClient")
+    assert pool_id in json.dumps(variables["TOKEN_ISSUER"]) and "cognito-idp." in json.dumps(variables["TOKEN_ISSUER"])
+    assert variables["TOKEN_AUDIENCE"] == {"Ref": client_id}
+    assert json.dumps(variables["JWKS_URL"]).endswith('/.well-known/jwks.json"]]}')
+
+
+def test_the_stream_stage_logs_no_query_string_and_no_message_bodies(template):
+    (stage,) = resources(template, "AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["AutoDeploy"] is True
+    assert "querystring" not in props["AccessLogSettings"]["Format"].lower()  # a ?token= never reaches a log
+    assert props["DefaultRouteSettings"]["DataTraceEnabled"] is False
+    assert props["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0
+
+
+def _manage_connections_grants(template: dict) -> dict[str, list]:
+    """policy logical id -> the resources it grants execute-api:ManageConnections on."""
+    return {
+        logical_id: _as_list(statement["Resource"])
+        for logical_id, _, statement in _statements(template)
+        if "execute-api:ManageConnections" in _as_list(statement["Action"])
+    }
+
+
+def test_only_publishers_may_manage_connections_and_only_on_this_stage(template, variant):
+    publishers = [f.name for f in FUNCTIONS if f.posts_to_connections]
+    assert len(_manage_connections_grants(template)) == len(publishers)
+    grants = _manage_connections_grants(variant)
+    assert len(grants) == len(publishers) + 1  # the job-probe publisher of the variant
+    (api_id,) = resources(variant, "AWS::ApiGatewayV2::Api")
+    (stage,) = resources(variant, "AWS::ApiGatewayV2::Stage").values()
+    for granted in grants.values():
+        text = json.dumps(granted)
+        assert {"Ref": api_id} in granted[0]["Fn::Join"][1]
+        assert f'"/{stage["Properties"]["StageName"]}/*/@connections/*"' in text
+    probe = resources(variant, "AWS::Lambda::Function")[function_ids(variant)[JOB.name]]["Properties"]
+    endpoint = json.dumps(probe["Environment"]["Variables"]["WS_MANAGEMENT_ENDPOINT"])
+    assert api_id in endpoint and endpoint.endswith('/v1"]]}')
 
 
 # --- deployment options (CDK context) ---------------------------------------------------------------

@@ -37,7 +37,8 @@ def _root() -> None:
 def dev(
     api_port: Annotated[int, typer.Option(envvar="CLAWSTER_API_PORT")] = 8787,
     moto_port: Annotated[int, typer.Option(envvar="CLAWSTER_MOTO_PORT")] = 5061,
-    ws_port: Annotated[int, typer.Option(envvar="CLAWSTER_WS_PORT", help="the stream API (WebSocket)")] = 8788,
+    ws_port: Annotated[int, typer.Option(envvar="CLAWSTER_WS_PORT",
+                                         help="the stream API (WebSocket); 0: a free port, in the banner and stack.json")] = 0,
 ) -> None:
     """Run the whole control plane locally (moto, the API, the local issuer) until Ctrl-C; the CLI finds it from any directory."""
     from clawster.local.stack import run_forever

@@ -239,7 +239,7 @@ def _placeholder_zip() -> bytes:
     return buffer.getvalue()
 
 
-def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, ws_port: int = 8788) -> int:
+def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, ws_port: int = 0) -> int:
     """`clawster dev`: run until Ctrl-C or SIGTERM, then save and exit 0; exit 1 at once when a port is taken."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for chatty in ("botocore", "pynamodb", "werkzeug"):
