@@ -44,7 +44,10 @@ class Schedule:
 
 @dataclass(frozen=True)
 class StepFunctionsTask:
-    state_machine: str
+    """A task of the workflows (statemachines/*.asl.json), which name the function `${substitution}`."""
+
+    substitution: str
+    state_machines: tuple[str, ...]
 
 
 Trigger = RestRoute | WebSocketRoute | WebSocketAuthorizer | Schedule | StepFunctionsTask
@@ -64,6 +67,7 @@ class Function:
     table_actions: tuple[str, ...] = ()
     description: str = ""
     posts_to_connections: bool = False  # publishes to the stream API (clawster.services.stream)
+    starts_workflows: bool = False  # starts executions of the state machines (clawster.services.executions)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -131,7 +135,9 @@ FUNCTIONS: tuple[Function, ...] = (
         name="api-bots",
         handler="functions.api.bots.handler",
         description="Bots, lifecycle intents and revisions",
-        table_actions=TABLE_READ + TABLE_WRITE,
+        table_actions=TABLE_READ + TABLE_WRITE + ("dynamodb:BatchWriteItem",),  # a deleted bot's revisions
+        starts_workflows=True,
+        posts_to_connections=True,  # a workflow's start, live on the stream API
         triggers=_routes(
             ("POST", WS + "/fleets/{fleet_id}/bots", "bot.create"),
             ("GET", WS + "/fleets/{fleet_id}/bots", "bot.list"),
@@ -139,6 +145,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ("PATCH", WS + "/bots/{bot_id}", "bot.update"),
             ("DELETE", WS + "/bots/{bot_id}", "bot.delete"),
             ("POST", WS + "/bots/{bot_id}/{action}", "bot.lifecycle"),
+            ("GET", WS + "/bots/{bot_id}/provisioning", "bot.read"),
             ("GET", WS + "/bots/{bot_id}/revisions", "revision.list"),
             ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}", "revision.read"),
         ),
@@ -189,11 +196,19 @@ FUNCTIONS += (
     ),
 )
 
+FUNCTIONS += (
+    Function(
+        name="task-bot-workflow",
+        handler="functions.tasks.bot_workflow.handler",
+        description="Each step of the bot workflows: provision, lifecycle, upgrade, deprovision",
+        timeout_s=60,  # a step starts work and returns; the state machine does the waiting
+        table_actions=TABLE_READ + TABLE_WRITE + ("dynamodb:BatchWriteItem",),
+        posts_to_connections=True,  # status and step progress, live on the stream API
+        triggers=(StepFunctionsTask("BotWorkflowTask", ("provision", "lifecycle", "upgrade", "deprovision")),),
+    ),
+)
+
 BY_NAME = {f.name: f for f in FUNCTIONS}
-
-
-def rest_routes() -> list[tuple[Function, RestRoute]]:
-    return [(f, r) for f in FUNCTIONS for r in f.rest_routes]
 
 
 def websocket_routes() -> list[tuple[Function, WebSocketRoute]]:
@@ -203,3 +218,7 @@ def websocket_routes() -> list[tuple[Function, WebSocketRoute]]:
 def websocket_authorizer() -> Function | None:
     found = [f for f in FUNCTIONS if any(isinstance(t, WebSocketAuthorizer) for t in f.triggers)]
     return found[0] if found else None
+
+
+def rest_routes() -> list[tuple[Function, RestRoute]]:
+    return [(f, r) for f in FUNCTIONS for r in f.rest_routes]

@@ -37,7 +37,8 @@ def stack(tmp_path_factory):
     """The real local stack (moto server, local API Gateway, local issuer), once per test process."""
     from clawster.local.stack import LocalStack
 
-    with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False) as running:
+    with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False,
+                    keep_gateways=False) as running:
         yield running
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
@@ -15,6 +15,7 @@ from clawster.api.models import (
     BotPage,
     BotUpdate,
     IntentAccepted,
+    Provisioning,
     RevisionOut,
     RevisionPage,
     RevisionSummary,
@@ -70,7 +71,7 @@ def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
                idempotency_key: IdempotencyKey = None) -> Response[BotOut]:
     def create():
         bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
-                          config=body.config, tags=body.tags)
+                          config=body.config, tags=body.tags, target=body.target.value if body.target else None)
         return 201, _out(bot), bot.version
 
     return once(app, idempotency_key, body, create)
@@ -97,10 +98,20 @@ def update_bot(workspace_id: str, bot_id: str, body: BotUpdate, if_match: IfMatc
     return respond(200, _out(bot), bot.version)
 
 
-@app.delete(PREFIX + "/bots/<bot_id>", responses=documented(204, errors=REMOVE), tags=["bots"])
-def delete_bot(workspace_id: str, bot_id: str, if_match: IfMatch = None) -> Response[None]:
-    bots.delete(app.context["access"], bot_id, expected_version=require_if_match(if_match))
-    return respond(204)
+DELETE_RESPONSES = documented(202, 204, errors=REMOVE) | {202: {
+    "description": "Accepted: DELETING while its workflow removes the gateway, then the bot",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/IntentAccepted"}}}}}
+
+
+# The return type is not a model: a 204 has no body to validate, and the 202's schema is given above.
+@app.delete(PREFIX + "/bots/<bot_id>", responses=DELETE_RESPONSES, tags=["bots"])
+def delete_bot(workspace_id: str, bot_id: str, if_match: IfMatch = None) -> Response[Any]:
+    """204: gone (it never had a gateway). 202: DELETING while its workflow removes the gateway, then the bot."""
+    bot = bots.delete(app.context["access"], bot_id, expected_version=require_if_match(if_match))
+    if bot is None:
+        return respond(204)
+    accepted = IntentAccepted.model_validate({"bot_id": bot.id, "intent": bot.public()["intent"]})
+    return respond(202, accepted.model_dump(mode="json"))
 
 
 @app.post(PREFIX + "/bots/<bot_id>/<action>", tags=["lifecycle"],  # 422 also: an unknown action
@@ -109,9 +120,14 @@ def request_intent(workspace_id: str, bot_id: str, action: BotAction,
                    idempotency_key: IdempotencyKey = None) -> Response[IntentAccepted]:
     def request():
         bot = bots.request_intent(app.context["access"], bot_id, action)
-        return 202, IntentAccepted.model_validate({"bot_id": bot.id, "intent": bot.intent.as_dict()}), None
+        return 202, IntentAccepted.model_validate({"bot_id": bot.id, "intent": bot.public()["intent"]}), None
 
     return once(app, idempotency_key, {}, request)
+
+
+@app.get(PREFIX + "/bots/<bot_id>/provisioning", responses=documented(200, errors=MEMBER), tags=["lifecycle"])
+def get_provisioning(workspace_id: str, bot_id: str) -> Provisioning:
+    return Provisioning.model_validate(bots.provisioning(app.context["access"], bot_id))
 
 
 @app.get(PREFIX + "/bots/<bot_id>/revisions", responses=documented(200, errors=MEMBER + CURSOR), tags=["revisions"])

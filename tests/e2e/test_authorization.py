@@ -44,6 +44,7 @@ MINIMUM_ROLE = {
     ("PATCH", WS + "/bots/{bot_id}"): "OPERATOR",
     ("DELETE", WS + "/bots/{bot_id}"): "ADMIN",
     ("POST", WS + "/bots/{bot_id}/{action}"): "OPERATOR",
+    ("GET", WS + "/bots/{bot_id}/provisioning"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/revisions"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}"): "VIEWER",
     ("GET", WS + "/audit"): "ADMIN",

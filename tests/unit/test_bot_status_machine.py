@@ -71,4 +71,4 @@ def test_illegal_moves_are_refused(current, target):
 
 
 def test_the_api_intents_are_workflows():
-    assert {a.value for a in bots.BotAction} == {"restart", "pause", "resume", "stop", "start"}
+    assert {a.value for a in bots.BotAction} == {"provision", "restart", "pause", "resume", "stop", "start"}

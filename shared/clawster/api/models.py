@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from clawster.domain.bots import BotAction, BotStatus
+from clawster.domain.bots import BotStatus, Target, Workflow
 from clawster.domain.roles import Role
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -139,6 +139,8 @@ class BotCreate(Strict):
                           '{"$secretRef": "<Secrets Manager name or ARN>"}.'
     )
     tags: Tags = {}
+    target: Target | None = Field(None, description="Where to run its gateway; given, the bot is provisioned at once "
+                                                    "(status CREATING, then RUNNING or ERROR)")
 
     @model_validator(mode="after")
     def _source(self) -> BotCreate:
@@ -160,10 +162,21 @@ class BotUpdate(Strict):
 
 
 class Intent(BaseModel):
+    """The request that owns the bot while its workflow runs."""
+
     id: str
-    action: BotAction
+    action: Workflow
     requested_by: str
     requested_at: datetime
+    execution_arn: str | None = None  # the Step Functions execution running it
+
+
+class LastWorkflow(Intent):
+    """The last workflow that ended on the bot, and how."""
+
+    status: BotStatus  # the status it left the bot in
+    reason: str | None = None
+    ended_at: datetime
 
 
 class BotOut(BaseModel):
@@ -176,7 +189,12 @@ class BotOut(BaseModel):
     template_id: str | None = None
     desired_revision_id: str
     applied_revision_id: str | None = None
+    applied_config_hash: str | None = None  # the gateway's own hash of the config it runs
+    target: str | None = None  # where its gateway runs; None until deployed
+    openclaw_version: str | None = None
+    status_reason: str | None = None  # why it is in ERROR, or why it was rolled back
     intent: Intent | None = None
+    last_workflow: LastWorkflow | None = None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -185,6 +203,26 @@ class BotOut(BaseModel):
 class BotPage(BaseModel):
     items: list[BotOut]
     next_cursor: str | None = None
+
+
+class WorkflowStep(BaseModel):
+    step: str
+    status: Literal["RUNNING", "SUCCEEDED", "FAILED"]
+    attempts: int
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    detail: str | None = None  # the latest observation (e.g. the gateway still STARTING)
+    error: str | None = None
+
+
+class Provisioning(BaseModel):
+    """The steps of the bot's running workflow, or of its last one."""
+
+    bot_id: str
+    status: BotStatus
+    workflow: Intent | None = None  # None: no workflow ever ran on this bot
+    running: bool
+    steps: list[WorkflowStep]
 
 
 class IntentAccepted(BaseModel):

@@ -29,6 +29,7 @@ class BotStatus(StrEnum):
 class BotAction(StrEnum):
     """The lifecycle intents a caller may request on a bot (POST .../bots/{id}/{action})."""
 
+    PROVISION = "provision"  # (again) on the bot's target: from PENDING, or from ERROR after a failed one
     RESTART = "restart"
     PAUSE = "pause"
     RESUME = "resume"
@@ -80,6 +81,12 @@ ACTIONS: dict[Workflow, tuple[frozenset[BotStatus], BotStatus, BotStatus | None]
 }
 
 INITIAL_STATUS = BotStatus.PENDING
+
+
+class Target(StrEnum):
+    """Where a bot's gateway can run. The cloud targets come with their providers."""
+
+    LOCAL = "local"
 
 
 def allowed_actions(status: str) -> list[str]:

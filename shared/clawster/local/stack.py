@@ -23,7 +23,7 @@ from typing import Any
 
 from functions import catalog
 
-from . import lambda_runtime, moto_dynamodb, scan_guard
+from . import lambda_runtime, moto_dynamodb, scan_guard, workflows
 from .api_gateway import LocalApiGateway
 from .issuer import Issuer
 from .journal import SNAPSHOT_FILE, DurableTable
@@ -45,7 +45,8 @@ class StateDirInUse(RuntimeError):
 
 class LocalStack:
     def __init__(self, state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, seed: bool = True,
-                 admin_user: str = "admin", compact_after: int = 5000, ws_port: int = 0):
+                 admin_user: str = "admin", compact_after: int = 5000, ws_port: int = 0,
+                 keep_gateways: bool = True):
         self.state_dir = Path(state_dir)
         self.api_port, self.moto_port, self.seed, self.admin_user = api_port, moto_port, seed, admin_user
         self.ws_port = ws_port
@@ -59,6 +60,9 @@ class LocalStack:
         self._moto: Any = None
         self._gateway: LocalApiGateway | None = None
         self._ws: LocalWebSocketApi | None = None
+        self._provider: Any = None  # the supervising local provider (layers/providers/local)
+        self.keep_gateways = keep_gateways  # on stop; `make dev` keeps them for the next start to adopt
+        self.state_machines: dict[str, str] = {}
         self._durable: DurableTable | None = None
         self._lock_fd: int | None = None
         self.issuer: Issuer | None = None
@@ -85,6 +89,7 @@ class LocalStack:
         self._create_table(client)
         self._durable = self._restore(client)
         self._deploy_functions()
+        self._deploy_workflows()
         if self.seed:
             from clawster.services.seed import seed_demo
 
@@ -104,6 +109,11 @@ class LocalStack:
         if self._gateway:
             self._gateway.stop()
             self._gateway = None
+        if self._provider:
+            self._provider.close()  # gateways keep running; the next stack re-adopts them
+            if not self.keep_gateways:
+                self._provider.stop_all()
+            self._provider = None
         if self._durable:
             saved = self._durable.stop()
             log.info("saved %d items to %s", saved, self.state_dir / SNAPSHOT_FILE)
@@ -173,6 +183,25 @@ class LocalStack:
         request = urllib.request.Request(f"{self.moto_url}/moto-api/config", data=config, method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+    def _deploy_workflows(self) -> None:
+        """The workflows' state machines in moto, and the local target: gateways under <state>/gateways,
+        kept running by the one supervising provider here, driven by the task functions from their own
+        instances (the provider's per-bot file locks keep them apart)."""
+        from clawster.services import executions
+        from layers.providers import registry
+        from layers.providers.errors import RuntimeMissing
+
+        self.state_machines = workflows.deploy(self._client("iam"), self._client("stepfunctions"))
+        os.environ[executions.ENV] = json.dumps(self.state_machines)
+        root = (self.state_dir / "gateways").resolve()
+        os.environ[registry.LOCAL_ROOT_ENV] = str(root)
+        try:
+            from layers.providers.local import LocalProvider
+
+            self._provider = LocalProvider(root, supervise=True)
+        except RuntimeMissing as error:  # bots with target "local" then end in ERROR naming the fix
+            log.warning("the local target is unavailable: %s", error.message)
 
     def _start_ws_api(self) -> None:
         """The stream API. Its functions run in this process and read their settings from the environment,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from clawster import ids
@@ -10,7 +11,7 @@ from clawster.domain import config_policy
 from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin
 from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from clawster.domain.templates import TEMPLATES, deep_merge
-from clawster.services import audit, names
+from clawster.services import audit, executions, names
 from clawster.services.context import Access
 from clawster.services.fleets import fleet_not_found
 from clawster.services.fleets import get as get_fleet
@@ -45,19 +46,30 @@ def _revision(access: Access, bot: Bot, number: int, canonical: str, source: str
 
 
 def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
-           config: dict[str, Any] | None, tags: dict[str, str]) -> Bot:
+           config: dict[str, Any] | None, tags: dict[str, str], target: str | None = None) -> Bot:
+    """A new bot and its first revision. With a target it is provisioned at once: created CREATING and
+    owned by its provision request in the same transaction, then the workflow starts. If the workflow
+    cannot start, the bot stays, PENDING with the reason, and `provision` retries it."""
     fleet = get_fleet(access, fleet_id)
     canonical, source = resolve_config(template_id, config)
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1)
     revision = _revision(access, bot, 1, canonical, source)
     bot.desired_revision_id = revision.id
+    request_id, start = _own(access, bot, Workflow.PROVISION, target) if target else (None, None)
     change = Change().create(bot, exists_error=lambda: Conflict("bot id collision"))
     names.claim(change, NameClaim.of_bot(bot))
     change.create(revision, exists_error=lambda: Conflict("revision id collision"))
     change.adjust(fleet, Fleet.bot_count, 1, error=lambda: fleet_not_found(fleet_id))
     change.audit(audit.event(access, f"bot/{bot.id}", None, _audit_view(bot, revision)))
     change.commit()
+    if start:
+        _announce(bot, Workflow.PROVISION, request_id)
+        try:
+            start()
+        except executions.WorkflowsUnavailable as error:
+            _release(bot, INITIAL_STATUS.value, request_id, reason=f"{error.message}; POST .../provision to try again")
+            _announce(bot, Workflow.PROVISION, request_id)
     return bot
 
 
@@ -110,10 +122,14 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
     return bot
 
 
-def delete(access: Access, bot_id: str, *, expected_version: int) -> None:
+def delete(access: Access, bot_id: str, *, expected_version: int) -> Bot | None:
+    """A bot that never got a gateway goes at once (None). One with a target is deprovisioned first:
+    it is DELETING while its workflow removes the gateway, then the bot (returned, for a 202)."""
     bot = get(access, bot_id)
     check_version("bot", bot_id, bot.version, expected_version)
     begin(Workflow.DELETE, bot.status)
+    if bot.target:
+        return launch(access, bot, Workflow.DELETE)
     revisions = list(Revision.query(bot.pk, Revision.sk.startswith(Revision.sk_prefix(bot_id))))
     change = Change().delete(bot, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     change.adjust(Fleet(*Fleet.key(access.workspace_id, bot.fleet_id)), Fleet.bot_count, -1,
@@ -129,20 +145,67 @@ def delete(access: Access, bot_id: str, *, expected_version: int) -> None:
 
 
 def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
-    """Record a lifecycle intent on the bot (202); the provisioner executes it."""
+    """Start a lifecycle workflow on the bot (202): it is CREATING or RECONCILING until the workflow ends."""
     bot = get(access, bot_id)
+    if action is BotAction.PROVISION and not bot.target:
+        raise ValidationFailed("target", "this bot has no target to provision on; create it with one")
+    return launch(access, bot, Workflow(action.value))
+
+
+def launch(access: Access, bot: Bot, action: Workflow, *, extra: dict[str, Any] | None = None) -> Bot:
+    """Put the bot in `action`'s working status, owned by a new request, then start its workflow.
+
+    The write comes first, conditioned on the version read, so of two racing requests one owns the bot
+    and the other is a 409. If the workflow cannot start at all, the bot is put back as it was and the
+    caller gets a 503."""
+    before, expected, previous = _audit_view(bot), bot.version, bot.status
+    request_id, start = _own(access, bot, action, bot.target, extra)
+    change = Change().edit(bot, ["intent", "status", "target"], expected_version=expected,
+                           stale_error=lambda: stale("bot", bot.id))
+    change.audit(audit.event(access, f"bot/{bot.id}", before, _audit_view(bot), action=f"bot.{action.value}"))
+    change.commit()
+    _announce(bot, action, request_id)  # before the start: the workflow's own messages come after this one
+    try:
+        start()
+    except executions.WorkflowsUnavailable:
+        _release(bot, previous, request_id)
+        _announce(bot, action, request_id)
+        raise
+    return bot
+
+
+def _announce(bot: Bot, action: Workflow, request_id: str) -> None:
+    from clawster.services.workflow import announce
+
+    announce(bot, "bot.status", {"status": bot.status, "reason": bot.status_reason, "action": action.value,
+                                 "request_id": request_id})
+
+
+def _own(access: Access, bot: Bot, action: Workflow, target: str | None,
+         extra: dict[str, Any] | None = None) -> tuple[str, Callable[[], str]]:
+    """Give the (unsaved) bot to a new request for `action`; returns the request id and what starts its
+    execution once the bot is saved. The execution is named by the request id: a repeated start finds
+    the first."""
     pending = bot.intent.as_dict().get("action") if bot.intent else None
     if pending:  # one workflow at a time on a bot
-        raise InvalidState(f"bot already has a pending '{pending}' intent",
+        raise InvalidState(f"bot already has a pending '{pending}' workflow",
                            {"pending_intent": pending, "status": bot.status, "allowed_actions": []})
-    begin(action, bot.status)
-    before, expected = _audit_view(bot), bot.version
-    bot.intent = {"id": ids.new_id(), "action": action.value, "requested_by": access.caller.user_id,
-                  "requested_at": now().isoformat()}
-    change = Change().edit(bot, ["intent"], expected_version=expected, stale_error=lambda: stale("bot", bot_id))
-    change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot), action=f"bot.{action.value}"))
-    change.commit()
-    return bot
+    working = begin(action, bot.status)
+    machine_arn = executions.state_machine_arn(action)  # 503 before anything is written
+    request_id = ids.new_id()
+    bot.intent = {"id": request_id, "action": action.value, "requested_by": access.caller.user_id,
+                  "requested_at": now().isoformat(), "execution_arn": executions.execution_arn(machine_arn, request_id)}
+    bot.status, bot.target, bot.status_reason = working.value, target, None
+    state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": request_id,
+             "fleet_id": bot.fleet_id, "action": action.value, "target": target, **(extra or {})}
+    return request_id, lambda: executions.start(machine_arn, request_id, state)
+
+
+def _release(bot: Bot, status: str, request_id: str, reason: str | None = None) -> None:
+    """Undo the ownership of a request whose execution never started (only while it still owns the bot)."""
+    bot.status, bot.intent, bot.status_reason = status, None, reason
+    Change().edit(bot, ["status", "intent", "status_reason"], expected_version=bot.version,
+                  condition=Bot.intent["id"] == request_id, stale_error=lambda: stale("bot", bot.id)).commit()
 
 
 def list_revisions(access: Access, bot_id: str, *, limit: int, cursor_in: str | None):
@@ -169,3 +232,16 @@ def _audit_view(bot: Bot, revision: Revision | None = None) -> dict[str, Any]:
     if revision is not None:
         view["config_hash"] = revision.config_hash
     return json.loads(json.dumps(view, default=str))
+
+
+def provisioning(access: Access, bot_id: str) -> dict[str, Any]:
+    """The bot's running workflow (or its last one) and that execution's steps, oldest first."""
+    from clawster.services.workflow import steps_of
+
+    bot = get(access, bot_id)
+    current = bot.intent.as_dict() if bot.intent else None
+    last = bot.last_workflow.as_dict() if bot.last_workflow else None
+    shown = current or last
+    steps = steps_of(bot.workspace_id, bot.id, shown["id"]) if shown else []
+    return {"bot_id": bot.id, "status": bot.status, "workflow": shown, "running": current is not None,
+            "steps": [s.public() for s in steps]}

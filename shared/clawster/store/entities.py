@@ -6,6 +6,7 @@ Key layout (docs/access-patterns.md lists every pattern):
   Fleet       pk=WS#<ws>               sk=FLEET#<fleet>
   Bot         pk=WS#<ws>               sk=BOT#<bot>               gsi1: FLEET#<fleet> / <status>#<bot>
   Revision    pk=WS#<ws>               sk=REV#<bot>#<revision>
+  StepRecord  pk=WS#<ws>               sk=STEP#<bot>#<execution>#<step>   (a workflow step's progress)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
   SecurityEvent pk=SECURITY#<user>     sk=EVENT#<event ulid>      TTL expires_at (non-members' refusals)
@@ -200,7 +201,12 @@ class Bot(Mutable):
     desired_revision_id = UnicodeAttribute()
     applied_revision_id = UnicodeAttribute(null=True)
     revision_count = NumberAttribute(default=1)
-    intent = MapAttribute(null=True)
+    intent = MapAttribute(null=True)  # the request that owns the bot while its workflow runs
+    target = UnicodeAttribute(null=True)  # where its gateway runs ("local", later the clouds); None: not deployed
+    status_reason = UnicodeAttribute(null=True)  # why it is in ERROR (or was rolled back)
+    applied_config_hash = UnicodeAttribute(null=True)  # the gateway's own hash of the config it runs
+    openclaw_version = UnicodeAttribute(null=True)  # what the gateway runs, as its provider reports
+    last_workflow = MapAttribute(null=True)  # the last finished intent, with its outcome
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
 
@@ -292,6 +298,36 @@ class Revision(Entity):
 
     def derive_keys(self) -> None:
         self.pk, self.sk = self.key(self.workspace_id, self.bot_id, self.id)
+
+
+class StepRecord(Entity):
+    """One step of one workflow execution on a bot: its status, times, attempts, error and output
+    (a side-effecting step that SUCCEEDED is not run again: services/workflow.py)."""
+
+    ENTITY = "StepRecord"
+    workspace_id = UnicodeAttribute()
+    bot_id = UnicodeAttribute()
+    execution = UnicodeAttribute()
+    step = UnicodeAttribute()
+    status = UnicodeAttribute(default="RUNNING")  # RUNNING | SUCCEEDED | FAILED
+    attempts = NumberAttribute(default=0)
+    started_at = UTCDateTimeAttribute(null=True)
+    ended_at = UTCDateTimeAttribute(null=True)
+    detail = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    output = UnicodeAttribute(null=True)  # JSON
+
+    @staticmethod
+    def prefix(workspace_id: str, bot_id: str, execution: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"STEP#{bot_id}#{execution}#"
+
+    def derive_keys(self) -> None:
+        partition, prefix = self.prefix(self.workspace_id, self.bot_id, self.execution)
+        self.pk, self.sk = partition, prefix + self.step
+
+    def save(self, *args: Any, **kwargs: Any) -> Any:
+        self.stamp()
+        return super().save(*args, **kwargs)
 
 
 class AuditEvent(Entity):

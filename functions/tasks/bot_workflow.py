@@ -1,0 +1,279 @@
+"""The task Lambda of the bot workflows (statemachines/*.asl.json): one step per invocation, named by
+the state machine in `step`. Each step takes the workflow state and returns it with its additions.
+
+Providers only start work and describe it; the state machine waits (Wait + a check_* step with the
+deadline set by `begin`). Errors leave as Step Functions error names (functions/errors.py): retryable
+ones are retried by the ASL with backoff, permanent ones go to `record_failure`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+from pynamodb.exceptions import PynamoDBConnectionError
+
+from clawster.domain import bots as machine
+from clawster.domain.secret_refs import CONFIG_KEY, SecretRef
+from clawster.errors import ClawsterError, PermanentError, Unavailable
+from clawster.services import workflow
+from clawster.services.workflow import DeadlineExceeded
+from clawster.store.entities import Revision
+from functions.errors import task_failure
+from layers.providers.base import GatewaySpec, GatewayState, GatewayUpdate
+from layers.providers.errors import GatewayNotFound
+from layers.providers.registry import provider_for
+
+POLL_S = 2  # between describes while waiting; a gateway takes 7-14 s to start locally, 30-90 s on Fargate
+READY_DEADLINE_S = 900  # from `begin` to healthy: generous, a busy machine starts gateways slowly
+STOP_DEADLINE_S = 300
+
+Step = Callable[[dict[str, Any], str], dict[str, Any]]
+STEPS: dict[str, Step] = {}
+
+
+def step(function: Step) -> Step:
+    STEPS[function.__name__] = function
+    return function
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    run = STEPS.get(event.get("step", ""))
+    if run is None:
+        raise task_failure(_unknown_step(event.get("step")))
+    try:
+        return run(dict(event["state"]), event["execution"])
+    except ClawsterError as error:
+        raise task_failure(error) from error
+    except (PynamoDBConnectionError, BotoCoreError) as error:  # the table or an AWS API did not answer: try again
+        raise task_failure(Unavailable(f"{type(error).__name__}: {error}")) from error
+
+
+def _unknown_step(name: Any) -> ClawsterError:
+    return PermanentError(f"unknown workflow step {name!r}", {"known": sorted(STEPS)})
+
+
+# -- shared ------------------------------------------------------------------------------------------
+@step
+def begin(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        bot = workflow.owned(state)
+        return {"deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S),
+                "desired_revision_id": bot.desired_revision_id, "poll_s": state.get("poll_s", POLL_S)}
+
+    return state | workflow.run_once(state, execution, "begin", work)
+
+
+@step
+def check_ready(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    status = _provider(state).describe(state["bot_id"])
+    failure = status.error()
+    if failure is not None:
+        raise failure
+    if status.state is not GatewayState.RUNNING:
+        _past_deadline(state, f"the gateway is still {status.state.value}")
+        workflow.progress(state, execution, "ready", f"{status.state.value} {status.detail}".strip())
+        return state | {"gateway_state": status.state.value}
+    workflow.finish_step(state, execution, "ready", "ready")
+    return state | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
+
+
+@step
+def verify(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    """Ask the gateway itself: healthy, and which config it runs (its own hash, kept on the bot)."""
+    def work() -> dict[str, Any]:
+        from clawster.gateway.client import GatewayClient
+        from clawster.gateway.http_rpc import AdminRpcTransport
+        from clawster.secrets import resolve
+
+        endpoint = _provider(state).endpoint(state["bot_id"])
+        client = GatewayClient(AdminRpcTransport(endpoint.http_url, resolve(endpoint.token_ref)))
+        client.health()
+        return {"applied_config_hash": client.config_get().hash}
+
+    return state | workflow.run_once(state, execution, "verify", work)
+
+
+@step
+def finish(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    action = machine.Workflow(state["action"])
+    if action is machine.Workflow.DELETE:
+        workflow.remove(state)
+        workflow.finish_step(state, execution, "finish", "removed")
+        return state
+    fields: dict[str, Any] = {}
+    if action in (machine.Workflow.PROVISION, machine.Workflow.UPGRADE) or "applied_config_hash" in state:
+        fields = {"applied_revision_id": state["desired_revision_id"],
+                  "applied_config_hash": state.get("applied_config_hash")}
+    if "openclaw_version" in state:
+        fields["openclaw_version"] = state["openclaw_version"]
+    workflow.settle(state, machine.outcome(action), fields=fields)
+    workflow.finish_step(state, execution, "finish", machine.outcome(action).value)
+    return state
+
+
+@step
+def record_failure(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    """The bot ends in ERROR with the reason; its last good revision stays the applied one. A failed
+    provision removes the half-created gateway (a retry of provision starts clean)."""
+    reason = _reason(state.get("error") or {})
+    if state["action"] == machine.Workflow.PROVISION.value:
+        try:
+            _provider(state).delete(state["bot_id"])
+        except ClawsterError as error:
+            reason += f" (and removing the half-created gateway failed: {error.message})"
+    try:
+        workflow.settle(state, machine.BotStatus.ERROR, reason=reason)
+    except workflow.Superseded:
+        pass  # the bot was swept or settled already: nothing of ours to record
+    workflow.finish_step(state, execution, "failed", reason)
+    return state
+
+
+# -- provision -------------------------------------------------------------------------------------
+@step
+def create_gateway(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        bot = workflow.owned(state)
+        revision = Revision.get(*Revision.key(bot.workspace_id, bot.id, state["desired_revision_id"]),
+                                consistent_read=True)
+        spec = GatewaySpec(bot.id, config=_with_secrets(json.loads(revision.config)),
+                           openclaw_version=state.get("openclaw_version") or _provider(state).capabilities()
+                           .openclaw_versions[0])
+        return {"gateway_state": _provider(state).create(spec).state.value}
+
+    return state | workflow.run_once(state, execution, "create", work)
+
+
+# -- lifecycle -------------------------------------------------------------------------------------
+def _lifecycle(name: str, call: Callable[[Any, str], Any]) -> Step:
+    def run(state: dict[str, Any], execution: str) -> dict[str, Any]:
+        return state | workflow.run_once(
+            state, execution, name, lambda: {"gateway_state": call(_provider(state), state["bot_id"]).state.value})
+
+    run.__name__ = f"{name}_gateway"
+    return step(run)
+
+
+_lifecycle("restart", lambda provider, bot_id: provider.restart(bot_id))
+_lifecycle("start", lambda provider, bot_id: provider.start(bot_id))
+_lifecycle("stop", lambda provider, bot_id: provider.stop(bot_id))
+
+
+@step
+def check_stopped(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    status = _provider(state).describe(state["bot_id"])
+    if status.state is not GatewayState.STOPPED:
+        _past_deadline(state, f"the gateway is still {status.state.value}", STOP_DEADLINE_S)
+        workflow.progress(state, execution, "stopped", status.state.value)
+    else:
+        workflow.finish_step(state, execution, "stopped", "stopped")
+    return state | {"gateway_state": status.state.value}
+
+
+# -- deprovision -----------------------------------------------------------------------------------
+@step
+def delete_gateway(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        workflow.owned(state)
+        _provider(state).delete(state["bot_id"])  # deleting what is gone already succeeds
+        return {}
+
+    return state | workflow.run_once(state, execution, "delete", work)
+
+
+@step
+def check_gone(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    try:
+        status = _provider(state).describe(state["bot_id"])
+    except GatewayNotFound:
+        workflow.finish_step(state, execution, "gone", "gone")
+        return state | {"gateway_state": "GONE"}
+    _past_deadline(state, f"the gateway is still {status.state.value}", STOP_DEADLINE_S)
+    return state | {"gateway_state": status.state.value}
+
+
+# -- upgrade ---------------------------------------------------------------------------------------
+@step
+def backup_state(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        status = _provider(state).describe(state["bot_id"])
+        return {"previous_version": status.openclaw_version}
+
+    return state | workflow.run_once(state, execution, "backup", work)
+
+
+@step
+def set_version(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        change = GatewayUpdate(openclaw_version=state["target_version"])
+        return {"gateway_state": _provider(state).update(state["bot_id"], change).state.value,
+                "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S)}
+
+    return state | workflow.run_once(state, execution, "upgrade", work)
+
+
+@step
+def rollback(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    def work() -> dict[str, Any]:
+        change = GatewayUpdate(openclaw_version=state["previous_version"])
+        return {"gateway_state": _provider(state).update(state["bot_id"], change).state.value,
+                "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S),
+                "upgrade_error": state.get("error")}
+
+    return state | workflow.run_once(state, execution, "rollback", work)
+
+
+@step
+def record_rollback(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    reason = f"upgrade to {state['target_version']} failed and was rolled back: " \
+             f"{_reason(state.get('upgrade_error') or {})}"
+    workflow.settle(state, machine.BotStatus.RUNNING, reason=reason,
+                    fields={"openclaw_version": state["previous_version"]})
+    workflow.finish_step(state, execution, "rolled_back", reason)
+    return state
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _provider(state: dict[str, Any]):
+    return provider_for(state["target"])
+
+
+def _past_deadline(state: dict[str, Any], what: str, budget_s: float | None = None) -> None:
+    deadline = state["deadline_at"] if budget_s is None else min(state["deadline_at"], time.time() + budget_s)
+    if time.time() > deadline:
+        raise DeadlineExceeded(f"deadline passed: {what}", {"deadline_at": deadline})
+
+
+def _reason(error: dict[str, Any]) -> str:
+    """A failure's reason from Step Functions' {Error, Cause}: our cause is JSON with a message."""
+    cause = error.get("Cause") or ""
+    try:
+        parsed = json.loads(cause)
+    except (TypeError, ValueError):
+        return f"{error.get('Error', 'error')}: {cause}"[:1000]
+    if isinstance(parsed, dict) and "errorMessage" in parsed:  # Lambda's envelope around our JSON cause
+        try:
+            parsed = json.loads(parsed["errorMessage"])
+        except (TypeError, ValueError):
+            return str(parsed["errorMessage"])[:1000]
+    if isinstance(parsed, dict) and "message" in parsed:
+        return f"{parsed.get('code', 'ERROR')}: {parsed['message']}"[:1000]
+    return str(parsed)[:1000]
+
+
+def _with_secrets(config: Any) -> Any:
+    """The config with each {"$secretRef": ...} replaced by its value, for the gateway's own file.
+    Only here, on the way to the provider; what the table and the API hold are references."""
+    from clawster.secrets import resolve
+
+    if isinstance(config, dict):
+        if set(config) == {CONFIG_KEY}:
+            return resolve(SecretRef.from_config(config))
+        return {key: _with_secrets(value) for key, value in config.items()}
+    if isinstance(config, list):
+        return [_with_secrets(value) for value in config]
+    return config

@@ -1,0 +1,67 @@
+"""Starting workflow executions (Step Functions). Which state machine runs which action, where their
+ARNs come from (CLAWSTER_STATE_MACHINES, set by CDK and by the local stack), and the execution's
+name: the request id, so a start repeated for one request is the same execution, never a second one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any
+
+from clawster.domain.bots import Workflow
+from clawster.errors import Unavailable
+
+ENV = "CLAWSTER_STATE_MACHINES"  # JSON: {"provision": arn, "lifecycle": arn, ...}
+
+MACHINE_OF: dict[Workflow, str] = {
+    Workflow.PROVISION: "provision",
+    Workflow.RESTART: "lifecycle", Workflow.PAUSE: "lifecycle", Workflow.RESUME: "lifecycle",
+    Workflow.STOP: "lifecycle", Workflow.START: "lifecycle",
+    Workflow.UPGRADE: "upgrade",
+    Workflow.DELETE: "deprovision",
+}
+
+_client: Any = None
+_lock = threading.Lock()
+
+
+class WorkflowsUnavailable(Unavailable):
+    code = "WORKFLOWS_UNAVAILABLE"
+
+
+def state_machine_arn(action: Workflow) -> str:
+    try:
+        return json.loads(os.environ[ENV])[MACHINE_OF[action]]
+    except (KeyError, ValueError):
+        raise WorkflowsUnavailable(f"no state machine for '{action.value}' is deployed here ({ENV})") from None
+
+
+def execution_arn(machine_arn: str, name: str) -> str:
+    return machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
+
+
+def start(machine_arn: str, name: str, state: dict[str, Any]) -> str:
+    """Start (or find, when this name already ran with this input) the execution; returns its ARN."""
+    import botocore.exceptions
+
+    try:
+        return _stepfunctions().start_execution(stateMachineArn=machine_arn, name=name,
+                                                input=json.dumps(state))["executionArn"]
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ExecutionAlreadyExists":
+            return execution_arn(machine_arn, name)  # a retry of this request's start: the first one runs
+        raise WorkflowsUnavailable(f"could not start the workflow: {error}") from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise WorkflowsUnavailable(f"could not reach Step Functions: {error}") from None
+
+
+def _stepfunctions() -> Any:
+    global _client
+    with _lock:
+        if _client is None:
+            import boto3
+
+            _client = boto3.client("stepfunctions")
+        return _client
