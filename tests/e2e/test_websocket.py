@@ -277,3 +277,10 @@ def _without_ids(data: dict) -> str:
     import re
 
     return re.sub(r"[0-9A-HJKMNP-TV-Z]{26}", "<id>", json.dumps(data, sort_keys=True))
+
+
+def test_the_cli_finds_the_stream_api_in_the_stack_file(stack):
+    from clawster.local import discovery
+
+    found = discovery.locate(stack.state_dir)
+    assert found is not None and found.ws_url == stack.ws_url and found.ws_url.startswith("ws://127.0.0.1:")
