@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import queue
 import signal
 import time
 from pathlib import Path
@@ -65,7 +66,13 @@ def _run_workers(root: Path, base_port: int, specs: list[GatewaySpec], count: in
                for _ in range(count)]
     for worker in workers:
         worker.start()
-    out = [results.get(timeout=300) for _ in range(count * len(specs))]
+    out, deadline = [], time.monotonic() + 600
+    while len(out) < count * len(specs):
+        try:
+            out.append(results.get(timeout=1))
+        except queue.Empty:
+            crashed = [w.exitcode for w in workers if w.exitcode not in (None, 0)]
+            assert not crashed and time.monotonic() < deadline, f"a worker failed (exit codes {crashed}) or hung"
     for worker in workers:
         worker.join(timeout=120)
         assert worker.exitcode == 0
