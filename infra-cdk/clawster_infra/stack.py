@@ -19,6 +19,7 @@ from .rest_api import make_rest_api
 from .storage import make_table
 from .stream_api import make_stream_api
 from .users import make_user_pool
+from .workflows import make_workflows
 
 
 class TriggerNotDeployable(ValueError):
@@ -53,6 +54,7 @@ class ClawsterStack(cdk.Stack):
         routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]
         self.api = make_rest_api(self, routes, self.user_pool, tracing=options.tracing)
         self.stream_stage = make_stream_api(self, functions, self.functions, self.user_pool, client)
+        self.workflows = make_workflows(self, functions, self.functions, tracing=options.tracing)
         for spec in functions:
             self._wire_other_triggers(spec)
 
@@ -74,6 +76,6 @@ class ClawsterStack(cdk.Stack):
             elif isinstance(trigger, RestRoute | WebSocketRoute | WebSocketAuthorizer):
                 pass  # the REST API (make_rest_api) and the stream API (make_stream_api) integrate these
             elif isinstance(trigger, StepFunctionsTask):
-                pass  # the state machine's own construct grants itself lambda:InvokeFunction on fn
+                pass  # make_workflows substitutes its ARN into the state machines and lets them invoke it
             else:
                 raise TriggerNotDeployable(f"{spec.name}: the stack has no construct for trigger {trigger!r}")

@@ -406,7 +406,10 @@ def test_tracing_opt_in_turns_on_xray_and_the_tracer(variant):
         assert props["TracingConfig"] == {"Mode": "Active"}, props["FunctionName"]
         assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "false"
     assert _stage(variant)["TracingEnabled"] is True
-    assert len(_xray_grants(variant)) == len(lambdas)  # each function's own role may write its traces
+    machines = resources(variant, "AWS::StepFunctions::StateMachine")
+    assert all(m["Properties"]["TracingConfiguration"] == {"Enabled": True} for m in machines.values())
+    # each function's and each state machine's own role may write its traces
+    assert len(_xray_grants(variant)) == len(lambdas) + len(machines)
 
 
 def test_threat_protection_is_an_option_not_the_default(template, variant):
@@ -560,3 +563,47 @@ def test_staged_code_depends_only_on_the_code(template):
     assert first == second
     code_keys = {json.dumps(r["Properties"]["Code"]["S3Key"]) for r in resources(template, "AWS::Lambda::Function").values()}
     assert len(code_keys) == 1  # every function runs the one bundle
+
+
+# --- workflows (Step Functions) ---------------------------------------------------------------------
+
+WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision"}  # one per statemachines/*.asl.json
+
+
+def _machines(template: dict) -> dict[str, dict]:
+    """workflow name -> properties of its state machine."""
+    return {r["Properties"]["StateMachineName"].removeprefix("clawster-"): r["Properties"]
+            for r in resources(template, "AWS::StepFunctions::StateMachine").values()}
+
+
+def test_each_workflow_is_a_state_machine_with_its_task_function_substituted(template):
+    machines = _machines(template)
+    assert set(machines) == WORKFLOWS
+    task_id = function_ids(template)["task-bot-workflow"]
+    for name, props in machines.items():
+        assert props["DefinitionSubstitutions"] == {"BotWorkflowTask": {"Fn::GetAtt": [task_id, "Arn"]}}, name
+        logging = props["LoggingConfiguration"]
+        assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False, name
+
+
+def test_the_machines_may_invoke_only_the_task_function(template):
+    task_id = function_ids(template)["task-bot-workflow"]
+    invokes = [s for _, _, s in _statements(template) if "lambda:InvokeFunction" in _as_list(s["Action"])]
+    assert len(invokes) == len(WORKFLOWS)
+    for statement in invokes:
+        assert _as_list(statement["Resource"]) == [{"Fn::GetAtt": [task_id, "Arn"]}]  # no ":*" versions
+
+
+def test_only_functions_that_start_workflows_may_and_know_the_machines(template):
+    machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
+    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    starters = {f.name for f in FUNCTIONS if f.starts_workflows}
+    assert starters == {"api-bots"}
+    roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in starters}
+    for _, policy, statement in _statements(template):
+        if "states:StartExecution" in _as_list(statement["Action"]):
+            assert {r["Ref"] for r in policy["Properties"]["Roles"]} <= roles
+            assert {r["Ref"] for r in _as_list(statement["Resource"])} == machine_ids
+    for name, logical_id in ids.items():
+        env = lambdas[logical_id]["Properties"]["Environment"]["Variables"]
+        assert ("CLAWSTER_STATE_MACHINES" in env) == (name in starters), name

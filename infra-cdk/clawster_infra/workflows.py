@@ -1,0 +1,65 @@
+"""The workflows on AWS: one Step Functions state machine per statemachines/*.asl.json, the same file the
+local stack runs in moto, with each `${Substitution}` set to the ARN of the catalog function whose
+StepFunctionsTask trigger names it. Functions that start workflows (catalog `starts_workflows`) may
+start exactly these machines and find their ARNs in CLAWSTER_STATE_MACHINES."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from clawster.services.executions import ENV
+from functions.catalog import Function, StepFunctionsTask
+
+from .nag import acknowledge
+
+STATE_MACHINES = Path(__file__).resolve().parents[2] / "statemachines"
+
+
+def make_workflows(scope: Construct, specs: tuple[Function, ...], functions: dict[str, lambda_.Function],
+                   *, tracing: bool) -> dict[str, sfn.StateMachine]:
+    substitutions: dict[str, str] = {}
+    tasks: list[lambda_.Function] = []
+    for spec in specs:
+        for trigger in spec.triggers:
+            if isinstance(trigger, StepFunctionsTask):
+                substitutions[trigger.substitution] = functions[spec.name].function_arn
+                tasks.append(functions[spec.name])
+    machines: dict[str, sfn.StateMachine] = {}
+    for path in sorted(STATE_MACHINES.glob("*.asl.json")):
+        name = path.name.removesuffix(".asl.json")
+        cid = "".join(part.capitalize() for part in name.split("-"))
+        log_group = logs.LogGroup(scope, f"{cid}WorkflowLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                  removal_policy=cdk.RemovalPolicy.RETAIN)
+        machine = sfn.StateMachine(
+            scope, f"{cid}Workflow",
+            state_machine_name=f"clawster-{name}",
+            definition_body=sfn.DefinitionBody.from_file(str(path)),
+            definition_substitutions=substitutions,
+            # Execution data stays out of the logs: states carry ids, never secrets, but keep it lean.
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=tracing,
+        )
+        # Exactly the task functions, not their versions or aliases (grant_invoke would add ":*").
+        machine.add_to_role_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
+                                                       resources=[fn.function_arn for fn in tasks]))
+        acknowledge(machine, "AwsSolutions-IAM5[Resource::*]",
+                    "Step Functions log delivery (logs:*LogDelivery, DescribeResourcePolicies) and X-Ray support "
+                    "no resource-level permissions")
+        if not tracing:
+            acknowledge(machine, "AwsSolutions-SF2", "X-Ray is opt-in for the whole stack (-c tracing=true)")
+        machines[name] = machine
+    arns = cdk.Stack.of(scope).to_json_string({name: m.state_machine_arn for name, m in machines.items()})
+    for spec in specs:
+        if spec.starts_workflows:
+            fn = functions[spec.name]
+            fn.add_environment(ENV, arns)
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"],
+                                                      resources=[m.state_machine_arn for m in machines.values()]))
+    return machines
