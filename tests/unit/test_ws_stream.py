@@ -10,14 +10,14 @@ from types import SimpleNamespace
 import jwt
 import pytest
 
-from clawster import ids
 from clawster.domain import topics
 from clawster.domain.errors import ValidationFailed
 from clawster.local.issuer import AUDIENCE, ISSUER, Issuer
 from clawster.local.ws_api import _allows, _new_connection_id, _route_key
 from clawster.services import tokens
 
-WS, FLEET, BOT = ids.new_id(), ids.new_id(), ids.new_id()
+# Fixed ids: the parametrized test names hold them, and every xdist worker must collect the same names.
+WS, FLEET, BOT = "01J0000000000000000000WS00", "01J0000000000000000000F1EE", "01J0000000000000000000B0T0"
 
 
 # -- topics ------------------------------------------------------------------------------------------
