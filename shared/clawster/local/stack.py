@@ -63,6 +63,7 @@ class LocalStack:
         self._provider: Any = None  # the supervising local provider (layers/providers/local)
         self.keep_gateways = keep_gateways  # on stop; `make dev` keeps them for the next start to adopt
         self.state_machines: dict[str, str] = {}
+        self.resumed: list[str] = []  # bots whose unfinished workflow this start resumed
         self._durable: DurableTable | None = None
         self._lock_fd: int | None = None
         self.issuer: Issuer | None = None
@@ -99,10 +100,14 @@ class LocalStack:
         self._start_ws_api()
         self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port)
         self._gateway.start()
+        self.resumed = workflows.resume(self.state_machines)
         self._write_stack_file()
 
     def stop(self) -> None:
-        """Stop serving, then save the table: every accepted change is on disk when this returns."""
+        """Stop serving, then save the table: every accepted change is on disk when this returns.
+        Running workflows are stopped first (the next start resumes them from their recorded steps)."""
+        if self.state_machines and self._moto:
+            workflows.stop_running(self._client("stepfunctions"), self.state_machines)
         if self._ws:
             self._ws.stop()  # each open connection gets its $disconnect while the table is still there
             self._ws = None
@@ -231,7 +236,7 @@ class LocalStack:
         table = client.describe_table(TableName=self.table_name)["Table"]
         durable = DurableTable(self.state_dir, table["TableArn"], [k["AttributeName"] for k in table["KeySchema"]],
                                compact_after=self.compact_after)
-        items = durable.load()
+        items = [workflows.with_current_keys(item) for item in durable.load()]
         moto_dynamodb.put_items(table["TableArn"], items)
         self.restored_items = len(items)
         return durable

@@ -57,3 +57,46 @@ def deploy(iam: Any, sfn: Any, prefix: str = "clawster") -> dict[str, str]:
             arns[name] = sfn.create_state_machine(name=machine, definition=definition(path),
                                                   roleArn=role)["stateMachineArn"]
     return arns
+
+
+def with_current_keys(item: dict[str, Any]) -> dict[str, Any]:
+    """A restored item with the index keys this version derives (a bot saved before the status index
+    existed gets its place in it), in DynamoDB JSON."""
+    from clawster.store.entities import Bot
+
+    if item.get("entity", {}).get("S") != Bot.ENTITY or "gsi2pk" in item:
+        return item
+    bot = Bot.from_raw_data(item)
+    bot.derive_keys()
+    return bot.serialize()
+
+
+def resume(state_machines: dict[str, str]) -> list[str]:
+    """Start again, under the same name, every workflow a previous run of the stack left unfinished
+    (its bot still in a working status, owned by its request). Steps it recorded as done are not
+    repeated (services/workflow.run_once); a provider call it was in the middle of is idempotent."""
+    from clawster.domain.bots import WORKING, Workflow
+    from clawster.services import executions
+    from clawster.store.entities import Bot
+
+    resumed = []
+    for status in sorted(WORKING):
+        for bot in Bot.in_status(status):
+            intent = bot.intent.as_dict() if bot.intent else None
+            if not intent:
+                continue
+            action = Workflow(intent["action"])
+            state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": intent["id"],
+                     "fleet_id": bot.fleet_id, "action": action.value, "target": bot.target,
+                     **(intent.get("extra") or {})}
+            executions.start(state_machines[executions.MACHINE_OF[action]], intent["id"], state)
+            resumed.append(bot.id)
+    return resumed
+
+
+def stop_running(sfn: Any, state_machines: dict[str, str]) -> None:
+    """Stop every running execution: the stack is going away, and with it the table they write to."""
+    for arn in state_machines.values():
+        for page in sfn.get_paginator("list_executions").paginate(stateMachineArn=arn, statusFilter="RUNNING"):
+            for execution in page["executions"]:
+                sfn.stop_execution(executionArn=execution["executionArn"], cause="the local stack stopped")

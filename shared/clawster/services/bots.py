@@ -148,7 +148,9 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
     """Start a lifecycle workflow on the bot (202): it is CREATING or RECONCILING until the workflow ends."""
     bot = get(access, bot_id)
     if action is BotAction.PROVISION and not bot.target:
-        raise ValidationFailed("target", "this bot has no target to provision on; create it with one")
+        # The request is valid; the bot's state refuses it (no target): a conflict, not a 422.
+        raise InvalidState("this bot has no target to provision on; create it with one",
+                           {"errors": [{"field": "target", "reason": "the bot has no target"}]})
     return launch(access, bot, Workflow(action.value))
 
 
@@ -194,7 +196,8 @@ def _own(access: Access, bot: Bot, action: Workflow, target: str | None,
     machine_arn = executions.state_machine_arn(action)  # 503 before anything is written
     request_id = ids.new_id()
     bot.intent = {"id": request_id, "action": action.value, "requested_by": access.caller.user_id,
-                  "requested_at": now().isoformat(), "execution_arn": executions.execution_arn(machine_arn, request_id)}
+                  "requested_at": now().isoformat(), "execution_arn": executions.execution_arn(machine_arn, request_id),
+                  **({"extra": extra} if extra else {})}  # kept so a resumed workflow gets the same input
     bot.status, bot.target, bot.status_reason = working.value, target, None
     state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": request_id,
              "fleet_id": bot.fleet_id, "action": action.value, "target": target, **(extra or {})}

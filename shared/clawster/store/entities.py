@@ -5,6 +5,7 @@ Key layout (docs/access-patterns.md lists every pattern):
   Member      pk=WS#<ws>               sk=MEMBER#<user>           gsi1: USER#<user> / WS#<ws>
   Fleet       pk=WS#<ws>               sk=FLEET#<fleet>
   Bot         pk=WS#<ws>               sk=BOT#<bot>               gsi1: FLEET#<fleet> / <status>#<bot>
+                                                                  gsi2: BOTS#<status>#<shard> / <ws>#<bot>
   Revision    pk=WS#<ws>               sk=REV#<bot>#<revision>
   StepRecord  pk=WS#<ws>               sk=STEP#<bot>#<execution>#<step>   (a workflow step's progress)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
@@ -17,6 +18,8 @@ Key layout (docs/access-patterns.md lists every pattern):
 
 from __future__ import annotations
 
+import zlib
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
@@ -190,7 +193,9 @@ class Fleet(Mutable):
 
 class Bot(Mutable):
     ENTITY = "Bot"
+    STATUS_SHARDS = 16  # bots of one status across all workspaces, spread so no index partition runs hot
     by_fleet = Gsi1()
+    by_status = Gsi2()
     id = UnicodeAttribute()
     workspace_id = UnicodeAttribute()
     fleet_id = UnicodeAttribute()
@@ -209,6 +214,8 @@ class Bot(Mutable):
     last_workflow = MapAttribute(null=True)  # the last finished intent, with its outcome
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
+    gsi2pk = UnicodeAttribute(null=True)  # null only on items written before the index existed
+    gsi2sk = UnicodeAttribute(null=True)
 
     @classmethod
     def new(cls, *, workspace_id: str, fleet_id: str, **fields: Any) -> Bot:
@@ -228,9 +235,22 @@ class Bot(Mutable):
     def status_prefix(status: str) -> str:
         return f"{status}#"
 
+    @classmethod
+    def status_partition(cls, status: str, shard: int) -> str:
+        return f"BOTS#{status}#{shard:02d}"
+
+    @classmethod
+    def in_status(cls, status: str, *, page_size: int = 100) -> Iterator[Bot]:
+        """Every bot in `status`, in every workspace: one Query per shard, paged (jobs never Scan).
+        GSIs are eventually consistent on AWS: callers re-read an item before acting on it."""
+        for shard in range(cls.STATUS_SHARDS):
+            yield from cls.by_status.query(cls.status_partition(status, shard), page_size=page_size)
+
     def derive_keys(self) -> None:
         self.pk, self.sk = self.key(self.workspace_id, self.id)
         self.gsi1pk, self.gsi1sk = self.fleet_partition(self.fleet_id), f"{self.status}#{self.id}"
+        shard = zlib.crc32(self.id.encode()) % self.STATUS_SHARDS
+        self.gsi2pk, self.gsi2sk = self.status_partition(self.status, shard), f"{self.workspace_id}#{self.id}"
 
 
 class NameClaim(Entity):
