@@ -1,4 +1,7 @@
-"""A fake OpenClaw 2026.9.6 gateway for fast unit tests (see /work/shared/reference/openclaw-gateway.md).
+"""A fake OpenClaw 2026.9.6 gateway for fast tests (see /work/shared/reference/openclaw-gateway.md).
+
+A test double: it lives under tests/ and nothing shipped may import it. Where it and the real gateway
+could differ, tests/contract/test_gateway_contract.py runs the same case against both.
 
 One asyncio server on 127.0.0.1 serves both the WebSocket protocol v4 (path "/") and the plain HTTP
 probes and admin RPC, like the real gateway, which shares one port. Frames, error codes, messages,
@@ -10,14 +13,25 @@ Everything runs on the server's event loop thread, so no state needs a lock.
 
 Choices where the reference is silent (all "fake:"):
 - With no `config` argument the admin-http-rpc plugin is enabled; a given config is used as is.
-- HTTP status: INVALID_REQUEST 400, FORBIDDEN and NOT_PAIRED 403, UNAVAILABLE 503, anything else 500.
+- HTTP status follows the admin-http-rpc plugin's table (read from its code): INVALID_REQUEST 400,
+  APPROVAL_NOT_FOUND 404, NOT_PAIRED/NOT_LINKED 409, UNAVAILABLE 503, AGENT_TIMEOUT 504, anything else
+  (FORBIDDEN included) 500. An unknown path, or the RPC path with the plugin off, is a plain-text 404.
+- Control-plane writes (config.patch/apply, cron.add, update.run) are limited per method and caller:
+  `write_limit` per `write_window_ms` (30 per 60 s like the real one; lower them in tests). The caller
+  is the device id, else (admin HTTP RPC) the address 127.0.0.1, else the WebSocket connection, as
+  the real gateway keys them on loopback. The budget is spent before the params are checked.
+- While starting (`startup_unavailable_connects`, or `restart_ms` after gateway.restart.request)
+  connect answers UNAVAILABLE startup-sidecars and /readyz is 503 failing ["startup-sidecars"].
 - `raw` in config.patch/apply must be JSON (no JSON5). Arrays always replace; replacePaths is accepted and ignored.
 - Secrets are redacted by key name (token, password, apiKey, ...). Validation knows top-level keys,
   ui.seamColor and gateway.port only. requiresRestart is true for gateway.port/gateway.bind; such a
   write then sends `shutdown` and closes every socket 1012 (new bootId); a gateway.auth change closes 4001.
-- `agent` answers `reply`, or, when agents.defaults.model.primary names a configured provider (e.g. a
-  MockModel's provider_config()), streams a completion from it; agent/chat events go to the caller only.
-- Not reproduced: bad-token throttling, write rate limits, JSON5, invalid-file states, remote pairing.
+- `agent` streams a completion from the model named by its `model`/`provider` params or else by
+  agents.defaults.model.primary (default openai/gpt-6-astra), when that provider is configured with a
+  baseUrl (e.g. a MockModel's provider_config()); otherwise the turn fails UNAVAILABLE like the real
+  one with no key. agent/chat events go to the caller only.
+- Not reproduced: bad-token throttling, JSON5, invalid-file states, remote pairing, the refused-
+  connection gap of a real restart.
 """
 
 from __future__ import annotations
@@ -59,13 +73,21 @@ TOP_LEVEL_KEYS = {"meta", "env", "wizard", "diagnostics", "logging", "update", "
                   "hooks", "web", "channels", "discovery", "canvasHost", "talk", "gateway", "skills", "plugins", "memory",
                   "secrets", "nodeHost", "acp"}
 SECRET_KEYS = {"token", "password", "apiKey", "secret", "botToken", "appToken"}  # fake: redacted by key name
-ADMIN_RPC_PREFIXES = ("usage.", "gateway.suspend.", "web.login.", "exec.approvals.", "cron.", "device.pair.", "node.")
-ADMIN_RPC_METHODS = {"health", "status", "logs.tail", "gateway.restart.request", "config.get", "config.schema",
-                     "config.schema.lookup", "config.set", "config.patch", "config.apply", "channels.status", "channels.start",
-                     "channels.stop", "channels.logout", "models.list", "models.authStatus", "agents.list", "agents.create",
-                     "agents.update", "agents.delete", "tasks.list", "tasks.get", "tasks.cancel", "doctor.memory.status",
-                     "update.status"}
-HTTP_STATUS = {"INVALID_REQUEST": 400, "FORBIDDEN": 403, "NOT_PAIRED": 403, "UNAVAILABLE": 503}  # fake: FORBIDDEN -> 403
+# The admin-http-rpc plugin's allowlist and status table, as its code (extensions/admin-http-rpc) has them.
+ADMIN_RPC_METHODS = {
+    "health", "status", "logs.tail", "usage.status", "usage.cost", "gateway.restart.request", "gateway.suspend.prepare",
+    "gateway.suspend.status", "gateway.suspend.resume", "commands.list", "config.get", "config.schema",
+    "config.schema.lookup", "config.set", "config.patch", "config.apply", "channels.status", "channels.start", "channels.stop",
+    "channels.logout", "web.login.start", "web.login.wait", "models.list", "models.authStatus", "agents.list",
+    "agents.create", "agents.update", "agents.delete", "exec.approvals.get", "exec.approvals.set",
+    "exec.approvals.node.get", "exec.approvals.node.set", "cron.status", "cron.list", "cron.get", "cron.runs", "cron.add",
+    "cron.update", "cron.remove", "cron.run", "device.pair.list", "device.pair.approve", "device.pair.reject",
+    "device.pair.remove", "node.list", "node.describe", "node.pair.list", "node.pair.approve", "node.pair.reject",
+    "node.pair.remove", "node.rename", "tasks.list", "tasks.get", "tasks.cancel", "doctor.memory.status", "update.status"}
+HTTP_STATUS = {"INVALID_REQUEST": 400, "APPROVAL_NOT_FOUND": 404, "NOT_LINKED": 409, "NOT_PAIRED": 409, "UNAVAILABLE": 503,
+               "AGENT_TIMEOUT": 504}  # anything else (FORBIDDEN included) is 500
+CONTROL_PLANE_WRITES = {"config.patch", "config.apply", "cron.add", "update.run"}
+DEFAULT_MODEL = "openai/gpt-6-astra"
 EVENTS = ["connect.challenge", "agent", "chat", "tick", "health", "presence", "config.changed", "shutdown"]
 MS = lambda: int(time.time() * 1000)
 
@@ -90,6 +112,21 @@ ANY = object()
 _TYPE_NAMES = {int: "integer", str: "string", bool: "boolean", dict: "object"}
 
 
+class Str:
+    """A string with TypeBox's bounds (NonEmptyString is Str(1))."""
+
+    def __init__(self, min_length: int = 0, max_length: int | None = None):
+        self.min_length, self.max_length = min_length, max_length
+
+
+class Int:
+    def __init__(self, minimum: int | None = None):
+        self.minimum = minimum
+
+
+NONEMPTY = Str(1)
+
+
 def schema_error(value: Any, schema: Any, path: str = "") -> str | None:
     where = f"at {path or 'root'}"
     if isinstance(schema, Obj):
@@ -102,6 +139,8 @@ def schema_error(value: Any, schema: Any, path: str = "") -> str | None:
         if extra:
             return f"{where}: unexpected property '{extra[0]}'"
         return next((e for k, v in value.items() if (e := schema_error(v, schema.fields[k], f"{path}/{k}"))), None)
+    if isinstance(schema, (Str, Int)):
+        return _bounded_error(value, schema, where)
     if isinstance(schema, tuple):
         return None if value in schema else f"{where}: must be equal to one of the allowed values"
     if isinstance(schema, list):
@@ -113,14 +152,33 @@ def schema_error(value: Any, schema: Any, path: str = "") -> str | None:
     return f"{where}: must be {_TYPE_NAMES[schema]}"
 
 
+def _bounded_error(value: Any, schema: Str | Int, where: str) -> str | None:
+    if isinstance(schema, Str):
+        if not isinstance(value, str):
+            return f"{where}: must be string"
+        if len(value) < schema.min_length:
+            return f"{where}: must not have fewer than {schema.min_length} characters"
+        if schema.max_length is not None and len(value) > schema.max_length:
+            return f"{where}: must not have more than {schema.max_length} characters"
+        return None
+    if not isinstance(value, int) or isinstance(value, bool):
+        return f"{where}: must be integer"
+    return f"{where}: must be >= {schema.minimum}" if schema.minimum is not None and value < schema.minimum else None
+
+
 REQ_FRAME = Obj(("type", "id", "method"), type=("req",), id=str, method=str, params=ANY, traceparent=str, expectedProfileId=str)
-CONNECT = Obj(("minProtocol", "maxProtocol", "client"), minProtocol=int, maxProtocol=int,
-              client=Obj(("id", "version", "platform", "mode"), id=CLIENT_IDS, version=str, platform=str, mode=CLIENT_MODES,
-                         displayName=str, deviceFamily=str, modelIdentifier=str, instanceId=str),
-              role=("operator", "node"), scopes=[tuple(ALL_SCOPES)], caps=[str], commands=[str], permissions=dict, pathEnv=str,
-              auth=Obj(token=str, password=str, deviceToken=str, bootstrapToken=str),
-              device=Obj(("id", "publicKey", "signature", "signedAt", "nonce"), id=str, publicKey=str, signature=str,
-                         signedAt=int, nonce=str),
+# ConnectParamsSchema of 2026.9.6 (packages/gateway-protocol): NonEmptyString almost everywhere, any scope
+# strings (unknown ones are kept, not refused), and a role checked after the schema ("invalid role").
+CONNECT = Obj(("minProtocol", "maxProtocol", "client"), minProtocol=Int(1), maxProtocol=Int(1),
+              client=Obj(("id", "version", "platform", "mode"), id=CLIENT_IDS, displayName=NONEMPTY, version=NONEMPTY,
+                         buildId=Str(1, 96), platform=NONEMPTY, deviceFamily=NONEMPTY, modelIdentifier=NONEMPTY,
+                         timeZone=Str(1, 64), mode=CLIENT_MODES, instanceId=NONEMPTY),
+              caps=[NONEMPTY], commands=[NONEMPTY], computerUse=ANY, workerRuns=ANY, permissions=dict, pathEnv=str,
+              role=NONEMPTY, scopes=[NONEMPTY], modelCatalog=dict,
+              device=Obj(("id", "publicKey", "signature", "signedAt", "nonce"), id=NONEMPTY, publicKey=NONEMPTY,
+                         signature=NONEMPTY, signedAt=Int(0), nonce=NONEMPTY),
+              auth=Obj(token=str, bootstrapToken=str, deviceToken=str, password=str, approvalRuntimeToken=str,
+                       agentRuntimeIdentityToken=str),
               locale=str, userAgent=str)
 
 
@@ -209,8 +267,16 @@ class _Accepted:
 
 
 class _Client:
-    def __init__(self, ws: ServerConnection | None, scopes: list[str], client_id: str = "admin-http-rpc"):
+    def __init__(self, ws: ServerConnection | None, scopes: list[str], client_id: str = "gateway-client",
+                 device_id: str | None = None, ip: str | None = None):
         self.ws, self.scopes, self.client_id, self.seq = ws, scopes, client_id, 0
+        self.device_id, self.ip, self.conn_id = device_id, ip, str(uuid.uuid4())
+
+    @property
+    def rate_key(self) -> str:
+        """Like resolveControlPlaneRateLimitKey: device|ip, or the connection when both are unknown."""
+        device, ip = self.device_id or "unknown-device", self.ip or "unknown-ip"
+        return f"{device}|{ip}|conn={self.conn_id}" if (device, ip) == ("unknown-device", "unknown-ip") else f"{device}|{ip}"
 
     def allows(self, scope: str | None) -> bool:
         have = set(self.scopes)  # admin satisfies every scope; write implies read
@@ -254,10 +320,18 @@ class _HttpAwareConnection(ServerConnection):
 
 
 def _json_response(status: int, body: Any, headers: dict | None = None) -> Response:
-    data = json.dumps(body).encode()
+    return _response(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
+
+
+def _text_response(status: int, text: str) -> Response:
+    return _response(status, text.encode(), "text/plain; charset=utf-8")
+
+
+def _response(status: int, data: bytes, content_type: str, headers: dict | None = None) -> Response:
     reason = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-              405: "Method Not Allowed", 500: "Internal Server Error", 503: "Service Unavailable"}.get(status, "Error")
-    h = Headers({"Content-Type": "application/json; charset=utf-8", "Content-Length": str(len(data)), "Connection": "close"})
+              405: "Method Not Allowed", 409: "Conflict", 500: "Internal Server Error", 503: "Service Unavailable",
+              504: "Gateway Timeout"}.get(status, "Error")
+    h = Headers({"Content-Type": content_type, "Content-Length": str(len(data)), "Connection": "close"})
     for k, v in (headers or {}).items():
         h[k] = v
     return Response(status, reason, h, data)
@@ -265,15 +339,19 @@ def _json_response(status: int, body: Any, headers: dict | None = None) -> Respo
 
 class FakeGateway:
     def __init__(self, token: str = "fake-token", *, config: dict | None = None, tick_interval_ms: int = 30000,
-                 startup_unavailable_connects: int = 0, retry_after_ms: int = 500,
-                 reply: str = "Hello from the fake gateway.", agent_delay_s: float = 0.05):
+                 startup_unavailable_connects: int = 0, retry_after_ms: int = 500, agent_delay_s: float = 0.05,
+                 write_limit: int = 30, write_window_ms: int = 60_000, restart_ms: int = 300):
         # fake: with no config the admin HTTP RPC plugin is enabled, so HTTP tests need no setup patch.
         base = {"gateway": {"mode": "local", "port": 18789, "bind": "loopback", "auth": {"mode": "token"}},
                 "update": {"checkOnStart": False}, "plugins": {"entries": {"admin-http-rpc": {"enabled": True}}}}
         self._config = copy.deepcopy(config) if config is not None else base
         self._config.setdefault("gateway", {}).setdefault("auth", {}).setdefault("token", token)
         self.tick_interval_ms, self.retry_after_ms = tick_interval_ms, retry_after_ms
-        self.startup_unavailable_connects, self.reply, self.agent_delay_s = startup_unavailable_connects, reply, agent_delay_s
+        self.startup_unavailable_connects, self.agent_delay_s = startup_unavailable_connects, agent_delay_s
+        self.write_limit, self.write_window_ms, self.restart_ms = write_limit, write_window_ms, restart_ms
+        self.write_buckets: dict[str, dict] = {}  # "method|caller" -> {count, windowStartMs}
+        self.starting_until = 0.0  # monotonic: after a restart request, starting until then
+        self.injected: dict[str, dict] = {}  # method -> the error object its next call answers
         self.port, self.http_url, self.ws_url = 0, "", ""
         self.boot_id, self.started_ms = str(uuid.uuid4()), MS()
         self.config_path = f"/fake-openclaw/{uuid.uuid4().hex[:8]}/openclaw.json"
@@ -356,6 +434,10 @@ class FakeGateway:
         else:
             asyncio.run_coroutine_threadsafe(apply(), self._loop).result(10)
 
+    def inject_error(self, method: str, code: str, message: str, details: dict | None = None) -> None:
+        """The next call of `method` answers this gateway error (for codes the fake cannot provoke)."""
+        self.injected[method] = {"code": code, "message": message, **({"details": details} if details else {})}
+
     def log(self, subsystem: str, message: str) -> None:
         self.logs.append(json.dumps({"0": json.dumps({"subsystem": subsystem}), "1": message, "time": MS(), "message": message}))
 
@@ -377,52 +459,82 @@ class FakeGateway:
         if entry is None:
             raise invalid(f"unknown method: {method}")
         scope, schema, handler = entry
+        if (injected := self.injected.pop(method, None)) is not None:
+            raise GatewayError(**injected)
         if not client.allows(scope):
             raise GatewayError("FORBIDDEN", f"missing scope: {scope}",
                                {"code": "MISSING_SCOPE", "missingScope": scope, "requiredScopes": [scope]})
+        if method in CONTROL_PLANE_WRITES:
+            self._spend_write_budget(client, method)
         params = {} if params is None else params
         if schema is not None and (error := schema_error(params, schema)):
             raise invalid(f"invalid {method} params: {error}")
         result = handler(self, client, params)
         return await result if asyncio.iscoroutine(result) else result
 
+    def _spend_write_budget(self, client: _Client, method: str) -> None:
+        now, key = MS(), f"{method}|{client.rate_key}"
+        bucket = self.write_buckets.get(key)
+        if bucket is None or now - bucket["windowStartMs"] >= self.write_window_ms:
+            self.write_buckets[key] = {"count": 1, "windowStartMs": now}
+            return
+        if bucket["count"] >= self.write_limit:
+            retry_ms = max(0, bucket["windowStartMs"] + self.write_window_ms - now)
+            raise GatewayError("UNAVAILABLE", f"rate limit exceeded for {method}; retry after {-(-retry_ms // 1000)}s",
+                               {"method": method, "limit": f"{self.write_limit} per {self.write_window_ms // 1000}s"},
+                               retryable=True, retryAfterMs=retry_ms)
+        bucket["count"] += 1
+
+    @property
+    def starting(self) -> bool:
+        return self.startup_unavailable_connects > 0 or time.monotonic() < self.starting_until
+
     # --- HTTP (same port) ---
     async def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
         path = request.path.split("?", 1)[0]
         if path in ("/healthz", "/health"):
             return _json_response(200, {"ok": True, "status": "live"})
-        if path in ("/readyz", "/ready"):  # fake: always ready; startup_unavailable_connects only affects connect
-            return _json_response(200, {"ready": True, "failing": [], "uptimeMs": MS() - self.started_ms,
-                                        "eventLoop": {"degraded": False}})
+        if path in ("/readyz", "/ready"):  # not ready for exactly as long as connect answers "gateway starting"
+            failing = ["startup-sidecars"] if self.starting else []
+            return _json_response(503 if failing else 200, {"ready": not failing, "failing": failing,
+                                                            "uptimeMs": MS() - self.started_ms, "eventLoop": {"degraded": False}})
         if path in ("/startupz", "/startup"):
             return _json_response(200, {"ok": True, "status": "started", "version": VERSION, "uptimeMs": MS() - self.started_ms})
         if path == "/api/v1/admin/rpc":
             return await self._admin_rpc(conn, request)
         if path == "/" and "websocket" in request.headers.get("Upgrade", "").lower():
             return None  # the WebSocket handshake proceeds
-        return _json_response(404, {"error": {"message": "Not Found", "type": "not_found"}})
+        return _text_response(404, "Not Found")
 
     async def _admin_rpc(self, conn: ServerConnection, request: Request) -> Response:
         plugin = self._config.get("plugins", {}).get("entries", {}).get("admin-http-rpc", {})
-        if plugin.get("enabled") is not True:
-            return _json_response(404, {"error": {"message": "Not Found", "type": "not_found"}})
+        if plugin.get("enabled") is not True:  # no route registered: the server's plain 404
+            return _text_response(404, "Not Found")
         if request.method != "POST":
-            return _json_response(405, {"error": {"message": "Method Not Allowed", "type": "method_not_allowed"}},
+            return _json_response(405, {"ok": False, "error": {"type": "method_not_allowed", "message": "Method Not Allowed"}},
                                   {"Allow": "POST"})
         if request.headers.get("Authorization", "") != f"Bearer {self.token}" or not self.token:
             return _json_response(401, {"error": {"message": "Unauthorized", "type": "unauthorized"}})
+        raw = getattr(conn, "http_body", b"")
         try:
-            body = json.loads(getattr(conn, "http_body", b"") or b"null")
+            body = json.loads(raw)
         except ValueError:
-            body = None
-        rid = body.get("id") if isinstance(body, dict) and isinstance(body.get("id"), str) else str(uuid.uuid4())
+            message = "request body must be JSON" if not raw.strip() else "request body must be valid JSON"
+            return _json_response(400, {"ok": False, "error": {"type": "invalid_request", "message": message}})
+        if not isinstance(body, dict):
+            return _json_response(400, {"ok": False, "error": {"type": "invalid_request",
+                                                               "message": "request body must be an object"}})
+        if not isinstance(body.get("method"), str) or not body["method"].strip():
+            return _json_response(400, {"ok": False, "error": {"type": "invalid_request",
+                                                               "message": "method must be a non-empty string"}})
+        rid = body["id"].strip() if isinstance(body.get("id"), str) and body["id"].strip() else str(uuid.uuid4())
+        method = body["method"].strip()
         try:
-            if not isinstance(body, dict) or not isinstance(body.get("method"), str):
-                raise invalid("invalid admin HTTP RPC request: body must be {id?, method, params?}")
-            method = body["method"]
-            if method not in ADMIN_RPC_METHODS and not method.startswith(ADMIN_RPC_PREFIXES):
+            if method not in ADMIN_RPC_METHODS:
                 raise invalid(f"admin HTTP RPC method is not supported: {method}")
-            result = await self.call(_Client(None, list(ALL_SCOPES)), method, body.get("params"))
+            if method == "commands.list":
+                return _json_response(200, {"id": rid, "ok": True, "payload": {"methods": sorted(ADMIN_RPC_METHODS)}})
+            result = await self.call(_Client(None, list(ALL_SCOPES), ip="127.0.0.1"), method, body.get("params"))
             if isinstance(result, _Accepted):
                 payload, error = await result.final()
                 if error:
@@ -480,8 +592,8 @@ class FakeGateway:
         try:
             if not isinstance(frame, dict) or schema_error(frame, REQ_FRAME) or frame["method"] != "connect":
                 raise invalid("invalid handshake: first request must be connect")
-            if self.startup_unavailable_connects > 0:
-                self.startup_unavailable_connects -= 1
+            if self.starting:
+                self.startup_unavailable_connects = max(0, self.startup_unavailable_connects - 1)
                 await self._send_res(ws, rid, error={"code": "UNAVAILABLE", "message": "gateway starting; retry shortly",
                                                      "retryable": True, "retryAfterMs": self.retry_after_ms,
                                                      "details": {"reason": "startup-sidecars"}})
@@ -504,6 +616,9 @@ class FakeGateway:
                                                 "minimumProbeProtocol": 3})
         c, auth, device = params["client"], params.get("auth") or {}, params.get("device")
         role, requested = params.get("role", "operator"), list(params.get("scopes") or [])
+        if role not in ("operator", "node"):
+            raise invalid("invalid role")
+        auth = {k: v for k, v in auth.items() if v}  # an empty secret counts as none given
         if "token" in auth and auth["token"] != self.token and self.auth_mode != "none":
             raise invalid("unauthorized: gateway token mismatch (provide gateway auth token)",
                           {"code": "AUTH_TOKEN_MISMATCH", "authReason": "token_mismatch", "canRetryWithDeviceToken": False,
@@ -525,7 +640,7 @@ class FakeGateway:
             raise invalid("unauthorized: gateway token missing (provide gateway auth token)",  # fake: invented wording
                           {"code": "AUTH_TOKEN_MISSING", "authReason": "token_missing"})
         keeps = device is not None or (c["id"], c["mode"]) in LOCAL_FULL_SCOPE_CLIENTS
-        client = _Client(ws, requested if keeps else [], c["id"])
+        client = _Client(ws, requested if keeps else [], c["id"], device_id=device["id"] if device else None)
         auth_out: dict = {"method": method, "role": role, "scopes": client.scopes}
         if device is not None and (c["id"], c["mode"]) != ("gateway-client", "backend"):  # backend self-pairing is skipped
             auth_out.update(self._pair(device, c, role, client.scopes))
@@ -729,7 +844,7 @@ def _agent(gw: FakeGateway, client: _Client, p: dict) -> _Accepted:
     if run_id is None:  # a repeated idempotencyKey joins the existing run instead of starting another
         run_id = gw.runs_by_key[p["idempotencyKey"]] = str(uuid.uuid4())
         run = gw.runs[run_id] = {"sessionKey": session_key, "acceptedAt": MS(), "done": asyncio.Event(), "final": None}
-        run["task"] = asyncio.create_task(_run_agent(gw, client, run_id, p["message"]))
+        run["task"] = asyncio.create_task(_run_agent(gw, client, run_id, p["message"], _turn_model(gw, p)))
     run = gw.runs[run_id]
 
     async def final() -> tuple[dict, dict | None]:
@@ -740,7 +855,17 @@ def _agent(gw: FakeGateway, client: _Client, p: dict) -> _Accepted:
                       "acceptedAt": run["acceptedAt"]}, final)
 
 
-async def _run_agent(gw: FakeGateway, client: _Client, run_id: str, message: str) -> None:
+def _turn_model(gw: FakeGateway, p: dict) -> str:
+    """provider/model for one turn: the call's `model` (and `provider`), else the configured default."""
+    model = p.get("model") or ""
+    if p.get("provider") and model and "/" not in model:
+        return f"{p['provider']}/{model}"
+    if "/" in model:
+        return model
+    return gw._config.get("agents", {}).get("defaults", {}).get("model", {}).get("primary") or DEFAULT_MODEL
+
+
+async def _run_agent(gw: FakeGateway, client: _Client, run_id: str, message: str, primary: str) -> None:
     run, started = gw.runs[run_id], MS()
     key = run["sessionKey"]
 
@@ -750,7 +875,7 @@ async def _run_agent(gw: FakeGateway, client: _Client, run_id: str, message: str
     await emit("lifecycle", {"phase": "start"})
     await asyncio.sleep(gw.agent_delay_s)
     try:
-        text = await _model_reply(gw, message)
+        text = await _model_reply(gw, message, primary)
         error = None
     except GatewayError as e:
         text, error = None, e.error
@@ -769,11 +894,8 @@ async def _run_agent(gw: FakeGateway, client: _Client, run_id: str, message: str
     run["done"].set()
 
 
-async def _model_reply(gw: FakeGateway, message: str) -> str:
-    """With no default model configured the fake answers itself; otherwise it calls the configured provider."""
-    primary = gw._config.get("agents", {}).get("defaults", {}).get("model", {}).get("primary")
-    if not primary:
-        return gw.reply
+async def _model_reply(gw: FakeGateway, message: str, primary: str) -> str:
+    """A completion from the configured provider; none configured fails as the real gateway does with no key."""
     name, _, model = primary.partition("/")
     provider = gw._config.get("models", {}).get("providers", {}).get(name)
     if not provider or not provider.get("baseUrl"):
@@ -835,6 +957,13 @@ def _no_request(kind: str) -> Callable[..., dict]:
     return handler
 
 
+def _approval_get(gw: FakeGateway, client: _Client, p: dict) -> dict:
+    """No approval is ever pending in the fake: the real gateway's answer for an unknown id."""
+    raise invalid("approval not found", {"reason": "APPROVAL_NOT_FOUND",
+                                         "remediation": "Re-request the action; pending approvals are cleared after "
+                                                        "expiry or restart."})
+
+
 def _usage_cost(days: int) -> dict:
     """Like the real gateway: one zero row per day of the window, oldest first."""
     today = datetime.date.today()
@@ -844,13 +973,51 @@ def _usage_cost(days: int) -> dict:
 
 
 def _models_list(gw: FakeGateway, client: _Client, p: dict) -> dict:
+    """Configured models; `input` and `local` only with includeDetails; accountSelection only over HTTP."""
     providers = gw._config.get("models", {}).get("providers", {})
-    return {"models": [{"id": m["id"], "name": m.get("name", m["id"]), "provider": name, "contextWindow": m.get("contextWindow"),
-                        "reasoning": m.get("reasoning", False), "input": m.get("input", ["text"]), "available": True}
-                       for name, prov in providers.items() for m in prov.get("models", [])]}
+    primary = gw._config.get("agents", {}).get("defaults", {}).get("model", {}).get("primary") or DEFAULT_MODEL
+    models = []
+    for name, prov in providers.items():
+        if p.get("provider") and p["provider"] != name:
+            continue
+        for m in prov.get("models", []):
+            row = {"id": m["id"], "name": m.get("name", m["id"]), "provider": name, "contextWindow": m.get("contextWindow")}
+            if p.get("includeDetails"):
+                row["local"] = bool(re.match(r"https?://(127\.|localhost|\[::1\])", prov.get("baseUrl", "")))
+                row["input"] = m.get("input", ["text"])
+            row.update(reasoning=m.get("reasoning", False), tags=["default"] if f"{name}/{m['id']}" == primary else [],
+                       thinkingLevels=[{"id": "off", "label": "off"}], thinkingDefault="off", available=True)
+            models.append(row)
+    result: dict = {"models": models}
+    if client.ws is None:  # the admin HTTP RPC's caller has no profile: the gateway adds its account choice
+        result["accountSelection"] = {"kind": "automatic", "label": "Automatic account selection"}
+    return result
+
+
+def _channels_pairing_list(gw: FakeGateway, client: _Client, p: dict) -> dict:
+    """No channel account uses DM pairing in the fake (channels are skipped), so nothing is ever pending."""
+    return {"accounts": [], "requests": [], "commandOwnerConfigured": False,
+            "limits": {"pendingPerAccount": 3, "ttlMs": 3_600_000}}
+
+
+def _channels_pairing_approve(gw: FakeGateway, client: _Client, p: dict) -> dict:
+    raise invalid(f"Error: unknown pairing channel: {p['channel']}")
+
+
+def _restart_request(gw: FakeGateway, client: _Client, p: dict) -> dict:
+    """An in-process restart: shutdown event, close 1012, then starting for restart_ms (new bootId)."""
+    async def restart() -> None:
+        gw.starting_until = time.monotonic() + 60  # starting from the moment the sockets close ...
+        await _restart(gw)
+        gw.starting_until = time.monotonic() + gw.restart_ms / 1000  # ... until restart_ms later
+
+    asyncio.get_running_loop().call_later(0.05, lambda: asyncio.ensure_future(restart()))
+    return {"ok": True, "status": "scheduled", "restart": {"ok": True, "pid": os.getpid(), "signal": "SIGUSR2",
+                                                           "reason": p.get("reason"), "mode": "emit", "delayMs": 0}}
 
 
 READ, WRITE, ADMIN, PAIRING = "operator.read", "operator.write", "operator.admin", "operator.pairing"
+APPROVALS = "operator.approvals"
 EMPTY = Obj()
 # method -> (required scope, closed params schema or None for open, handler)
 METHODS: dict[str, tuple[str | None, Any, Callable[..., Any]]] = {
@@ -880,12 +1047,18 @@ METHODS: dict[str, tuple[str | None, Any, Callable[..., Any]]] = {
     "cron.add": (ADMIN, Obj(("name", "schedule"), name=str, schedule=dict, payload=dict, description=str, enabled=bool,
                             agentId=str, sessionTarget=str, wakeMode=str, delivery=dict, deleteAfterRun=bool), _cron_add),
     "cron.remove": (ADMIN, Obj(id=str, jobId=str), _cron_remove),
+    "approval.get": (APPROVALS, Obj(("id",), id=NONEMPTY), _approval_get),
     "device.pair.list": (PAIRING, EMPTY, _pair_list),
     "device.pair.approve": (PAIRING, Obj(("requestId",), requestId=str), _no_request("requestId")),
     "device.pair.reject": (PAIRING, Obj(("requestId",), requestId=str), _no_request("requestId")),
-    "channels.pairing.list": (PAIRING, Obj(channel=str), lambda gw, c, p: {"requests": []}),
-    "channels.pairing.approve": (PAIRING, Obj(("channel", "code"), channel=str, code=str, accountId=str, notify=bool),
-                                 _no_request("pairing code")),
-    "models.list": (READ, Obj(view=("default", "configured", "provider-config", "all"), preparedOnly=bool, refresh=bool,
-                              provider=str), _models_list),
+    "channels.pairing.list": (PAIRING, Obj(channel=NONEMPTY, accountId=NONEMPTY), _channels_pairing_list),
+    "channels.pairing.approve": (PAIRING, Obj(("channel", "accountId", "requestId"), channel=NONEMPTY, accountId=NONEMPTY,
+                                              requestId=NONEMPTY, notify=bool, bootstrapCommandOwner=bool),
+                                 _channels_pairing_approve),
+    "models.list": (READ, Obj(agentId=NONEMPTY, sessionKey=NONEMPTY, authProfileId=NONEMPTY, provider=NONEMPTY,
+                              includeDetails=bool, includeProviderCapabilities=bool, includeDefaultModels=bool,
+                              preparedOnly=bool, refresh=bool, view=("default", "configured", "provider-config", "all")),
+                    _models_list),
+    "gateway.restart.request": (ADMIN, Obj(reason=str, skipDeferral=bool, safe=bool, target=ANY, restartIntent=ANY),
+                                _restart_request),
 }

@@ -35,6 +35,15 @@ CASES = [
     ({"code": "INVALID_REQUEST", "message": "invalid cron.add params: must have required property 'name'"},
      None, e.InvalidRequest),
     ({"message": "Unauthorized", "type": "unauthorized"}, 401, e.AuthenticationFailed),
+    # The admin-http-rpc plugin's statuses: APPROVAL_NOT_FOUND 404, NOT_PAIRED/NOT_LINKED 409, FORBIDDEN 500, AGENT_TIMEOUT 504.
+    ({"code": "APPROVAL_NOT_FOUND", "message": "approval not found"}, 404, e.ApprovalNotFound),
+    ({"code": "INVALID_REQUEST", "message": "approval not found", "details": {"reason": "APPROVAL_NOT_FOUND"}},
+     None, e.ApprovalNotFound),
+    ({"code": "AGENT_TIMEOUT", "message": "agent timed out"}, 504, e.GatewayTimeout),
+    ({"code": "NOT_PAIRED", "message": "pairing required"}, 409, e.AuthenticationFailed),
+    ({"code": "NOT_LINKED", "message": "not linked"}, 409, e.AuthenticationFailed),
+    ({"code": "FORBIDDEN", "message": "profile edits require the owning user or operator.admin"}, 500, e.MissingScope),
+    ({"code": "SOMETHING_NEW", "message": "?"}, 500, e.GatewayFailed),
 ]
 
 
@@ -53,3 +62,31 @@ def test_retry_information_travels_with_the_error():
     assert not e.from_error(CASES[0][0]).retryable
     assert e.from_error(CASES[9][0]).issues == [{"path": "ui.seamColor", "message": "expected hex color (RRGGBB)"}]
     assert e.from_error(CASES[2][0]).request_id == "r1"
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "expected"),
+    [
+        (404, b'{"id":"h1","ok":false,"error":{"code":"APPROVAL_NOT_FOUND","message":"approval not found"}}',
+         e.ApprovalNotFound),
+        (404, b"Not Found", e.MethodNotSupported),  # no RPC reply: the plugin's route is not there
+        (504, b'{"id":"h1","ok":false,"error":{"code":"AGENT_TIMEOUT","message":"agent timed out"}}', e.GatewayTimeout),
+        (409, b'{"id":"h1","ok":false,"error":{"code":"NOT_PAIRED","message":"pairing required"}}', e.AuthenticationFailed),
+        (500, b'{"id":"h1","ok":false,"error":{"code":"FORBIDDEN","message":"missing scope: operator.admin"}}', e.MissingScope),
+        (400, b'{"ok":false,"error":{"type":"invalid_request","message":"method must be a non-empty string"}}', e.InvalidRequest),
+        (503, b"<html>proxy</html>", e.GatewayUnavailable),
+        (401, b'{"error":{"message":"Unauthorized","type":"unauthorized"}}', e.AuthenticationFailed),
+    ],
+    ids=["404-reply", "404-plain", "504", "409", "500-forbidden", "400-body-check", "503-not-json", "401"],
+)
+def test_the_admin_rpc_reply_body_decides_the_type_not_the_status(status, body, expected):
+    from clawster.gateway.http_rpc import _payload
+
+    with pytest.raises(e.GatewayError) as caught:
+        _payload(status, body)
+    assert type(caught.value) is expected
+
+
+def test_new_types_keep_the_hierarchy():
+    assert issubclass(e.ApprovalNotFound, e.PermanentError) and not e.ApprovalNotFound("x").retryable
+    assert issubclass(e.GatewayTimeout, e.GatewayUnavailable) and e.GatewayTimeout("x").retryable

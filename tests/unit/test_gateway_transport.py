@@ -11,7 +11,7 @@ import pytest
 from websockets.sync.server import serve
 
 from clawster.gateway import ConnectionLost, GatewayClient, GatewayUnavailable, WebSocketTransport
-from clawster.local.fake_gateway import FakeGateway
+from tests.fakes.fake_gateway import FakeGateway
 
 
 def test_connect_retries_while_the_gateway_is_starting():

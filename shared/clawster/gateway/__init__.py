@@ -15,8 +15,8 @@ _HOME = {
     "AdminRpcTransport": "http_rpc",
     "WebSocketTransport": "websocket",
     **{name: "errors" for name in (
-        "AuthenticationFailed", "BaseHashRequired", "ConfigConflict", "ConnectionLost", "GatewayError",
-        "GatewayFailed", "GatewayUnavailable", "InvalidConfig", "InvalidRequest", "MethodNotSupported",
+        "ApprovalNotFound", "AuthenticationFailed", "BaseHashRequired", "ConfigConflict", "ConnectionLost", "GatewayError",
+        "GatewayFailed", "GatewayTimeout", "GatewayUnavailable", "InvalidConfig", "InvalidRequest", "MethodNotSupported",
         "MissingScope", "PairingRequired", "ProtocolMismatch", "RateLimited",
     )},
 }

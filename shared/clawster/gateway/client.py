@@ -1,20 +1,25 @@
 """GatewayClient: the methods the control plane needs, over either transport.
 
 Config writes always carry baseHash (take it from config_get). `update_config` does the
-read-patch-retry loop callers usually want; a ConfigConflict escapes only after `attempts` tries.
+read-patch-retry loop callers usually want: a ConfigConflict escapes only after `attempts` tries, and
+the gateway's write rate limit (30 config.patch per minute per device and address: RateLimited with
+retry_after_ms) is waited out, within a deadline, instead of failing the caller.
 """
 
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import ConfigConflict
+from .errors import ConfigConflict, RateLimited
 
 REDACTED = "__OPENCLAW_REDACTED__"
+RATE_LIMIT_FALLBACK_WAIT_S = 1.0  # a RateLimited without retryAfterMs (the gateway always sends one)
+RATE_LIMIT_MARGIN_S = 0.05  # past the window's end, not on it
 
 
 class Transport(Protocol):
@@ -118,14 +123,34 @@ class GatewayClient:
             params["note"] = note
         return ConfigWrite.from_payload(self._call("config.apply", params))
 
-    def update_config(self, patch: dict, *, note: str | None = None, attempts: int = 3) -> ConfigWrite:
-        """config.get then config.patch, re-reading after a concurrent change (ConfigConflict)."""
-        for _ in range(attempts - 1):
+    def update_config(
+        self,
+        patch: dict,
+        *,
+        note: str | None = None,
+        attempts: int = 3,
+        deadline_s: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> ConfigWrite:
+        """config.get then config.patch, re-reading after a concurrent change (ConfigConflict).
+
+        A RateLimited write is retried after the gateway's retry_after_ms (it does not count as an
+        attempt); it escapes only when that wait would end after `deadline_s` from the call.
+        """
+        deadline = time.monotonic() + deadline_s
+        conflicts = 0
+        while True:
             try:
                 return self.config_patch(patch, base_hash=self.config_get().hash, note=note)
             except ConfigConflict:
-                continue
-        return self.config_patch(patch, base_hash=self.config_get().hash, note=note)  # a conflict now escapes
+                conflicts += 1
+                if conflicts >= attempts:
+                    raise
+            except RateLimited as limited:
+                wait = (limited.retry_after_ms / 1000) if limited.retry_after_ms is not None else RATE_LIMIT_FALLBACK_WAIT_S
+                if time.monotonic() + wait > deadline:
+                    raise
+                sleep(wait + RATE_LIMIT_MARGIN_S)
 
     def config_schema_lookup(self, path: str) -> dict:
         """{path, schema, reloadKind: none|hot|restart, children}."""
@@ -147,8 +172,13 @@ class GatewayClient:
     def sessions_list(self, limit: int = 50) -> dict:
         return self._call("sessions.list", {"limit": limit})
 
-    def models_list(self, view: str | None = None) -> dict:
-        return self._call("models.list", {"view": view} if view else {})
+    def models_list(self, view: str | None = None, *, include_details: bool = False) -> dict:
+        """{models[{id, name, provider, contextWindow, reasoning, tags, available, ...}]}; `input` and `local`
+        only with include_details. Over the admin HTTP RPC the gateway adds `accountSelection`."""
+        params: dict[str, Any] = {"view": view} if view else {}
+        if include_details:
+            params["includeDetails"] = True
+        return self._call("models.list", params)
 
     # -- agent --------------------------------------------------------------------------------------
     def agent(
@@ -183,6 +213,11 @@ class GatewayClient:
 
     def cron_remove(self, job_id: str) -> dict:
         return self._call("cron.remove", {"id": job_id})
+
+    # -- approvals ----------------------------------------------------------------------------------
+    def approval_get(self, approval_id: str) -> dict:
+        """{approval}; ApprovalNotFound when the id is unknown or expired (WebSocket only)."""
+        return self._call("approval.get", {"id": approval_id})
 
     # -- devices ------------------------------------------------------------------------------------
     def device_pair_list(self) -> dict:

@@ -70,6 +70,13 @@ class MethodNotSupported(InvalidRequest):
     """Unknown method, or one the admin HTTP RPC allowlist does not expose (use the WebSocket)."""
 
 
+class ApprovalNotFound(GatewayError, PermanentError):
+    """The approval (or pairing request) named is unknown or expired: re-request the action.
+
+    The gateway's code APPROVAL_NOT_FOUND (HTTP 404 on the admin RPC), or INVALID_REQUEST with
+    `details.reason` APPROVAL_NOT_FOUND (approval.get/resolve)."""
+
+
 class ConfigConflict(GatewayError, RetryableError):
     """The config changed since the caller's config.get: re-read it and retry with the new hash."""
 
@@ -88,8 +95,23 @@ class RateLimited(GatewayUnavailable):
     """Control-plane writes are limited (30 per 60 s per method); wait `retry_after_ms`."""
 
 
+class GatewayTimeout(GatewayUnavailable):
+    """The gateway gave up waiting for an agent (AGENT_TIMEOUT, HTTP 504 on the admin RPC)."""
+
+    code = "GATEWAY_TIMEOUT"
+
+
 class ConnectionLost(GatewayUnavailable):
     """The link died (closed, or silent for twice the tick interval) before the answer came."""
+
+
+# Conditions the gateway gives no details code for: its stable message prefixes, matched here only.
+_BY_MESSAGE: tuple[tuple[tuple[str, ...], type[GatewayError]], ...] = (
+    (("config changed since last load",), ConfigConflict),
+    (("config base hash required",), BaseHashRequired),
+    (("unknown method", "admin HTTP RPC method is not supported"), MethodNotSupported),
+    (("invalid config",), InvalidConfig),
+)
 
 
 def from_error(error: dict[str, Any], *, http_status: int | None = None) -> GatewayError:
@@ -99,25 +121,23 @@ def from_error(error: dict[str, Any], *, http_status: int | None = None) -> Gate
     details = error.get("details") if isinstance(error.get("details"), dict) else {}
     detail_code = str(details.get("code") or "")
     kwargs = {"code": code, "details": details, "retry_after_ms": error.get("retryAfterMs")}
+    if code == "APPROVAL_NOT_FOUND" or details.get("reason") == "APPROVAL_NOT_FOUND":
+        return ApprovalNotFound(message, **kwargs)
+    if code == "AGENT_TIMEOUT":
+        return GatewayTimeout(message, **kwargs)
     if detail_code == "PROTOCOL_MISMATCH":
         return ProtocolMismatch(message, **kwargs)
     if detail_code == "PAIRING_REQUIRED" or code == "PAIRING_REQUIRED":
         return PairingRequired(message, **kwargs)
-    if detail_code in {"AUTH_TOKEN_MISMATCH", "DEVICE_IDENTITY_REQUIRED"} or code == "NOT_PAIRED" or http_status == 401:
+    if detail_code in {"AUTH_TOKEN_MISMATCH", "DEVICE_IDENTITY_REQUIRED"} or code in {"NOT_PAIRED", "NOT_LINKED"} \
+            or http_status == 401:
         return AuthenticationFailed(message, **kwargs)
     if detail_code == "MISSING_SCOPE" or code == "FORBIDDEN":
         return MissingScope(message, **kwargs)
-    if code == "UNAVAILABLE" or error.get("retryable") or http_status in {429, 503}:
+    if code == "UNAVAILABLE" or error.get("retryable") or http_status in {429, 503, 504}:
         limited = message.startswith("rate limit exceeded") or http_status == 429
         return (RateLimited if limited else GatewayUnavailable)(message, **kwargs)
-    if message.startswith("config changed since last load"):
-        return ConfigConflict(message, **kwargs)
-    if message.startswith("config base hash required"):
-        return BaseHashRequired(message, **kwargs)
-    if message.startswith(("unknown method", "admin HTTP RPC method is not supported")):
-        return MethodNotSupported(message, **kwargs)
-    if message.startswith("invalid config"):
-        return InvalidConfig(message, **kwargs)
-    if code == "INVALID_REQUEST":
-        return InvalidRequest(message, **kwargs)
-    return GatewayFailed(message, **kwargs)
+    kind = next((k for prefixes, k in _BY_MESSAGE if message.startswith(prefixes)), None)
+    if kind is None:
+        kind = InvalidRequest if code == "INVALID_REQUEST" else GatewayFailed
+    return kind(message, **kwargs)

@@ -51,18 +51,28 @@ class AdminRpcTransport:
 
 
 def _payload(status: int, raw: bytes) -> Any:
+    """The payload of one admin RPC reply, or the typed error it carries.
+
+    The body decides, not the status: the plugin maps gateway error codes to statuses
+    (INVALID_REQUEST 400, APPROVAL_NOT_FOUND 404, NOT_PAIRED 409, UNAVAILABLE 503, AGENT_TIMEOUT 504,
+    anything else 500), so a 404 carrying an RPC reply is that reply's error. Only a 404 without one
+    (the route's plain "Not Found") means the admin-http-rpc plugin is not enabled.
+    """
     try:
         reply = json.loads(raw or b"null")
     except ValueError:
         reply = None
     if status == 401:
         raise AuthenticationFailed("gateway refused the admin RPC token", code="UNAUTHORIZED", details={"status": 401})
+    if isinstance(reply, dict) and isinstance(reply.get("ok"), bool):
+        if reply["ok"]:
+            return reply.get("payload")
+        error = reply.get("error") if isinstance(reply.get("error"), dict) else {}
+        if not error.get("code") and error.get("type") == "invalid_request":  # the plugin's own body checks
+            error = {**error, "code": "INVALID_REQUEST"}
+        raise from_error(error, http_status=status)
     if status == 404:
         raise MethodNotSupported("admin HTTP RPC is not enabled on this gateway (plugin admin-http-rpc)", code="NOT_FOUND")
-    if not isinstance(reply, dict) or "ok" not in reply:
-        if status == 429 or status >= 500:
-            raise GatewayUnavailable(f"gateway answered HTTP {status}", code="UNAVAILABLE")
-        raise GatewayFailed(f"unexpected admin RPC reply (HTTP {status}): {raw[:200]!r}")
-    if reply["ok"]:
-        return reply.get("payload")
-    raise from_error(reply.get("error") or {}, http_status=status)
+    if status == 429 or status >= 500:
+        raise GatewayUnavailable(f"gateway answered HTTP {status}", code="UNAVAILABLE")
+    raise GatewayFailed(f"unexpected admin RPC reply (HTTP {status}): {raw[:200]!r}")

@@ -43,6 +43,7 @@ class WebSocketTransport:
         device_token: str | None = None,
         client_id: str = "gateway-client",
         client_mode: str = "backend",
+        client_info: dict[str, str] | None = None,
         scopes: tuple[str, ...] = OPERATOR_SCOPES,
         connect_timeout_s: float = 30.0,
         max_backoff_s: float = 5.0,
@@ -53,7 +54,9 @@ class WebSocketTransport:
         self._token = token
         self.device = device
         self.device_token = device_token
-        self.client = {"id": client_id, "version": CLIENT_VERSION, "platform": "linux", "mode": client_mode}
+        # client_info adds or overrides connect.client fields the gateway knows (displayName, timeZone, buildId, ...)
+        self.client = {"id": client_id, "version": CLIENT_VERSION, "platform": "linux", "mode": client_mode,
+                       **(client_info or {})}
         self.scopes = list(scopes)
         self.protocol = protocol
         self.connect_timeout_s = connect_timeout_s
@@ -71,8 +74,8 @@ class WebSocketTransport:
         return f"WebSocketTransport({self.url!r})"
 
     # -- connection ---------------------------------------------------------------------------
-    def connect(self) -> dict:
-        """Handshake (retrying while the gateway is starting); returns the hello-ok payload."""
+    def connect(self, *, retry: bool = True) -> dict:
+        """Handshake (retrying while the gateway is starting, unless `retry` is False); returns hello-ok."""
         deadline = time.monotonic() + self.connect_timeout_s
         delay = 0.25
         while True:
@@ -80,7 +83,7 @@ class WebSocketTransport:
                 return self._connect_once(deadline)
             except GatewayUnavailable as error:
                 wait = max((error.retry_after_ms or 0) / 1000, delay)
-                if time.monotonic() + wait > deadline:
+                if not retry or time.monotonic() + wait > deadline:
                     raise
                 log.info("gateway unavailable (%s); retrying in %.2fs", error.message, wait)
                 time.sleep(wait)
