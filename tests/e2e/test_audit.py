@@ -3,10 +3,9 @@ non-members go to the caller's own security partition, rate-limited, never to th
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime, timedelta, timezone
-
-import botocore.client
 
 from clawster.ids import new_id
 from clawster.services.audit import OUTSIDER_EVENTS_PER_MINUTE
@@ -112,16 +111,23 @@ def test_outsiders_refusals_go_to_their_own_partition_rate_limited(team, client_
 
 
 def _dynamodb_calls(monkeypatch, *needles: str) -> list[tuple]:
-    """Record each DynamoDB call that names one of `needles` as (operation, key prefixes it touches)."""
+    """Record each DynamoDB request that names one of `needles` as (operation, key prefixes it touches).
+
+    Recorded where the requests arrive, in the stack's moto server (this process): the handlers run
+    in Lambda instances of their own (worker processes), which a patch of this process's botocore
+    would never see. The request body is the call's parameters in DynamoDB JSON."""
+    from moto.dynamodb.responses import DynamoHandler
+
     calls: list[tuple] = []
-    original = botocore.client.BaseClient._make_api_call
+    original = DynamoHandler.call_action
 
-    def counting(client, operation, params):
-        if client.meta.service_model.service_name == "dynamodb" and any(n in repr(params) for n in needles):
-            calls.append((operation, tuple(_key_prefixes(params))))
-        return original(client, operation, params)
+    def counting(handler):
+        if any(n in handler.body for n in needles):
+            operation = handler.headers.get("X-Amz-Target", "").rpartition(".")[2]
+            calls.append((operation, tuple(_key_prefixes(json.loads(handler.body)))))
+        return original(handler)
 
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    monkeypatch.setattr(DynamoHandler, "call_action", counting)
     return calls
 
 

@@ -1,8 +1,8 @@
 """Parallel writers. The service-level races hold every writer between its read and its commit until
 all have read (a barrier in Change.commit), so each race is driven, not hoped for: only the
-transaction's conditions decide. The HTTP races send real parallel requests through the local stack;
-there the API functions run one event at a time (docs/decisions.md), so requests to the same function
-queue, while different functions (fleets, bots) interleave."""
+transaction's conditions decide. The service-level races run in this process, where the barrier is.
+The HTTP races send real parallel requests through the local stack; there each request runs in a
+Lambda instance of its own (a worker process, as on AWS), so requests to one function interleave too."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""moto's Lambda service runs catalog handlers in-process (direct invoke; Step Functions and stream
-mappings take the same path). One test per moto patch, so a moto upgrade that breaks it fails here."""
+"""moto's Lambda service runs catalog handlers through the local runtime, in Lambda instances of
+their own (direct invoke; Step Functions and stream mappings take the same path). One test per moto
+patch, so a moto upgrade that breaks it fails here."""
 
 from __future__ import annotations
 
@@ -24,20 +25,16 @@ def test_a_handler_exception_comes_back_as_a_function_error(stack):
     assert reply["FunctionError"] and payload["errorType"] and payload["errorMessage"]
 
 
-def test_a_handler_that_overran_its_timeout_still_returns_what_it_committed(caplog, monkeypatch):
+def test_a_handler_that_overran_its_timeout_still_returns_what_it_committed(caplog, tmp_path):
     """On a busy machine a handler can finish past its timeout after it committed its write: the
     caller must get the result (and a warning in the log), not an error for a change that happened."""
     from clawster.local import lambda_runtime
 
-    committed = []
-
-    def handler(event, context):
-        committed.append(event)
-        return {"statusCode": 201}
-
-    function = lambda_runtime.LocalFunction("slow", "unused.handler", timeout_s=0)  # overran at once
-    monkeypatch.setattr(function, "handler", lambda: handler)
-    with caplog.at_level("WARNING", logger="local.lambda"):
-        assert function.invoke({"n": 1}) == {"statusCode": 201}
-    assert committed == [{"n": 1}]
+    function = lambda_runtime.LocalFunction("slow", "tests.local.test_lambda_runtime.commit", timeout_s=0)
+    try:
+        with caplog.at_level("WARNING", logger="local.lambda"):
+            assert function.invoke({"file": str(tmp_path / "written"), "n": 1}) == {"statusCode": 201}
+    finally:
+        function.stop()
+    assert (tmp_path / "written").read_text() == "1"  # committed in the instance
     assert any("past its 0 s timeout" in record.getMessage() for record in caplog.records)

@@ -3,7 +3,8 @@
 Like the deployed API it matches the request to a catalog route, runs the authorizer (the local
 issuer instead of Cognito) on every non-public route, hands the function a REST proxy event with
 the token's claims in requestContext.authorizer.claims, and turns a handler exception or a
-malformed result into 502 {"message": "Internal server error"}.
+malformed result into 502 {"message": "Internal server error"} (a throttled invocation into 500, as
+API Gateway answers when Lambda refuses the invocation with a 429).
 
 Many clients at once are queued by a real listen backlog, and a request whose body framing is
 unusable (a bad or conflicting Content-Length, a body that stops arriving, an unknown
@@ -29,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from functions import catalog
 
 from .issuer import InvalidToken, Issuer
-from .lambda_runtime import LocalFunction
+from .lambda_runtime import LocalFunction, TooManyRequestsException
 from .ports import BACKLOG, PortUnavailable
 
 log = logging.getLogger("local.api")
@@ -300,6 +301,9 @@ class LocalApiGateway:
         try:
             result = route.function.invoke(event)
             status, out_headers, out_body = _from_proxy_result(result)
+        except TooManyRequestsException:  # Lambda throttled: a proxy integration answers 500, as on AWS
+            log.warning("%s throttled on %s %s (at its concurrency limit)", route.function.name, method, path)
+            return _json(500, {"message": "Internal server error"})
         except Exception:
             log.exception("%s failed on %s %s", route.function.name, method, path)
             return _json(502, {"message": "Internal server error"})
