@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
+import re
 from typing import Annotated
+from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Header, Path
@@ -18,6 +20,7 @@ from clawster.api.models import (
     WorkspaceSummary,
     WorkspaceUpdate,
 )
+from clawster.domain.errors import ValidationFailed
 from clawster.services import workspaces
 from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import (
@@ -37,8 +40,18 @@ from functions.api._resolver import (
 )
 
 app = create_app()
-UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._@+=-]+$")]
+USER_ID = re.compile(r"^[A-Za-z0-9._@+=-]{1,128}$")
+# As sent: a client may percent-encode a character of the id (e.g. "@" as %40), and the resolver hands
+# the segment over undecoded; _user_id decodes it and checks the id itself.
+UserId = Annotated[str, Path(min_length=1, max_length=384, pattern=r"^([A-Za-z0-9._@+=-]|%[0-9A-Fa-f]{2})+$")]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
+
+
+def _user_id(raw: str) -> str:
+    user_id = unquote(raw)
+    if not USER_ID.match(user_id):
+        raise ValidationFailed("user_id", "must be 1 to 128 of A-Z a-z 0-9 . _ @ + = -")
+    return user_id
 
 
 def _access():
@@ -87,14 +100,14 @@ def list_members(workspace_id: str) -> MemberList:
 @app.put("/workspaces/<workspace_id>/members/<user_id>", tags=["members"],
          responses=documented(200, 201, errors=MEMBER + ROLE + BODY + WRITE + (409,)))  # 409: stale, last OWNER
 def put_member(workspace_id: str, user_id: UserId, body: MemberPut) -> Response[MemberOut]:
-    member, created = workspaces.put_member(_access(), user_id, body.role)
+    member, created = workspaces.put_member(_access(), _user_id(user_id), body.role)
     return respond(201 if created else 200, MemberOut.model_validate(member.public()))
 
 
 @app.delete("/workspaces/<workspace_id>/members/<user_id>", tags=["members"],
             responses=documented(204, errors=MEMBER + ROLE + WRITE + (409, 422)))  # 422: user_id pattern
 def delete_member(workspace_id: str, user_id: UserId) -> Response[None]:
-    workspaces.delete_member(_access(), user_id)
+    workspaces.delete_member(_access(), _user_id(user_id))
     return respond(204)
 
 
