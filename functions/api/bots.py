@@ -71,7 +71,8 @@ def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
                idempotency_key: IdempotencyKey = None) -> Response[BotOut]:
     def create():
         bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
-                          config=body.config, tags=body.tags, target=body.target.value if body.target else None)
+                          config=body.config, tags=body.tags, target=body.target.value if body.target else None,
+                          ready_timeout_s=body.ready_timeout_s)
         return 201, _out(bot), bot.version
 
     return once(app, idempotency_key, body, create)

@@ -149,18 +149,22 @@ def create_gateway(state: dict[str, Any], execution: str) -> dict[str, Any]:
 
 
 # -- lifecycle -------------------------------------------------------------------------------------
-def _lifecycle(name: str, call: Callable[[Any, str], Any]) -> Step:
+def _lifecycle(name: str, call: Callable[[Any, dict[str, Any]], Any]) -> Step:
     def run(state: dict[str, Any], execution: str) -> dict[str, Any]:
-        return state | workflow.run_once(
-            state, execution, name, lambda: {"gateway_state": call(_provider(state), state["bot_id"]).state.value})
+        def work() -> dict[str, Any]:
+            return {"gateway_state": call(_provider(state), state).state.value,
+                    "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S)}
+
+        return state | workflow.run_once(state, execution, name, work)
 
     run.__name__ = f"{name}_gateway"
     return step(run)
 
 
-_lifecycle("restart", lambda provider, bot_id: provider.restart(bot_id))
-_lifecycle("start", lambda provider, bot_id: provider.start(bot_id))
-_lifecycle("stop", lambda provider, bot_id: provider.stop(bot_id))
+# A restart is not idempotent by nature: the request id lets a retried one find the restart it did.
+_lifecycle("restart", lambda provider, state: provider.restart(state["bot_id"], request_id=state["request_id"]))
+_lifecycle("start", lambda provider, state: provider.start(state["bot_id"]))
+_lifecycle("stop", lambda provider, state: provider.stop(state["bot_id"]))
 
 
 @step

@@ -43,7 +43,7 @@ from ..base import (
     SizeTier,
 )
 from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, ProviderFailed, StartFailed, UnsupportedChange
-from . import process
+from . import faults, process
 from .instance import InstanceFiles, InstanceRecord, enforced_config, merge
 from .locks import FileLock
 from .runtime import OpenClawRuntime
@@ -167,6 +167,7 @@ class LocalProvider:
 
     # -- lifecycle ------------------------------------------------------------------------------
     def create(self, spec: GatewaySpec) -> GatewayStatus:
+        faults.take(self.root, "create")
         version = self.runtime.version
         if spec.openclaw_version != version:
             raise UnsupportedChange(f"the local provider runs openclaw {version}, not {spec.openclaw_version}")
@@ -197,6 +198,7 @@ class LocalProvider:
             return self._status(files, record)
 
     def start(self, bot_id: str) -> GatewayStatus:
+        faults.take(self.root, "start")
         with self._held(bot_id):
             files = self._existing(bot_id)
             record = files.load()
@@ -209,6 +211,7 @@ class LocalProvider:
             return self._status(files, record)
 
     def stop(self, bot_id: str) -> GatewayStatus:
+        faults.take(self.root, "stop")
         with self._held(bot_id):
             files = self._existing(bot_id)
             record = files.load()
@@ -220,6 +223,7 @@ class LocalProvider:
             return self.describe(bot_id)
 
     def restart(self, bot_id: str, *, request_id: str | None = None) -> GatewayStatus:
+        faults.take(self.root, "restart")
         with self._held(bot_id):
             files = self._existing(bot_id)
             record = files.load()
@@ -232,6 +236,7 @@ class LocalProvider:
             return self._status(files, record)
 
     def update(self, bot_id: str, change: GatewayUpdate) -> GatewayStatus:
+        faults.take(self.root, "update")
         with self._held(bot_id):
             files = self._existing(bot_id)
             record = files.load()
@@ -248,6 +253,7 @@ class LocalProvider:
             return self._status(files, files.load())
 
     def delete(self, bot_id: str) -> None:
+        faults.take(self.root, "delete")
         files = self._files(bot_id)
         with self._held(bot_id):
             if files.exists():

@@ -141,11 +141,15 @@ class BotCreate(Strict):
     tags: Tags = {}
     target: Target | None = Field(None, description="Where to run its gateway; given, the bot is provisioned at once "
                                                     "(status CREATING, then RUNNING or ERROR)")
+    ready_timeout_s: int | None = Field(None, ge=1, le=3600, description="How long its gateway may take to become "
+                                        "healthy before the provision fails (default 900 s)")
 
     @model_validator(mode="after")
     def _source(self) -> BotCreate:
         if self.template_id is None and self.config is None:
             raise ValueError("give template_id, config, or both")
+        if self.ready_timeout_s is not None and self.target is None:
+            raise ValueError("ready_timeout_s applies to a provision: give a target too")
         return self
 
 

@@ -46,7 +46,8 @@ def _revision(access: Access, bot: Bot, number: int, canonical: str, source: str
 
 
 def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
-           config: dict[str, Any] | None, tags: dict[str, str], target: str | None = None) -> Bot:
+           config: dict[str, Any] | None, tags: dict[str, str], target: str | None = None,
+           ready_timeout_s: int | None = None) -> Bot:
     """A new bot and its first revision. With a target it is provisioned at once: created CREATING and
     owned by its provision request in the same transaction, then the workflow starts. If the workflow
     cannot start, the bot stays, PENDING with the reason, and `provision` retries it."""
@@ -56,7 +57,8 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1)
     revision = _revision(access, bot, 1, canonical, source)
     bot.desired_revision_id = revision.id
-    request_id, start = _own(access, bot, Workflow.PROVISION, target) if target else (None, None)
+    extra = {"ready_deadline_s": ready_timeout_s} if ready_timeout_s else None
+    request_id, start = _own(access, bot, Workflow.PROVISION, target, extra) if target else (None, None)
     change = Change().create(bot, exists_error=lambda: Conflict("bot id collision"))
     names.claim(change, NameClaim.of_bot(bot))
     change.create(revision, exists_error=lambda: Conflict("revision id collision"))
