@@ -39,7 +39,11 @@ class WebSocketAuthorizer:
 
 @dataclass(frozen=True)
 class Schedule:
-    expression: str  # rate(...) or cron(...), AWS syntax
+    """Run the function on a timer: EventBridge Scheduler on AWS, clawster.local.scheduler in the local stack.
+    AWS syntax: rate(1 minute) / rate(N minutes|hours|days), or cron(min hour day-of-month month day-of-week
+    year) in UTC (the local scheduler's subset is documented there)."""
+
+    expression: str
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Function:
     description: str = ""
     posts_to_connections: bool = False  # publishes to the stream API (clawster.services.stream)
     starts_workflows: bool = False  # starts executions of the state machines (clawster.services.executions)
+    stops_workflows: bool = False  # stops executions of the state machines (the stuck-work sweeper)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -208,7 +213,50 @@ FUNCTIONS += (
     ),
 )
 
+# Scheduled jobs (functions/jobs): each pages through bots by the status index, within its timeout.
+FUNCTIONS += (
+    Function(
+        name="job-sweeper",
+        handler="functions.jobs.sweeper.handler",
+        description="Stuck-work sweeper: a bot whose workflow is past its deadline is stopped and ends in ERROR",
+        timeout_s=60,
+        table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # settle: bot + audit event
+        posts_to_connections=True,  # the ERROR, live on the stream API
+        stops_workflows=True,
+        triggers=(Schedule("rate(1 minute)"),),
+    ),
+    Function(
+        name="job-health",
+        handler="functions.jobs.health.handler",
+        description="Health poller: each RUNNING or DEGRADED bot's gateway health -> DEGRADED / RUNNING",
+        memory_mb=1024,  # its checks run on a thread pool (clawster.services.health)
+        timeout_s=60,
+        table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # a transition + its audit event
+        posts_to_connections=True,  # DEGRADED / RUNNING, live on the stream API
+        triggers=(Schedule("rate(1 minute)"),),
+    ),
+)
+
 BY_NAME = {f.name: f for f in FUNCTIONS}
+
+
+def schedule_name(function: Function, index: int) -> str:
+    """The name of the function's `index`-th Schedule trigger (an EventBridge Scheduler schedule on AWS)."""
+    return f"clawster-{function.name}" + (f"-{index}" if index else "")
+
+
+def schedules() -> list[tuple[Function, int, Schedule]]:
+    return [(f, i, t) for f in FUNCTIONS for i, t in enumerate(f.triggers) if isinstance(t, Schedule)]
+
+
+def schedule_input(function: Function, index: int) -> dict[str, str]:
+    """The event a scheduled run gets: the schedule's Input on AWS (`<aws.scheduler.*>` are Scheduler's
+    context attributes, filled in at each run); the local scheduler sends the same keys with the values."""
+    trigger = function.triggers[index]
+    assert isinstance(trigger, Schedule)
+    return {"source": "clawster.scheduler", "schedule": schedule_name(function, index), "expression": trigger.expression,
+            "scheduled_time": "<aws.scheduler.scheduled-time>", "execution_id": "<aws.scheduler.execution-id>",
+            "attempt": "<aws.scheduler.attempt-number>"}
 
 
 def websocket_routes() -> list[tuple[Function, WebSocketRoute]]:

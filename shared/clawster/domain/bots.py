@@ -9,6 +9,7 @@ last good revision.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from clawster.domain.errors import InvalidState
@@ -81,6 +82,22 @@ ACTIONS: dict[Workflow, tuple[frozenset[BotStatus], BotStatus, BotStatus | None]
 }
 
 INITIAL_STATUS = BotStatus.PENDING
+
+# How long a workflow may own a bot, from its request, before the stuck-work sweeper (services/sweeper.py)
+# stops its execution and ends the bot in ERROR. Well beyond the state machines' own deadlines, so a live
+# workflow always ends itself first (functions/tasks/bot_workflow.py): the wait for ready, stopped or gone
+# ends READY_DEADLINE_S = 900 s after `begin`; each task's Retry adds at most ~60 s (Clawster.Retryable:
+# 2+4+8+16+30 s) or ~63 s (Lambda service errors), and no more than ~5 tasks run outside that window, so a
+# provision or lifecycle workflow ends within ~900 + 5 x 125 = ~1,525 s. Upgrade may wait twice (the new
+# version, then the rollback): ~2 x 900 + 8 x 125 = ~2,800 s. The sweeper runs every minute, so a dead
+# workflow's bot is released at most a minute after these.
+INTENT_DEADLINE_S: dict[Workflow, int] = {action: 1800 for action in Workflow} | {Workflow.UPGRADE: 3600}
+
+
+def intent_deadline(action: Workflow, requested_at: datetime, ready_deadline_s: float | None = None) -> datetime:
+    """When the sweeper may end a workflow requested at `requested_at`. A request that sets its own wait
+    for ready (`ready_deadline_s`) gets that much more."""
+    return requested_at + timedelta(seconds=INTENT_DEADLINE_S[Workflow(action.value)] + (ready_deadline_s or 0))
 
 
 class Target(StrEnum):

@@ -1,6 +1,8 @@
 """The whole control plane in one process: moto in server mode (DynamoDB, Step Functions that
 really execute, Lambda through the in-process hook), the local API Gateway in front of every
-catalog function, and the local token issuer. `make dev` runs it; the tests start one per worker.
+catalog function, the local token issuer, and the local scheduler that fires the catalog's Schedule-triggered
+jobs (scheduler.py). `make dev` runs it with the scheduler's timer on; the tests start one per worker with
+the timer off, and fire jobs themselves (`stack.scheduler.fire(name)`).
 
 One process is the point: moto's Step Functions interpreter and stream mappings can only call the
 in-process handlers if they share the process (aws-local-emulation.md §4).
@@ -29,6 +31,7 @@ from .issuer import Issuer
 from .journal import SNAPSHOT_FILE, DurableTable
 from .moto_server import MotoServer
 from .ports import PortUnavailable, ensure_free
+from .scheduler import LocalScheduler
 from .ws_api import LocalWebSocketApi
 
 log = logging.getLogger("local")
@@ -46,7 +49,7 @@ class StateDirInUse(RuntimeError):
 class LocalStack:
     def __init__(self, state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, seed: bool = True,
                  admin_user: str = "admin", compact_after: int = 5000, ws_port: int = 0,
-                 keep_gateways: bool = True):
+                 keep_gateways: bool = True, run_schedules: bool = False):
         self.state_dir = Path(state_dir)
         self.api_port, self.moto_port, self.seed, self.admin_user = api_port, moto_port, seed, admin_user
         self.ws_port = ws_port
@@ -55,6 +58,8 @@ class LocalStack:
         self.table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
         self.functions = {f.name: lambda_runtime.LocalFunction(f.name, f.handler, f.memory_mb, f.timeout_s)
                           for f in catalog.FUNCTIONS}
+        self.scheduler = LocalScheduler(self.functions)  # fire(name) always; its timer only with run_schedules
+        self.run_schedules = run_schedules
         self.demo_workspace_id: str | None = None
         self.restored_items = 0
         self._moto: Any = None
@@ -101,11 +106,14 @@ class LocalStack:
         self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port)
         self._gateway.start()
         self.resumed = workflows.resume(self.state_machines)
+        if self.run_schedules:
+            self.scheduler.start()
         self._write_stack_file()
 
     def stop(self) -> None:
         """Stop serving, then save the table: every accepted change is on disk when this returns.
         Running workflows are stopped first (the next start resumes them from their recorded steps)."""
+        self.scheduler.stop()  # no new job runs; the ones in flight end while the table is still there
         if self.state_machines and self._moto:
             workflows.stop_running(self._client("stepfunctions"), self.state_machines)
         if self._ws:
@@ -283,7 +291,7 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
         ensure_free("127.0.0.1", api_port, "API", "--api-port")
         ensure_free("127.0.0.1", moto_port, "moto", "--moto-port")
         ensure_free("127.0.0.1", ws_port, "WebSocket API", "--ws-port")
-        stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port, ws_port=ws_port)
+        stack = LocalStack(state_dir, api_port=api_port, moto_port=moto_port, ws_port=ws_port, run_schedules=True)
         stack.start()
     except (PortUnavailable, StateDirInUse) as error:  # a port or the state folder is another stack's
         print(f"clawster dev: {error}", file=sys.stderr, flush=True)
@@ -300,6 +308,7 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
               f"  Swagger UI     {stack.api_url}/swagger\n"
               f"  streams        {stack.ws_url}   (WebSocket; ?token=<token>)\n"
               f"  moto           {stack.moto_url}\n"
+              f"  schedules      {', '.join(f'{j.function} {j.expression}' for j in stack.scheduler.jobs.values())}\n"
               f"  state          {stack.state_dir.resolve()} ({stack.restored_items} items restored)\n"
               f"  demo workspace {stack.demo_workspace_id}\n"
               f"  admin token    {stack.issuer.issue(stack.admin_user, ttl_s=12 * 3600)}\n"

@@ -8,7 +8,7 @@ from typing import Any
 
 from clawster import ids
 from clawster.domain import config_policy
-from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin
+from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin, intent_deadline
 from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from clawster.domain.templates import TEMPLATES, deep_merge
 from clawster.services import audit, executions, names
@@ -196,9 +196,10 @@ def _own(access: Access, bot: Bot, action: Workflow, target: str | None,
                            {"pending_intent": pending, "status": bot.status, "allowed_actions": []})
     working = begin(action, bot.status)
     machine_arn = executions.state_machine_arn(action)  # 503 before anything is written
-    request_id = ids.new_id()
+    request_id, moment = ids.new_id(), now()
     bot.intent = {"id": request_id, "action": action.value, "requested_by": access.caller.user_id,
-                  "requested_at": now().isoformat(), "execution_arn": executions.execution_arn(machine_arn, request_id),
+                  "requested_at": moment.isoformat(), "execution_arn": executions.execution_arn(machine_arn, request_id),
+                  "deadline_at": intent_deadline(action, moment, (extra or {}).get("ready_deadline_s")).isoformat(),
                   **({"extra": extra} if extra else {})}  # kept so a resumed workflow gets the same input
     bot.status, bot.target, bot.status_reason = working.value, target, None
     state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": request_id,

@@ -57,6 +57,23 @@ def start(machine_arn: str, name: str, state: dict[str, Any]) -> str:
         raise WorkflowsUnavailable(f"could not reach Step Functions: {error}") from None
 
 
+def stop(execution_arn: str, cause: str) -> bool:
+    """Stop an execution (the stuck-work sweeper's); False when there is none by that ARN. Stopping one that
+    has already ended changes nothing on AWS; either way its bot's writes are conditioned on its request."""
+    import botocore.exceptions
+
+    try:
+        _stepfunctions().stop_execution(executionArn=execution_arn, error="Clawster.DeadlinePassed",
+                                        cause=cause[:32768])
+        return True
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "ResourceNotFound"):
+            return False
+        raise WorkflowsUnavailable(f"could not stop the workflow: {error}") from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise WorkflowsUnavailable(f"could not reach Step Functions: {error}") from None
+
+
 def _stepfunctions() -> Any:
     global _client
     with _lock:
