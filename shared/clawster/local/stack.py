@@ -4,8 +4,8 @@ catalog function, the local token issuer, and the local scheduler that fires the
 jobs (scheduler.py). `make dev` runs it with the scheduler's timer on; the tests start one per worker with
 the timer off, and fire jobs themselves (`stack.scheduler.fire(name)`).
 
-One process is the point: moto's Step Functions interpreter and stream mappings can only call the
-in-process handlers if they share the process (aws-local-emulation.md §4).
+One process hosts moto, so its Step Functions interpreter and stream mappings reach the hook; the
+hook runs each function's handlers in instances of their own (worker processes, lambda_runtime.py).
 """
 
 from __future__ import annotations
@@ -56,8 +56,7 @@ class LocalStack:
         self.compact_after = compact_after
         # Entity models read TABLE_NAME when they are imported: settle it before anything imports them.
         self.table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
-        self.functions = {f.name: lambda_runtime.LocalFunction(f.name, f.handler, f.memory_mb, f.timeout_s)
-                          for f in catalog.FUNCTIONS}
+        self.functions = {f.name: lambda_runtime.LocalFunction.from_catalog(f) for f in catalog.FUNCTIONS}
         self.scheduler = LocalScheduler(self.functions)  # fire(name) always; its timer only with run_schedules
         self.run_schedules = run_schedules
         self.demo_workspace_id: str | None = None
@@ -122,6 +121,8 @@ class LocalStack:
         if self._gateway:
             self._gateway.stop()
             self._gateway = None
+        for function in self.functions.values():  # each Lambda instance (a worker process) ends here
+            function.stop()
         if self._provider:
             self._provider.close()  # gateways keep running; the next stack re-adopts them
             if not self.keep_gateways:
