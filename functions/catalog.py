@@ -151,6 +151,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ("DELETE", WS + "/bots/{bot_id}", "bot.delete"),
             ("POST", WS + "/bots/{bot_id}/{action}", "bot.lifecycle"),
             ("GET", WS + "/bots/{bot_id}/provisioning", "bot.read"),
+            ("GET", WS + "/bots/{bot_id}/logs", "bot.read"),
             ("GET", WS + "/bots/{bot_id}/revisions", "revision.list"),
             ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}", "revision.read"),
         ),

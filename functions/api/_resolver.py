@@ -68,6 +68,7 @@ WRITE = (503,)  # commits a transaction: a TransactionConflict that outlasts the
 IF_MATCH = (409, 422, 428)  # optimistic locking: stale version, malformed If-Match, If-Match missing
 CURSOR = (400, 422)  # a listing: a cursor it did not issue, limit out of range
 IDEMPOTENT = (409, 422)  # Idempotency-Key: still in progress, malformed or reused with another body
+GATEWAY = (409, 422)  # reads the bot's gateway: 409 when it has none (naming the status); 422 a bad query
 CREATE = MEMBER + ROLE + BODY + IDEMPOTENT + WRITE  # POST of a new entity in a workspace (409: name taken)
 EDIT = MEMBER + ROLE + BODY + IF_MATCH + WRITE  # PATCH of a versioned entity (role above VIEWER)
 REMOVE = MEMBER + ROLE + IF_MATCH + WRITE  # DELETE of a versioned entity (409 also: not empty, wrong state)

@@ -14,6 +14,7 @@ from clawster.api.models import (
     BotOut,
     BotPage,
     BotUpdate,
+    GatewayLogs,
     IntentAccepted,
     Provisioning,
     RevisionOut,
@@ -22,12 +23,13 @@ from clawster.api.models import (
 )
 from clawster.domain.bots import BotAction, BotStatus
 from clawster.domain.errors import ValidationFailed
-from clawster.services import bots
+from clawster.services import bots, logs
 from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import (
     CREATE,
     CURSOR,
     EDIT,
+    GATEWAY,
     IDEMPOTENT,
     MEMBER,
     REMOVE,
@@ -129,6 +131,19 @@ def request_intent(workspace_id: str, bot_id: str, action: BotAction,
 @app.get(PREFIX + "/bots/<bot_id>/provisioning", responses=documented(200, errors=MEMBER), tags=["lifecycle"])
 def get_provisioning(workspace_id: str, bot_id: str) -> Provisioning:
     return Provisioning.model_validate(bots.provisioning(app.context["access"], bot_id))
+
+
+LogCursor = Annotated[int | None, Query(ge=0, le=2**53, description="The cursor a previous page returned; "
+                                                                   "omitted: the last `limit` lines")]
+LogLimit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@app.get(PREFIX + "/bots/<bot_id>/logs", responses=documented(200, errors=MEMBER + GATEWAY), tags=["lifecycle"])
+def get_logs(workspace_id: str, bot_id: str, cursor: LogCursor = None, limit: LogLimit = 200) -> GatewayLogs:
+    """The gateway's own log lines (JSON, oldest first), as openclaw wrote them: it redacts secrets itself
+    (tokens, keys and secret references never reach its log), and nothing else is read (no config, state
+    or credentials). 409 names the bot's status when it has no gateway."""
+    return GatewayLogs.model_validate(logs.gateway_logs(app.context["access"], bot_id, cursor=cursor, limit=limit))
 
 
 @app.get(PREFIX + "/bots/<bot_id>/revisions", responses=documented(200, errors=MEMBER + CURSOR), tags=["revisions"])

@@ -11,13 +11,13 @@ CLAWSTER = str(Path(sys.executable).with_name("clawster"))
 
 
 def clawster(*args: str, home: Path, env: dict[str, str] | None = None, stdin: str | None = None,
-             cwd: Path | None = None, columns: int = 200) -> subprocess.CompletedProcess:
+             cwd: Path | None = None, columns: int = 200, timeout: float = 120) -> subprocess.CompletedProcess:
     """`clawster *args` with its own CLAWSTER_HOME (config and stack pointer) and no CLAWSTER_*
     variable from the caller, plus `env`."""
     clean = {k: v for k, v in os.environ.items() if not k.startswith("CLAWSTER_")}
     full = {**clean, "CLAWSTER_HOME": str(home), "COLUMNS": str(columns), **(env or {})}
     return subprocess.run([CLAWSTER, *args], capture_output=True, text=True, env=full, input=stdin,
-                          cwd=cwd, timeout=120)
+                          cwd=cwd, timeout=timeout)
 
 
 def ok(run: subprocess.CompletedProcess) -> subprocess.CompletedProcess:

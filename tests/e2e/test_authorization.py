@@ -45,6 +45,7 @@ MINIMUM_ROLE = {
     ("DELETE", WS + "/bots/{bot_id}"): "ADMIN",
     ("POST", WS + "/bots/{bot_id}/{action}"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/provisioning"): "VIEWER",
+    ("GET", WS + "/bots/{bot_id}/logs"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/revisions"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}"): "VIEWER",
     ("GET", WS + "/audit"): "ADMIN",

@@ -35,8 +35,8 @@ def test_cli_creates_a_fleet_and_a_bot_and_lists_the_audit_trail(cli, stack, new
     fleet = _json(cli("fleet", "create", "cli-fleet", "--environment", "prod", "--tag", "team=core", *ws, "-o", "json",
                       token=token))
     assert fleet["environment"] == "prod" and fleet["tags"] == {"team": "core"}
-    bot = _json(cli("bot", "create", "cli-bot", "--fleet", fleet["id"], "--template", "minimal", *ws, "-o", "json",
-                    token=token))
+    bot = _json(cli("bot", "create", "cli-bot", "--fleet", fleet["id"], "--template", "minimal", "--target", "none",
+                    *ws, "-o", "json", token=token))
     listed = cli("bot", "list", "--fleet", fleet["id"], *ws, token=token).stdout
     assert bot["id"] in listed and "cli-bot" in listed and "PENDING" in listed
     audit = cli("audit", "list", *ws, token=token).stdout
@@ -80,7 +80,8 @@ def test_cli_updates_a_bot_lists_its_revisions_and_requests_intents(cli, stack, 
     ws = ["--workspace", workspace]
     templates = _json(cli("-o", "json", "template", "list", token=token))["items"]
     assert "minimal" in [t["id"] for t in templates]
-    bot = _json(cli("-o", "json", "bot", "create", "b", "--fleet", fleet, "--template", "minimal", *ws, token=token))
+    bot = _json(cli("-o", "json", "bot", "create", "b", "--fleet", fleet, "--template", "minimal", "--target", "none",
+                    *ws, token=token))
 
     config = tmp_path / "config.json"
     config.write_text(json.dumps({"gateway": {"mode": "local"}, "agents": {"defaults": {"timeoutSeconds": 77}}}))
@@ -97,7 +98,7 @@ def test_cli_updates_a_bot_lists_its_revisions_and_requests_intents(cli, stack, 
     assert changed["desired_revision_id"] in table and '"timeoutSeconds": 77' in table
 
     # A new bot is PENDING: it may be stopped, not paused.
-    accepted = _json(cli("-o", "json", "bot", "stop", bot["id"], *ws, token=token))
+    accepted = _json(cli("-o", "json", "bot", "stop", bot["id"], "--no-wait", *ws, token=token))
     assert accepted["bot_id"] == bot["id"] and accepted["intent"]["action"] == "stop"
     assert client.get(f"/workspaces/{workspace}/bots/{bot['id']}").ok(200).body["intent"]["action"] == "stop"
     fails(cli("bot", "pause", bot["id"], *ws, token=token, check=False), 5, "409")

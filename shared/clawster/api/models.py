@@ -234,6 +234,15 @@ class IntentAccepted(BaseModel):
     intent: Intent
 
 
+class GatewayLogs(BaseModel):
+    """Lines of the bot's gateway log, oldest first: the gateway's own JSON log lines (it redacts secrets)."""
+
+    bot_id: str
+    status: BotStatus
+    lines: list[str]
+    cursor: int = Field(description="Pass back as `cursor` to get the lines written after these")
+
+
 class RevisionSummary(BaseModel):
     id: str
     bot_id: str

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Annotated, Any
 
 import typer
 
-from clawster.cli.output import col, show_item, show_message, show_page
+from clawster.cli.exits import CliError, ExitCode
+from clawster.cli.output import col, show_fields, show_item, show_message, show_page, table
 from clawster.cli.params import All, ConfigFile, Cursor, IfMatch, Limit, Tags, Workspace, changes, json_file, tags
 from clawster.cli.session import connect, output
+from clawster.cli.watch import Stream, follow
 from clawster.domain.bots import BotAction
 
 bot_app = typer.Typer(help="Bots (one OpenClaw gateway each) and their lifecycle", no_args_is_help=True)
@@ -24,6 +27,7 @@ REVISION = [col("ID"), col("NUMBER"), col("SOURCE"), col("TEMPLATE", "template_i
             ("HASH", lambda r: r["config_hash"][:12]), col("CREATED-BY"), col("CREATED", "created_at")]
 Fleet = Annotated[str, typer.Option("--fleet", "-f", help="Fleet id")]
 Bot = Annotated[str, typer.Option("--bot", "-b", help="Bot id")]
+LOG_POLL_S = 1.0  # --follow: how often new lines are read
 
 
 def _bot_path(conn: Any, workspace: str | None, bot_id: str) -> str:
@@ -41,20 +45,64 @@ def bot_list(fleet: Fleet, status: Annotated[str | None, typer.Option(help="Only
     show_page(page, output(), BOT, "bots")
 
 
+Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the workflow to its end (live progress on "
+                                                              "stderr), or return at once with what was accepted.")]
+Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait before giving up (the workflow goes on).")]
+TargetOption = Annotated[str | None, typer.Option(
+    "--target", help="Where its gateway runs: 'local' (a real OpenClaw gateway on this machine) or 'none' (only "
+                     "recorded, PENDING). Default: local when the API is the dev stack `make dev` runs (the one its "
+                     "stack file, stack.json, names), else none.")]
+
+
 @bot_app.command("create")
 def bot_create(name: str, fleet: Fleet,
                template: Annotated[str | None, typer.Option(help="Built-in template id (clawster template list)")]
                = None,
-               config_file: ConfigFile = None, tag: Tags = None, workspace: Workspace = None) -> None:
-    """Create a bot from a template, a config, or both (the config is merged onto the template)."""
+               config_file: ConfigFile = None, tag: Tags = None, target: TargetOption = None, wait: Wait = True,
+               timeout: Timeout = 1800, workspace: Workspace = None) -> None:
+    """Create a bot from a template, a config, or both (the config is merged onto the template); with a
+    target, provision it and follow its steps until it is RUNNING (exit 0) or ERROR (exit 9)."""
     body: dict[str, Any] = {"name": name, "tags": tags(tag)}
     if template:
         body["template_id"] = template
     if config_file:
         body["config"] = json_file(config_file)
     conn = connect()
-    path = f"/workspaces/{conn.workspace(workspace)}/fleets/{fleet}/bots"
-    show_item(conn.api.call("POST", path, body)[1], output(), BOT)
+    chosen = target if target is not None else ("local" if conn.local else "none")
+    if chosen != "none":
+        body["target"] = chosen
+    ws = conn.workspace(workspace)
+    started = time.monotonic()
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/fleets/{fleet}") \
+        if wait and chosen != "none" else None
+    try:
+        bot = conn.api.call("POST", f"/workspaces/{ws}/fleets/{fleet}/bots", body)[1]
+    except BaseException:
+        if stream:
+            stream.close()
+        raise
+    _finish(conn, ws, bot, stream, wait=wait, timeout=timeout, started=started)
+
+
+def _finish(conn: Any, ws: str, accepted: dict, stream: Stream | None, *, wait: bool, timeout: float,
+            started: float) -> None:
+    """Print what was accepted (no wait, or nothing carries it out), or follow its workflow and print the bot
+    it left; a workflow that ends in ERROR is exit 9 with the reason."""
+    bot_id, intent = accepted.get("bot_id") or accepted["id"], accepted.get("intent") or {}
+    if not wait or not intent.get("execution_arn"):
+        if stream:
+            stream.close()
+        show_item(accepted, output(), INTENT if "bot_id" in accepted else BOT)
+        return
+    path = f"/workspaces/{ws}/bots/{bot_id}"
+    bot = follow(conn.api, path, bot_id, intent["id"], stream, title=f"bot {bot_id} {intent['action']}",
+                 timeout_s=timeout, started=started)
+    if bot is None:
+        show_message(f"deleted bot {bot_id}", {"deleted": "bot", "id": bot_id}, output())
+        return
+    show_item(bot, output(), BOT)
+    if bot["status"] == "ERROR":
+        raise CliError(ExitCode.BOT_ERROR, f"bot {bot_id} is ERROR: {bot.get('status_reason') or 'no reason recorded'}")
 
 
 @bot_app.command("get")
@@ -78,24 +126,100 @@ def bot_update(bot_id: str, name: str | None = None,
 
 
 @bot_app.command("delete")
-def bot_delete(bot_id: str, if_match: IfMatch = None, workspace: Workspace = None) -> None:
+def bot_delete(bot_id: str, if_match: IfMatch = None, wait: Wait = True, timeout: Timeout = 1800,
+               workspace: Workspace = None) -> None:
+    """Delete a bot: at once when it has no gateway; else its workflow removes the gateway first (followed
+    until the bot is gone, unless --no-wait)."""
     conn = connect()
-    conn.api.write("DELETE", _bot_path(conn, workspace, bot_id), if_match=if_match)
-    show_message(f"deleted bot {bot_id}", {"deleted": "bot", "id": bot_id}, output())
+    ws = conn.workspace(workspace)
+    started = time.monotonic()
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
+    try:
+        accepted = conn.api.write("DELETE", _bot_path(conn, ws, bot_id), if_match=if_match)
+    except BaseException:
+        if stream:
+            stream.close()
+        raise
+    if accepted is None:  # 204: it had no gateway, and is gone
+        if stream:
+            stream.close()
+        show_message(f"deleted bot {bot_id}", {"deleted": "bot", "id": bot_id}, output())
+        return
+    _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
 
 
 def _intent_command(action: BotAction) -> None:
-    def request(bot_id: str, workspace: Workspace = None) -> None:
+    def request(bot_id: str, wait: Wait = True, timeout: Timeout = 1800, workspace: Workspace = None) -> None:
         conn = connect()
-        accepted = conn.api.call("POST", f"{_bot_path(conn, workspace, bot_id)}/{action.value}")[1]
-        show_item(accepted, output(), INTENT)
+        ws = conn.workspace(workspace)
+        started = time.monotonic()
+        stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
+        try:
+            accepted = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/{action.value}")[1]
+        except BaseException:
+            if stream:
+                stream.close()
+            raise
+        _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
 
-    request.__doc__ = f"Ask for a {action.value} of the bot (accepted now, carried out by the provisioner)."
+    request.__doc__ = (f"Ask for a {action.value} of the bot and follow its workflow to the end (live progress; "
+                       "exit 9 if it ends in ERROR), or with --no-wait print the accepted intent at once.")
     bot_app.command(action.value)(request)
 
 
 for _action in BotAction:
     _intent_command(_action)
+
+
+STEP = [col("STEP"), col("STATUS"), col("ATTEMPTS"), col("STARTED", "started_at"), col("ENDED", "ended_at"),
+        ("DETAIL", lambda s: s.get("error") or s.get("detail"))]
+
+
+@bot_app.command("status")
+def bot_status(bot_id: str, workspace: Workspace = None) -> None:
+    """The bot, and the steps of its running workflow (or of its last one)."""
+    conn = connect()
+    path = _bot_path(conn, workspace, bot_id)
+    bot, provisioning = conn.api.get(path), conn.api.get(f"{path}/provisioning")
+    if output() != "table":
+        show_item({"bot": bot, "provisioning": provisioning}, output(), [])
+        return
+    workflow = provisioning.get("workflow") or {}
+    show_fields({"id": bot["id"], "name": bot["name"], "status": bot["status"], "reason": bot.get("status_reason"),
+                 "target": bot.get("target"), "openclaw_version": bot.get("openclaw_version"),
+                 "applied_revision": bot.get("applied_revision_id"), "desired_revision": bot["desired_revision_id"],
+                 "workflow": f"{workflow['action']} {workflow['id']} ({'running' if provisioning['running'] else 'ended'})"
+                 if workflow else "none yet"}, "table")
+    if provisioning["steps"]:
+        print()
+        print(table(STEP, provisioning["steps"]))
+
+
+@bot_app.command("logs")
+def bot_logs(bot_id: str,
+             lines: Annotated[int, typer.Option("--lines", "-n", min=1, max=1000, help="How many of the last lines")]
+             = 100,
+             follow_: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C")]
+             = False,
+             workspace: Workspace = None) -> None:
+    """The gateway's own log lines (JSON, as openclaw writes them; it redacts secrets). -o json/yaml without
+    --follow prints {lines, cursor}."""
+    conn = connect()
+    path = f"{_bot_path(conn, workspace, bot_id)}/logs"
+    page = conn.api.get(path, {"limit": lines})
+    if output() != "table" and not follow_:
+        show_item(page, output(), [])
+        return
+    try:
+        while True:
+            for line in page["lines"]:
+                print(line, flush=True)
+            if not follow_:
+                return
+            time.sleep(LOG_POLL_S)
+            page = conn.api.get(path, {"cursor": page["cursor"], "limit": 1000})
+    except KeyboardInterrupt:
+        return
 
 
 @revision_app.command("list")

@@ -4,6 +4,7 @@
 
     [profiles.prod]
     api_url = "https://abc123.execute-api.eu-west-1.amazonaws.com/prod"
+    ws_url = "wss://def456.execute-api.eu-west-1.amazonaws.com/prod"   # live progress (else polling)
     cognito_client_id = "1example23456789"
     region = "eu-west-1"
     username = "alice@example.com"
@@ -28,7 +29,7 @@ from pathlib import Path
 from clawster.cli.exits import CliError, ExitCode
 
 OUTPUTS = ("table", "json", "yaml")
-PROFILE_KEYS = ("api_url", "token", "refresh_token", "workspace", "output", "cognito_client_id", "region", "username")
+PROFILE_KEYS = ("api_url", "ws_url", "token", "refresh_token", "workspace", "output", "cognito_client_id", "region", "username")
 BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     VALIDATION = 6  # 400/415/422: the API refused the input; the message names the field
     UNREACHABLE = 7  # connection refused or timed out, or the local stack is not running
     CONFIG = 8  # the config file is missing or malformed, or the profile does not exist
+    BOT_ERROR = 9  # a command that waits for a bot's workflow saw it end in ERROR (the reason is printed)
 
 
 MEANINGS = {
@@ -27,6 +28,7 @@ MEANINGS = {
     ExitCode.VALIDATION: "invalid input (400, 413, 415, 422)",
     ExitCode.UNREACHABLE: "API unreachable, or the local stack is not running",
     ExitCode.CONFIG: "config file missing or malformed, or unknown profile",
+    ExitCode.BOT_ERROR: "the bot's workflow ended in ERROR (create and lifecycle commands that wait)",
 }
 
 _BY_STATUS = {

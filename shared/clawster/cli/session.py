@@ -139,6 +139,7 @@ class Connection:
     api: Api
     local: discovery.RecordedStack | None  # the local stack, when the API is it
     default_workspace: str | None
+    ws_url: str | None = None  # the stream API (WebSocket): the local stack's, else the profile's `ws_url`
 
     def workspace(self, given: str | None) -> str:
         workspace = given or self.default_workspace
@@ -174,7 +175,8 @@ def connect(auth: bool = True) -> Connection:
         token = Issuer(local.state_dir).issue("admin")
     workspace = prof.values.get("workspace") or ((local.info or {}).get("demo_workspace_id") if local else None)
     assert api_url is not None
-    return Connection(Api(api_url, token), local, workspace)
+    ws_url = local.ws_url if local else (prof.values.get("ws_url") if from_profile else None)
+    return Connection(Api(api_url, token), local, workspace, ws_url)
 
 
 def same_url(a: str | None, b: str | None) -> bool:
