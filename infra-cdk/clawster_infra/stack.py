@@ -5,17 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import aws_cdk as cdk
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from functions.catalog import Function, RestRoute, Schedule, StepFunctionsTask, WebSocketAuthorizer, WebSocketRoute
 
 from .code_bundle import deps_layer_dir, staged_function_code
-from .lambdas import RUNTIME, catalog_function, construct_id
+from .lambdas import RUNTIME, catalog_function
 from .options import StackOptions
 from .rest_api import make_rest_api
+from .schedules import make_schedule
 from .storage import make_table
 from .stream_api import make_stream_api
 from .users import make_user_pool
@@ -67,12 +66,7 @@ class ClawsterStack(cdk.Stack):
         fn = self.functions[spec.name]
         for i, trigger in enumerate(spec.triggers):
             if isinstance(trigger, Schedule):
-                events.Rule(
-                    self,
-                    f"{construct_id(spec.name)}Schedule{i}",
-                    schedule=events.Schedule.expression(trigger.expression),
-                    targets=[targets.LambdaFunction(fn, retry_attempts=2)],
-                )
+                make_schedule(self, spec, i, trigger, fn)  # EventBridge Scheduler, a role per schedule
             elif isinstance(trigger, RestRoute | WebSocketRoute | WebSocketAuthorizer):
                 pass  # the REST API (make_rest_api) and the stream API (make_stream_api) integrate these
             elif isinstance(trigger, StepFunctionsTask):

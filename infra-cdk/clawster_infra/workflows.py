@@ -62,4 +62,17 @@ def make_workflows(scope: Construct, specs: tuple[Function, ...], functions: dic
             fn.add_environment(ENV, arns)
             fn.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"],
                                                       resources=[m.state_machine_arn for m in machines.values()]))
+        if spec.stops_workflows:  # the sweeper: StopExecution on these machines' executions, nothing else
+            fn = functions[spec.name]
+            stack = cdk.Stack.of(scope)
+            fn.add_to_role_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=[
+                stack.format_arn(service="states", resource="execution",
+                                 resource_name=f"{m.state_machine_name}:*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+                for m in machines.values()]))
+            for machine in machines.values():
+                logical_id = stack.get_logical_id(machine.node.default_child)
+                acknowledge(fn.role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:"
+                                f"<AWS::AccountId>:execution:<{logical_id}.Name>:*]",
+                            "an execution's ARN ends with its name, known only at run time: the sweeper stops the "
+                            "executions of these state machines only")
     return machines

@@ -2,7 +2,7 @@
 
 The real dependency layer is built once (scripts/build_deps_layer.sh caches it outside the clone,
 keyed by its inputs). Two syntheses per module: the defaults, through the real entry point, and one
-variant with every opt-in context value on plus a schedule-triggered job; a deliberate cdk-nag
+variant with every opt-in context value on plus one more schedule-triggered job; a deliberate cdk-nag
 violation and the refusals get their own small builds so the checks are shown to be able to fail.
 """
 
@@ -33,7 +33,15 @@ from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir, staged
 from clawster_infra.options import StackOptions
 from clawster_infra.stack import TriggerNotDeployable
 from clawster_infra.stream_api import StreamApiInvalid
-from functions.catalog import FUNCTIONS, Function, Schedule, WebSocketRoute, websocket_routes
+from functions.catalog import (
+    FUNCTIONS,
+    Function,
+    Schedule,
+    WebSocketRoute,
+    schedule_input,
+    schedule_name,
+    websocket_routes,
+)
 from tests.third_party_imports import third_party_imports_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -273,11 +281,35 @@ def test_samconfig_points_sam_at_the_synthesized_template():
     assert Path(REPO / cdk_json["output"]).resolve() == DEFAULT_OUTDIR
 
 
-def test_a_schedule_trigger_becomes_an_events_rule(variant):
-    (rule,) = resources(variant, "AWS::Events::Rule").values()
-    assert rule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
-    (target,) = rule["Properties"]["Targets"]
-    assert function_ids(variant)[JOB.name] in json.dumps(target["Arn"])
+def _schedule_role_ids(template: dict) -> set[str]:
+    return {r["Properties"]["Target"]["RoleArn"]["Fn::GetAtt"][0]
+            for r in resources(template, "AWS::Scheduler::Schedule").values()}
+
+
+def test_each_schedule_trigger_is_a_scheduler_schedule_with_a_role_limited_to_its_function(template, variant):
+    assert not resources(template, "AWS::Events::Rule") and not resources(variant, "AWS::Events::Rule")
+    for synthesized, specs in ((template, FUNCTIONS), (variant, FUNCTIONS + (JOB,))):
+        expected = [(f, i, t) for f in specs for i, t in enumerate(f.triggers) if isinstance(t, Schedule)]
+        schedules = {r["Properties"]["Name"]: r["Properties"]
+                     for r in resources(synthesized, "AWS::Scheduler::Schedule").values()}
+        assert set(schedules) == {schedule_name(f, i) for f, i, _ in expected}
+        assert {"job-sweeper", "job-health"} <= {f.name for f, _, _ in expected}
+        roles, ids = resources(synthesized, "AWS::IAM::Role"), function_ids(synthesized)
+        for spec, index, trigger in expected:
+            props = schedules[schedule_name(spec, index)]
+            assert props["ScheduleExpression"] == trigger.expression
+            assert props["FlexibleTimeWindow"] == {"Mode": "OFF"} and props["State"] == "ENABLED"
+            assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
+            function_arn = {"Fn::GetAtt": [ids[spec.name], "Arn"]}
+            assert props["Target"]["Arn"] == function_arn
+            assert json.loads(props["Target"]["Input"]) == schedule_input(spec, index)
+            role_id = props["Target"]["RoleArn"]["Fn::GetAtt"][0]
+            (trust,) = roles[role_id]["Properties"]["AssumeRolePolicyDocument"]["Statement"]
+            assert trust["Principal"] == {"Service": "scheduler.amazonaws.com"}
+            assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+            granted = [statement for _, policy, statement in _statements(synthesized)
+                       if {"Ref": role_id} in policy["Properties"]["Roles"]]
+            assert granted == [{"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": function_arn}]
 
 
 def test_an_unwired_trigger_type_refuses_to_synthesize(tmp_path, deps_layer):
@@ -588,7 +620,9 @@ def test_each_workflow_is_a_state_machine_with_its_task_function_substituted(tem
 
 def test_the_machines_may_invoke_only_the_task_function(template):
     task_id = function_ids(template)["task-bot-workflow"]
-    invokes = [s for _, _, s in _statements(template) if "lambda:InvokeFunction" in _as_list(s["Action"])]
+    schedule_roles = _schedule_role_ids(template)  # each may invoke its one job (the schedule test)
+    invokes = [s for _, policy, s in _statements(template) if "lambda:InvokeFunction" in _as_list(s["Action"])
+               and not {r["Ref"] for r in policy["Properties"]["Roles"]} & schedule_roles]
     assert len(invokes) == len(WORKFLOWS)
     for statement in invokes:
         assert _as_list(statement["Resource"]) == [{"Fn::GetAtt": [task_id, "Arn"]}]  # no ":*" versions
@@ -607,3 +641,23 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
     for name, logical_id in ids.items():
         env = lambdas[logical_id]["Properties"]["Environment"]["Variables"]
         assert ("CLAWSTER_STATE_MACHINES" in env) == (name in starters), name
+
+
+def test_only_the_sweeper_may_stop_executions_and_only_of_the_workflows(template):
+    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    stoppers = {f.name for f in FUNCTIONS if f.stops_workflows}
+    assert stoppers == {"job-sweeper"}
+    roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in stoppers}
+    machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
+    granted = [(policy, statement) for _, policy, statement in _statements(template)
+               if "states:StopExecution" in _as_list(statement["Action"])]
+    assert len(granted) == 1
+    policy, statement = granted[0]
+    assert {r["Ref"] for r in policy["Properties"]["Roles"]} == roles
+    assert _as_list(statement["Action"]) == ["states:StopExecution"]
+    named = set()
+    for arn in _as_list(statement["Resource"]):
+        parts = arn["Fn::Join"][1]
+        assert ":execution:" in json.dumps(parts) and parts[-1] == ":*", arn
+        named |= {part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part}
+    assert named == machine_ids
