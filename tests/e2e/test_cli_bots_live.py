@@ -80,6 +80,9 @@ def test_a_bot_created_from_the_cli_runs_live_and_every_lifecycle_command_waits_
     assert first_seen_order(steps) == PROVISION_STEPS, run.stderr
     assert all((name, "SUCCEEDED") in steps for name in PROVISION_STEPS), run.stderr
     assert statuses_in(run.stderr)[-1] == "RUNNING", run.stderr
+    lines = run.stderr.splitlines()  # live: the steps before RUNNING were shown as they happened, not after it
+    assert next(i for i, line in enumerate(lines) if line.split()[1:4] == ["step", "verify", "SUCCEEDED"]) \
+        < next(i for i, line in enumerate(lines) if line.split()[1:] == ["bot", "RUNNING"]), run.stderr
     bot_path = f"{team.ws}/bots/{bot['id']}"
 
     shown = cli("bot", "status", bot["id"]).stdout

@@ -46,7 +46,7 @@ class Stream:
         from websockets.sync.client import connect
 
         try:
-            socket = connect(f"{ws_url.rstrip('/')}/?token={quote(token)}", open_timeout=OPEN_TIMEOUT_S)
+            socket = connect(f"{ws_url.rstrip('/')}/?token={quote(token)}", open_timeout=OPEN_TIMEOUT_S, legacy=True)
         except (OSError, TimeoutError, WebSocketException) as error:
             print(f"(live progress unavailable: cannot reach {ws_url}: {error or 'timed out'}; polling instead)",
                   file=sys.stderr)
@@ -114,10 +114,13 @@ class Display:
         self.status = ""
         self.steps: dict[str, StepView] = {}
         self._live: Any = None
+        self._spinning = True
+        self._spinners: dict[str, Any] = {}
         if self.live_mode:
             from rich.live import Live
 
-            self._live = Live(self._render(), console=self.console, refresh_per_second=8, transient=False)
+            # re-rendered at each refresh: the clocks and spinners move between messages
+            self._live = Live(console=self.console, refresh_per_second=8, get_renderable=self._render)
             self._live.start()
 
     def elapsed(self) -> float:
@@ -146,7 +149,8 @@ class Display:
 
     def close(self) -> None:
         if self._live:
-            self._live.update(self._render(spinning=False))
+            self._spinning = False
+            self._live.refresh()
             self._live.stop()
             self._live = None
 
@@ -156,19 +160,21 @@ class Display:
 
     def _refresh(self) -> None:
         if self._live:
-            self._live.update(self._render())
+            self._live.refresh()
 
-    def _render(self, spinning: bool = True) -> Any:
+    def _render(self) -> Any:
         from rich.spinner import Spinner
         from rich.table import Table
 
-        table = Table(title=f"{self.title}: [bold]{self.status or '…'}[/]", title_justify="left", box=None,
-                      show_edge=False, pad_edge=False)
+        spinning = self._spinning
+        table = Table(title=f"{self.title}: [bold]{self.status or '…'}[/]  {self.elapsed():.1f}s", title_justify="left",
+                      box=None, show_edge=False, pad_edge=False)
         for header in ("", "STEP", "STATUS", "TRIES", "TIME", "DETAIL"):
             table.add_column(header)
         marks = {"SUCCEEDED": "[green]✓[/]", "FAILED": "[red]✗[/]"}
         for view in self.steps.values():
-            mark: Any = marks.get(view.status) or (Spinner("dots") if spinning else "·")
+            mark: Any = marks.get(view.status) or (self._spinners.setdefault(view.step, Spinner("dots"))
+                                                   if spinning else "·")
             took = (view.ended or time.monotonic()) - view.first_seen
             table.add_row(mark, view.step, view.status, str(view.attempts or ""), f"{took:.1f}s",
                           (view.error or view.detail)[:100])
