@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path
+from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
 
 from clawster.api.models import (
     MemberList,
@@ -25,6 +25,7 @@ from clawster.services import workspaces
 from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import (
     BODY,
+    CURSOR,
     EDIT,
     IDEMPOTENT,
     MEMBER,
@@ -40,6 +41,8 @@ from functions.api._resolver import (
 )
 
 app = create_app()
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
 USER_ID = re.compile(r"^[A-Za-z0-9._@+=-]{1,128}$")
 # As sent: a client may percent-encode a character of the id (e.g. "@" as %40), and the resolver hands
 # the segment over undecoded; _user_id decodes it and checks the id itself.
@@ -67,10 +70,11 @@ def create_workspace(body: WorkspaceCreate, idempotency_key: IdempotencyKey = No
     return once(app, idempotency_key, body, create)
 
 
-@app.get("/workspaces", responses=documented(200, errors=TOKEN), tags=["workspaces"])
-def list_workspaces() -> WorkspaceList:
-    rows = workspaces.list_mine(app.context["caller"])
-    return WorkspaceList(items=[WorkspaceSummary.model_validate({**w.public(), "role": r}) for w, r in rows])
+@app.get("/workspaces", responses=documented(200, errors=TOKEN + CURSOR), tags=["workspaces"])
+def list_workspaces(limit: Limit = 50, cursor: Cursor = None) -> WorkspaceList:
+    rows, next_cursor = workspaces.page_mine(app.context["caller"], limit=limit, cursor_in=cursor)
+    return WorkspaceList(items=[WorkspaceSummary.model_validate({**w.public(), "role": r}) for w, r in rows],
+                         next_cursor=next_cursor)
 
 
 @app.get("/workspaces/<workspace_id>", responses=documented(200, errors=MEMBER), tags=["workspaces"])

@@ -109,7 +109,7 @@ def test_lifecycle_intents_are_accepted_and_recorded_or_refused_by_state(team, s
     refused = owner.post(f"{bot_path}/pause").ok(409)
     assert refused.body["code"] == "INVALID_STATE" and refused.body["details"]["status"] == "PENDING"
     assert refused.body["details"]["allowed_actions"] == ["delete", "provision"]
-    no_target = owner.post(f"{bot_path}/provision").ok(422)  # created without a target: nowhere to provision
+    no_target = owner.post(f"{bot_path}/provision").ok(409)  # created without a target: nowhere to provision
     assert no_target.body["details"]["errors"][0]["field"] == "target"
 
     put_bot_in_status(team.workspace_id, team.bot_id, "RUNNING")

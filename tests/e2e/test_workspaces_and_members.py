@@ -55,3 +55,22 @@ def test_unknown_routes_and_methods(team):
     assert team.owner.get("/nope").ok(404).body["code"] == "NOT_FOUND"
     reply = team.owner.request("PUT", "/workspaces")
     assert reply.status in (404, 405) and reply.body["code"] in ("NOT_FOUND", "METHOD_NOT_ALLOWED")
+
+
+def test_the_workspace_list_is_paged_however_many_a_user_belongs_to(client_for, new_user):
+    client = client_for(new_user("many"))
+    made = {client.post("/workspaces", {"name": f"ws-{i}"}).ok(201).body["id"] for i in range(5)}
+    seen, cursor, pages = [], None, 0
+    while True:
+        query = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = client.get("/workspaces", query=query).ok(200).body
+        assert len(page["items"]) <= 2
+        seen += [w["id"] for w in page["items"]]
+        pages += 1
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert sorted(seen) == sorted(made) and pages == 3  # 2 + 2 + 1, each once
+    foreign = client.get("/workspaces", query={"limit": "1"}).ok(200).body["next_cursor"]
+    assert client.get(f"/workspaces/{next(iter(made))}/fleets", query={"cursor": foreign}).ok(400)
+    assert client.get("/workspaces", query={"limit": "0"}).ok(422)

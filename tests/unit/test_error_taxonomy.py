@@ -46,6 +46,8 @@ EXPECTED = {
     "ProtocolMismatch": (P, 502),
     "InvalidRequest": (P, 502),
     "MethodNotSupported": (P, 502),
+    "ApprovalNotFound": (P, 502),  # the control plane asked the gateway about an approval it does not have
+    "GatewayTimeout": (R, 503),
     "InvalidConfig": (P, 422),  # the caller's config, refused by the gateway's schema
     "ConfigConflict": (R, 409),
     "BaseHashRequired": (R, 409),

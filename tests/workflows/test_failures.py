@@ -79,7 +79,9 @@ def test_a_gateway_not_ready_by_its_deadline_ends_in_error_and_leaves_nothing_ha
     assert not files.dir.exists() and not gateway_launches(files.state_dir)  # the half-created gateway is gone
     assert steps_of(team, bot_path)["failed"]["detail"] == failed["status_reason"]
 
-    team.owner.post(f"{bot_path}/provision").ok(202)  # from ERROR, a new provision (default deadline) runs
+    assert failed["ready_timeout_s"] == 1  # the bot's own bound, kept: give it a realistic one
+    team.owner.patch(bot_path, {"ready_timeout_s": 900}, etag=team.owner.get(bot_path).ok(200).etag).ok(200)
+    team.owner.post(f"{bot_path}/provision").ok(202)  # from ERROR, a new provision runs
     assert settle(team, bot_path)["status"] == "RUNNING"
     assert len(gateway_launches(files.state_dir)) == 1
     delete(team, bot_path)

@@ -69,6 +69,7 @@ class WorkspaceSummary(WorkspaceOut):
 
 class WorkspaceList(BaseModel):
     items: list[WorkspaceSummary]
+    next_cursor: str | None = None
 
 
 class MemberPut(Strict):
@@ -142,14 +143,13 @@ class BotCreate(Strict):
     target: Target | None = Field(None, description="Where to run its gateway; given, the bot is provisioned at once "
                                                     "(status CREATING, then RUNNING or ERROR)")
     ready_timeout_s: int | None = Field(None, ge=1, le=3600, description="How long its gateway may take to become "
-                                        "healthy before the provision fails (default 900 s)")
+                                        "healthy each time a workflow starts it, before that workflow fails "
+                                        "(default 900 s)")
 
     @model_validator(mode="after")
     def _source(self) -> BotCreate:
         if self.template_id is None and self.config is None:
             raise ValueError("give template_id, config, or both")
-        if self.ready_timeout_s is not None and self.target is None:
-            raise ValueError("ready_timeout_s applies to a provision: give a target too")
         return self
 
 
@@ -157,6 +157,7 @@ class BotUpdate(Strict):
     name: Name | None = None
     tags: Tags | None = None
     config: dict[str, Any] | None = Field(None, description="Full new config; creates a new revision")
+    ready_timeout_s: int | None = Field(None, ge=1, le=3600, description="Its bound on a gateway start")
 
     @model_validator(mode="after")
     def _something(self) -> BotUpdate:
@@ -197,6 +198,7 @@ class BotOut(BaseModel):
     target: str | None = None  # where its gateway runs; None until deployed
     openclaw_version: str | None = None
     status_reason: str | None = None  # why it is in ERROR, or why it was rolled back
+    ready_timeout_s: int | None = None  # its bound on a gateway start (None: the default, 900 s)
     intent: Intent | None = None
     last_workflow: LastWorkflow | None = None
     version: int

@@ -57,8 +57,8 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1)
     revision = _revision(access, bot, 1, canonical, source)
     bot.desired_revision_id = revision.id
-    extra = {"ready_deadline_s": ready_timeout_s} if ready_timeout_s else None
-    request_id, start = _own(access, bot, Workflow.PROVISION, target, extra) if target else (None, None)
+    bot.ready_timeout_s = ready_timeout_s
+    request_id, start = _own(access, bot, Workflow.PROVISION, target) if target else (None, None)
     change = Change().create(bot, exists_error=lambda: Conflict("bot id collision"))
     names.claim(change, NameClaim.of_bot(bot))
     change.create(revision, exists_error=lambda: Conflict("revision id collision"))
@@ -106,7 +106,7 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
     check_version("bot", bot_id, bot.version, expected_version)
     before, old_name = _audit_view(bot), NameClaim.of_bot(bot)
     change = Change()
-    edited = [field for field in ("name", "tags") if field in changes]
+    edited = [field for field in ("name", "tags", "ready_timeout_s") if field in changes]
     for field in edited:
         setattr(bot, field, changes[field])
     revision = None
@@ -190,6 +190,8 @@ def _own(access: Access, bot: Bot, action: Workflow, target: str | None,
     """Give the (unsaved) bot to a new request for `action`; returns the request id and what starts its
     execution once the bot is saved. The execution is named by the request id: a repeated start finds
     the first."""
+    if bot.ready_timeout_s:  # the bot's own bound on a gateway start, for every workflow that starts one
+        extra = {"ready_deadline_s": int(bot.ready_timeout_s), **(extra or {})}
     pending = bot.intent.as_dict().get("action") if bot.intent else None
     if pending:  # one workflow at a time on a bot
         raise InvalidState(f"bot already has a pending '{pending}' workflow",

@@ -9,6 +9,7 @@ from clawster.domain.roles import Role
 from clawster.services import audit
 from clawster.services.access import workspace_not_found
 from clawster.services.context import Access, Caller
+from clawster.store import cursor
 from clawster.store.entities import Member, Workspace
 from clawster.store.transaction import Change
 
@@ -32,12 +33,26 @@ def create(caller: Caller, *, name: str, description: str) -> tuple[Workspace, M
 
 
 def list_mine(caller: Caller) -> list[tuple[Workspace, Role]]:
-    members = list(Member.by_user.query(Member.user_partition(caller.user_id)))
+    """Every workspace of the caller (the local seed; the API pages with page_mine)."""
+    rows, cursor_out = page_mine(caller, limit=100, cursor_in=None)
+    while cursor_out:
+        more, cursor_out = page_mine(caller, limit=100, cursor_in=cursor_out)
+        rows += more
+    return rows
+
+
+def page_mine(caller: Caller, *, limit: int, cursor_in: str | None) -> tuple[list[tuple[Workspace, Role]], str | None]:
+    """One page of the caller's workspaces with their role: a Query of their memberships (paged),
+    then one BatchGet of those workspaces. A user may belong to any number of workspaces."""
+    partition = Member.user_partition(caller.user_id)
+    result = Member.by_user.query(partition, limit=limit,
+                                  last_evaluated_key=cursor.decode(cursor_in, {"gsi1pk": partition}))
+    members = list(result)
+    next_cursor = cursor.encode(result.last_evaluated_key) if len(members) == limit else None
     if not members:
-        return []
-    keys = [Workspace.key(m.workspace_id) for m in members]
-    found = {w.id: w for w in Workspace.batch_get(keys)}
-    return [(found[m.workspace_id], Role(m.role)) for m in members if m.workspace_id in found]
+        return [], None
+    found = {w.id: w for w in Workspace.batch_get([Workspace.key(m.workspace_id) for m in members])}
+    return [(found[m.workspace_id], Role(m.role)) for m in members if m.workspace_id in found], next_cursor
 
 
 def get(access: Access) -> Workspace:

@@ -212,6 +212,7 @@ class Bot(Mutable):
     applied_config_hash = UnicodeAttribute(null=True)  # the gateway's own hash of the config it runs
     openclaw_version = UnicodeAttribute(null=True)  # what the gateway runs, as its provider reports
     last_workflow = MapAttribute(null=True)  # the last finished intent, with its outcome
+    ready_timeout_s = NumberAttribute(null=True)  # how long its gateway may take to start (None: the default)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute(null=True)  # null only on items written before the index existed
