@@ -11,7 +11,8 @@ Runs alternate (a, b, a, b, ...) so machine drift hits both; one untimed warm-up
 (Lambda instances and node's file cache warm, as in production where INIT is under 1 % of invocations).
 Only what production pays is timed: no stack start, no interpreter exit. Prints min and median of
 each, the ratio median(b)/median(a) (aim <= 1.15), where (b)'s time goes (each step's end, from the
-stream, for the median run), and the stream latency: for every message the client received, the
+stream, for the median run, and when the gateway itself was ready, seen by an observer outside the path
+that calls describe() every 100 ms), and the stream latency: for every message the client received, the
 client's clock at receipt minus the envelope's `at` (stamped by the publisher right after the change
 was committed, same machine, same clock), p50/p95 of status changes and of all messages (aim <= 250 ms).
 
@@ -45,7 +46,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "shared")]
 
 from websockets.sync.client import connect  # noqa: E402
 
-from layers.providers.base import GatewaySpec  # noqa: E402
+from layers.providers.base import GatewaySpec, GatewayState  # noqa: E402
+from layers.providers.errors import GatewayNotFound  # noqa: E402
 from layers.providers.local import LocalProvider  # noqa: E402
 
 CEILING_S = 600
@@ -107,24 +109,44 @@ def gateway_alone(provider: LocalProvider, name: str) -> float:
     return elapsed
 
 
-def through_the_api(api: Api, listener: Listener, ws: str, fleet: str, name: str) -> tuple[float, dict[str, float]]:
+def ready_seen(observer: LocalProvider, bot_id: str, started: float, found: dict[str, float]) -> None:
+    """Not part of the path: when the gateway itself became ready (describe() every 100 ms, from here)."""
+    deadline = time.monotonic() + CEILING_S
+    while time.monotonic() < deadline:
+        try:
+            if observer.describe(bot_id).state is GatewayState.RUNNING:
+                found["gateway ready (observed)"] = time.perf_counter() - started
+                return
+        except GatewayNotFound:
+            pass
+        time.sleep(0.1)
+
+
+def through_the_api(api: Api, listener: Listener, observer: LocalProvider, ws: str, fleet: str,
+                    name: str) -> tuple[float, dict[str, float]]:
     """Seconds from the POST to the RUNNING message, and when each step ended (seconds after the POST)."""
     since = len(listener.received)
     started = time.perf_counter()
     status, bot = api.call("POST", f"/workspaces/{ws}/fleets/{fleet}/bots",
                            {"name": name, "template_id": "minimal", "target": "local"})
     assert status == 201, bot
+    answered = time.perf_counter() - started
+    observed: dict[str, float] = {}
+    watcher = threading.Thread(target=ready_seen, args=(observer, bot["id"], started, observed), daemon=True)
+    watcher.start()
     mine = lambda m: (m.get("data") or {}).get("bot_id") == bot["id"]  # noqa: E731
     done_at, message = listener.wait_for(lambda m: mine(m) and m["type"] == "bot.status"
                                          and m["data"]["status"] in ("RUNNING", "ERROR"), since)
     if message["data"]["status"] != "RUNNING":
         raise SystemExit(f"the bot ended in {message['data']['status']}: {message['data'].get('reason')}")
-    steps = {"POST answered": None}
+    watcher.join(timeout=5)
+    steps = {"POST answered": answered}
     for at_perf, _, m in listener.received[since:]:
         if mine(m) and m["type"] == "bot.step" and m["data"]["status"] == "SUCCEEDED":
             steps[m["data"]["step"]] = at_perf - started
+    steps |= observed
     steps["RUNNING on the stream"] = done_at - started
-    steps.pop("POST answered")
+    steps = dict(sorted(steps.items(), key=lambda item: item[1]))
     # Not timed: remove the bot and its gateway.
     _, current = api.call("GET", f"/workspaces/{ws}/bots/{bot['id']}")
     api.call("DELETE", f"/workspaces/{ws}/bots/{bot['id']}", headers={"If-Match": current["_etag"]})
@@ -163,16 +185,17 @@ def main() -> None:
             listener = Listener(stack.ws_url, token, f"workspaces/{ws}/fleets/{fleet}")
             provider = LocalProvider(scratch / "alone", base_port=36000, supervise=False)
             provider.capabilities()  # the one-time runtime check, outside the timing
+            observer = LocalProvider(scratch / "stack" / "gateways", supervise=False)  # reads the stack's gateways
 
             warm_a = gateway_alone(provider, "warm")
-            warm_b, _ = through_the_api(api, listener, ws, fleet, "warm")
+            warm_b, _ = through_the_api(api, listener, observer, ws, fleet, "warm")
             print(f"warm-up (not counted): gateway alone {warm_a:.2f}s, POST→RUNNING {warm_b:.2f}s", flush=True)
             with listener.arrived:
                 listener.received.clear()
             alone, whole, breakdowns = [], [], []
             for run in range(args.runs):
                 alone.append(gateway_alone(provider, f"a{run}"))
-                seconds, steps = through_the_api(api, listener, ws, fleet, f"b{run}")
+                seconds, steps = through_the_api(api, listener, observer, ws, fleet, f"b{run}")
                 whole.append(seconds)
                 breakdowns.append(steps)
                 print(f"run {run + 1}: gateway alone {alone[-1]:.2f}s, POST→RUNNING {whole[-1]:.2f}s", flush=True)
@@ -185,6 +208,11 @@ def main() -> None:
         middle = breakdowns[whole.index(sorted(whole)[len(whole) // 2])]
         print("where the median run's time went (each step's end, seconds after the POST): "
               + ", ".join(f"{step} {at:.2f}" for step, at in middle.items()))
+        gaps = [b["RUNNING on the stream"] - b["gateway ready (observed)"] for b in breakdowns
+                if "gateway ready (observed)" in b]
+        if gaps:
+            print(f"control plane after the gateway was ready (ready observed -> RUNNING on the stream): "
+                  f"median {statistics.median(gaps):.2f}s, min {min(gaps):.2f}s")
         status, every = latency_ms(listener, ("bot.status",)), latency_ms(listener, ("bot.status", "bot.step",
                                                                                      "bot.deleted"))
         print(f"stream latency, status changes (n={len(status)}): p50 {percentile(status, 0.5):.0f} ms, "
