@@ -11,6 +11,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import ConfigRejected, PortInUse, StartFailed
@@ -197,6 +198,84 @@ def is_our_gateway(pid: int, started: int | None, files: InstanceFiles) -> bool:
     except OSError:
         return False
     return f"OPENCLAW_STATE_DIR={files.state_dir}".encode() in environ
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A live process whose environment names a bot's state folder (OPENCLAW_STATE_DIR)."""
+
+    pid: int
+    ppid: int
+    pgid: int
+    started: int
+    recorder: bool  # an exit_recorder.py of this bot: a launch (the gateway and its helpers are below it)
+
+
+def serving(files: InstanceFiles) -> list[Serving]:
+    """Every live process serving the bot's state folder, whoever launched it and whatever the bot's
+    record says, oldest first. The environment is the one mark every launch carries (process.launch
+    sets it, the gateway and its children inherit it), so this is how a launch nobody recorded is found."""
+    marker = f"OPENCLAW_STATE_DIR={files.state_dir}".encode()
+    recorder_args = (str(EXIT_RECORDER).encode(), str(files.exit_file).encode())
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            if marker not in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0"):
+                continue
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            fields = stat[stat.rindex(")") + 2:].split()
+            if fields[0] in ("Z", "X"):
+                continue  # ended, not yet reaped by its parent
+            found.append(Serving(pid, int(fields[1]), int(fields[2]), int(fields[19]),
+                                 all(arg in argv for arg in recorder_args)))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile, or not ours to read
+    return sorted(found, key=lambda p: (p.started, p.pid))
+
+
+def tops(processes: list[Serving]) -> list[Serving]:
+    """The processes whose parent is not among them: each launch's recorder, and any process serving the
+    folder outside a live launch (a gateway whose recorder was killed). A recorder's own child between
+    its fork and exec looks like a recorder too: its parent is one, so it is never a top."""
+    pids = {p.pid for p in processes}
+    return [p for p in processes if p.ppid not in pids]
+
+
+def end(process: Serving, timeout_s: float) -> None:
+    """Stop a process found by `serving` and what runs below it: its process group when that group is
+    a launch's own (its leader gone or serving the same folder), else the process alone; SIGKILL after
+    `timeout_s`. Returns once it is gone."""
+    group = process.pgid not in (0, 1, os.getpgrp()) and (
+        process.pgid == process.pid or process_start_time(process.pgid) is None or _serves_like(process.pgid, process.pid))
+    for sig, wait in ((signal.SIGTERM, timeout_s), (signal.SIGKILL, 5.0)):
+        if process_start_time(process.pid) != process.started:
+            return  # gone (its pid may be another process's by now)
+        try:
+            os.killpg(process.pgid, sig) if group else os.kill(process.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if process_start_time(process.pid) != process.started:
+                return
+            time.sleep(0.05)
+
+
+def _serves_like(pid: int, other: int) -> bool:
+    """Whether `pid` has the same OPENCLAW_STATE_DIR as `other` (a group leader of the same launch)."""
+    def state_dir(p: int) -> bytes | None:
+        try:
+            return next((v for v in Path(f"/proc/{p}/environ").read_bytes().split(b"\0")
+                         if v.startswith(b"OPENCLAW_STATE_DIR=")), None)
+        except OSError:
+            return None
+
+    mine = state_dir(pid)
+    return mine is not None and mine == state_dir(other)
 
 
 def terminate(pid: int, started: int | None, timeout_s: float, child: subprocess.Popen | None = None) -> int | None:

@@ -9,8 +9,11 @@ Several processes work on one root at once (the stack's long-lived provider, tas
 change of a bot happens under the bot's file lock (locks.py), so two processes never launch two
 gateways for one bot; port choice has a lock of its own. Gateways run in their own sessions under
 exit_recorder.py, so they outlive whoever launched them and their exit code is still known; a
-LocalProvider over the same folder re-adopts them (pid + start time + state dir must all match). A
-bot's folder is removed only by delete(). One process supervises (supervise=True: restarts a gateway
+LocalProvider over the same folder re-adopts them (pid + start time + state dir must all match). Before
+any launch, a running launch of the bot that its record does not name (its launcher ended before it could
+record it) is found in /proc by the bot's state folder and adopted, and stop/delete end every process
+serving that folder: one gateway per bot whatever happened before. A bot's folder is removed only by
+delete(). One process supervises (supervise=True: restarts a gateway
 that should run but died, with exponential backoff); a root-wide lock makes sure it is only one.
 """
 
@@ -218,8 +221,7 @@ class LocalProvider:
             if record.desired != "STOPPED":
                 record.desired = "STOPPED"  # first, so the supervisor never fights us
                 files.save(record)
-            if record.pid is not None:
-                self._kill(files)
+            self._kill(files)  # the recorded launch, and any launch nobody recorded
             return self.describe(bot_id)
 
     def restart(self, bot_id: str, *, request_id: str | None = None) -> GatewayStatus:
@@ -260,7 +262,7 @@ class LocalProvider:
                 record = files.load()
                 record.desired = "STOPPED"
                 files.save(record)
-                self._kill(files)
+            self._kill(files)
             shutil.rmtree(files.dir, ignore_errors=True)  # absent already: nothing to do
             self._next_try.pop(bot_id, None)
 
@@ -386,14 +388,22 @@ class LocalProvider:
         return Failure.START_FAILED, f"exit code {code}: {last}".rstrip(": "), code, []
 
     def _launch(self, files: InstanceFiles, record: InstanceRecord) -> None:
-        """Launch the gateway (under the bot's lock) and record its pid; returns at once."""
+        """Launch the gateway (under the bot's lock) and record its pid; returns at once. A launch of the
+        bot that is running already (one nobody recorded) is adopted instead: never two gateways."""
+        if not self._adopt(files, record):
+            self._spawn(files, record)
+
+    def _spawn(self, files: InstanceFiles, record: InstanceRecord) -> None:
         child = process.launch(self.runtime, files)
         record.pid, record.pid_started = child.pid, process.process_start_time(child.pid)
         files.save(record)
         self._children[files.bot_id] = child
 
     def _relaunch(self, files: InstanceFiles, record: InstanceRecord) -> None:
-        """Launch again a gateway that is not running, on another port if its own is taken."""
+        """Launch again a gateway that is not running, on another port if its own is taken (a launch
+        of the bot that is running after all, whatever the record says, is adopted instead)."""
+        if self._adopt(files, record):
+            return
         port_taken = False
         if record.pid is not None:
             failure, _, record.last_exit, _ = self._ending(files, record)
@@ -405,13 +415,45 @@ class LocalProvider:
                 config["gateway"]["port"] = record.port
                 files.write_config(config)
                 files.save(record)
-        self._launch(files, record)
+        self._spawn(files, record)
+
+    def _adopt(self, files: InstanceFiles, record: InstanceRecord) -> bool:
+        """Before any launch, under the bot's lock: whether a launch of this bot is running already, found
+        in /proc by its state folder whoever launched it (a task worker that ended or was killed between
+        its launch and its record, a record another process overwrote). If so it becomes the recorded
+        one (pid and start time) and nothing is launched; any other launch of the bot, and any process
+        serving its state folder outside a launch (a gateway whose recorder was killed), is stopped, so
+        that one gateway at most serves a bot whatever happened before."""
+        found = process.serving(files)
+        if not found:
+            return False
+        tops = process.tops(found)
+        launches = [p for p in tops if p.recorder]
+        keep = next((p for p in launches if p.pid == record.pid), launches[0] if launches else None)
+        for other in tops:
+            if other is not keep:
+                log.warning("gateway %s: stopping pid %d, which serves its state folder outside the recorded "
+                            "launch", files.bot_id, other.pid)
+                process.end(other, self.stop_timeout_s)
+        if keep is None:
+            return False
+        if (record.pid, record.pid_started) != (keep.pid, keep.started):
+            log.warning("gateway %s: adopting the running launch pid %d (the record said pid %s)", files.bot_id,
+                        keep.pid, record.pid)
+            record.pid, record.pid_started, record.last_exit = keep.pid, keep.started, None
+            files.save(record)
+        return True
 
     def _kill(self, files: InstanceFiles) -> None:
+        """Stop the recorded launch and anything else serving the bot's state folder; record how it ended."""
         if not files.record_file.exists():
-            return  # nothing was launched: the record is saved before every launch
+            self._end_unrecorded(files)
+            return  # nothing was launched by a live provider: the record is saved before every launch
         record = files.load()
         child = self._children.pop(files.bot_id, None)
+        if child is not None and child.pid != record.pid:
+            child.poll()  # an earlier launch of ours that another process has replaced: reaped, never waited on
+            child = None
         if record.pid is not None:
             if child is not None or self._alive(files, record):
                 process.terminate(record.pid, record.pid_started, self.stop_timeout_s, child)
@@ -419,6 +461,15 @@ class LocalProvider:
             record.last_exit = ending.get("code") if ending else None
         record.pid = record.pid_started = None
         files.save(record)
+        self._end_unrecorded(files)
+
+    def _end_unrecorded(self, files: InstanceFiles) -> None:
+        """Stop every process still serving the bot's state folder (a launch nobody recorded)."""
+        for other in process.tops(process.serving(files)):
+            log.log(logging.WARNING if other.recorder else logging.INFO,
+                    "gateway %s: stopping pid %d, %s serving its state folder", files.bot_id, other.pid,
+                    "an unrecorded launch" if other.recorder else "a process left")
+            process.end(other, self.stop_timeout_s)
 
     def _apply_live(self, bot_id: str, config: dict) -> None:
         with self.client(bot_id) as client:
@@ -489,6 +540,8 @@ class LocalProvider:
         record = files.load()
         if record.desired != "RUNNING" or self._alive(files, record):
             return
+        if self._adopt(files, record):
+            return  # running after all (launched by a process that could not record it): not a restart
         if record.pid is not None and self._ending(files, record)[0] is Failure.CONFIG_REJECTED:
             return  # it would be refused again: start() or an update decides
         if time.monotonic() < self._next_try.get(bot_id, 0):
