@@ -304,8 +304,10 @@ class LocalApiGateway:
         except TooManyRequestsException:  # Lambda throttled: a proxy integration answers 500, as on AWS
             log.warning("%s throttled on %s %s (at its concurrency limit)", route.function.name, method, path)
             return _json(500, {"message": "Internal server error"})
-        except Exception:
-            log.exception("%s failed on %s %s", route.function.name, method, path)
+        except Exception as error:
+            remote = "".join(getattr(error, "payload", {}).get("stackTrace") or [])  # the handler's own, from its instance
+            log.exception("%s failed on %s %s%s", route.function.name, method, path,
+                          f"\nin the function:\n{remote}" if remote else "")
             return _json(502, {"message": "Internal server error"})
         finally:
             log.debug("%s %s -> %s in %.1f ms", method, path, route.function.name,

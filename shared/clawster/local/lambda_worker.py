@@ -38,7 +38,8 @@ def error_payload(error: BaseException) -> dict[str, Any]:
     return {
         "errorMessage": str(error),
         "errorType": type(error).__name__,
-        "stackTrace": traceback.format_tb(error.__traceback__),
+        # With the chained causes (e.g. the DynamoDB reply behind a pynamodb error): the local stack logs it.
+        "stackTrace": traceback.format_exception(error),
     }
 
 
