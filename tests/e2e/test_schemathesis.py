@@ -48,6 +48,10 @@ OWNER_EXAMPLES = 200  # per operation (issue 8): the highest role; the lower rol
 # generator reuses short keys ("0") across bodies, so a valid key gets the body's digest appended:
 # each distinct request has its own key. Keys that are not valid are left as generated (negative data).
 # Reuse is tested in test_idempotency.py.
+# A bot created with "target": "local" provisions a real openclaw gateway (~1.5 GB, 10-40 s of CPU):
+# hundreds of generated creates would start hundreds. The hook sends such a body with "target": null
+# (as valid as "local", so a positive case stays positive and a negative one stays negative); the
+# workflows are tested for real in tests/workflows.
 HOOKS = """
 import hashlib, json, re
 import schemathesis
@@ -57,6 +61,8 @@ VALID = re.compile(r"^[!-~]{1,230}$")
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    if isinstance(case.body, dict) and case.body.get("target") == "local":
+        case.body["target"] = None
     for name, value in list((case.headers or {}).items()):
         if name.lower() == "idempotency-key" and isinstance(value, str) and VALID.match(value):
             body = json.dumps(case.body, sort_keys=True, default=repr)

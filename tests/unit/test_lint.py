@@ -24,3 +24,12 @@ def test_ruff_finds_nothing():
 def test_import_contracts_hold():
     run = _run(str(BIN / "lint-imports"), "--no-cache")
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_no_test_uses_moto_decorator_mode():
+    """moto's backends are global to a process, and the local stack's moto server (one per test process)
+    uses them: leaving a mock_aws() block resets every backend, wiping the stack's table mid-session.
+    Tests use the stack's moto instead."""
+    offenders = [str(path.relative_to(ROOT)) for path in (ROOT / "tests").rglob("*.py")
+                 if "mock_" + "aws(" in path.read_text() and path.name != "test_lint.py"]
+    assert offenders == []

@@ -3,11 +3,12 @@ that reads Secrets Manager (moto) and the local file store, with typed, value-fr
 
 from __future__ import annotations
 
+import uuid
+
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from clawster.domain import config_policy
 from clawster.domain.errors import ValidationFailed
@@ -54,30 +55,36 @@ def test_the_one_format_is_read_the_same_by_the_parser_and_the_config_policy(tex
 
 
 @pytest.fixture
-def secretsmanager():
-    with mock_aws():
-        yield boto3.client("secretsmanager", region_name="us-east-1")
+def secretsmanager(stack):
+    """The local stack's Secrets Manager (moto), not moto's decorator mode: its backends are global to the process,
+    and leaving a moto decorator-mode block resets them, the stack's table included."""
+    return stack._client("secretsmanager")
 
 
-def test_secrets_manager_references_resolve_by_name_and_by_arn(secretsmanager):
-    created = secretsmanager.create_secret(Name="clawster/acme/openai", SecretString="sk-value-1")
+@pytest.fixture
+def name() -> str:
+    return f"clawster/test-secrets/{uuid.uuid4().hex}"
+
+
+def test_secrets_manager_references_resolve_by_name_and_by_arn(secretsmanager, name):
+    created = secretsmanager.create_secret(Name=name, SecretString="sk-value-1")
     resolver = SecretResolver(secretsmanager)
-    assert resolver.resolve("clawster/acme/openai") == "sk-value-1"
+    assert resolver.resolve(name) == "sk-value-1"
     assert resolver.resolve(created["ARN"]) == "sk-value-1"
-    secretsmanager.put_secret_value(SecretId="clawster/acme/openai", SecretString="sk-value-2")
-    assert resolver.resolve(SecretRef.from_config({"$secretRef": "clawster/acme/openai"})) == "sk-value-2"
+    secretsmanager.put_secret_value(SecretId=name, SecretString="sk-value-2")
+    assert resolver.resolve(SecretRef.from_config({"$secretRef": name})) == "sk-value-2"
 
 
-def test_a_binary_secret_resolves_to_its_text(secretsmanager):
-    secretsmanager.create_secret(Name="bin", SecretBinary=b"token-bytes")
-    assert SecretResolver(secretsmanager).resolve("bin") == "token-bytes"
+def test_a_binary_secret_resolves_to_its_text(secretsmanager, name):
+    secretsmanager.create_secret(Name=name, SecretBinary=b"token-bytes")
+    assert SecretResolver(secretsmanager).resolve(name) == "token-bytes"
 
 
-def test_a_missing_secret_is_a_permanent_not_found_naming_the_reference(secretsmanager):
+def test_a_missing_secret_is_a_permanent_not_found_naming_the_reference(secretsmanager, name):
     with pytest.raises(SecretNotFound) as missing:
-        SecretResolver(secretsmanager).resolve("clawster/acme/absent")
+        SecretResolver(secretsmanager).resolve(name)
     assert isinstance(missing.value, PermanentError)
-    assert missing.value.details["ref"] == "clawster/acme/absent"
+    assert missing.value.details["ref"] == name
 
 
 def test_throttling_is_retryable_and_denial_is_permanent():

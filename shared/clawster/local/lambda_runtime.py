@@ -127,7 +127,7 @@ class Instance:
     def __init__(self, function: LocalFunction, number: int):
         self.function, self.number = function, number
         settings = "\t".join((function.name, function.handler_path, str(function.memory_mb), str(function.timeout_s)))
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
+        env = dict(os.environ, **function.environment, PYTHONPATH=os.pathsep.join(p for p in sys.path if p),
                    CLAWSTER_LAMBDA_PARENT=str(os.getpid()), **{lambda_worker.ENV_FUNCTION: settings})
         env.pop(MODE_ENV, None)
         started = time.perf_counter()
@@ -240,6 +240,9 @@ class LocalFunction:
         self._numbers = itertools.count(1)
         self._reaper: threading.Thread | None = None
         self._wake_reaper = threading.Event()
+        # Its deployment's variables (Lambda's Environment), over this process's: set by the stack that
+        # owns it, so an instance started later never takes another stack's endpoints from os.environ.
+        self.environment: dict[str, str] = {}
 
     @classmethod
     def from_catalog(cls, entry: Any) -> LocalFunction:

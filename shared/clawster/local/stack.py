@@ -40,6 +40,10 @@ DEFAULT_TABLE = "clawster-local"
 STACK_FILE = "stack.json"
 LAMBDA_ROLE = "clawster-local-lambda"
 LOCK_FILE = ".lock"
+# What the stack sets for its functions (endpoints, table, workflows, target, stream API, token issuer).
+STACK_ENVIRONMENT = ("AWS_ENDPOINT_URL", "MOTO_PORT", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                     "AWS_ACCOUNT_ID_ENDPOINT_MODE", "TABLE_NAME", "CLAWSTER_STATE_MACHINES",
+                     "CLAWSTER_LOCAL_PROVIDER_ROOT", "WS_MANAGEMENT_ENDPOINT", "TOKEN_ISSUER", "TOKEN_AUDIENCE", "JWKS_URL")
 
 
 class StateDirInUse(RuntimeError):
@@ -104,6 +108,7 @@ class LocalStack:
         self._start_ws_api()
         self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port)
         self._gateway.start()
+        self._pin_environment()
         self.resumed = workflows.resume(self.state_machines)
         if self.run_schedules:
             self.scheduler.start()
@@ -197,6 +202,13 @@ class LocalStack:
         request = urllib.request.Request(f"{self.moto_url}/moto-api/config", data=config, method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+    def _pin_environment(self) -> None:
+        """Give every function this stack's settings, as its Lambda Environment: this process's os.environ
+        is shared (a test process may start a second stack) and an instance starts whenever it is needed."""
+        pinned = {key: os.environ[key] for key in STACK_ENVIRONMENT if key in os.environ}
+        for function in self.functions.values():
+            function.environment = pinned
 
     def _deploy_workflows(self) -> None:
         """The workflows' state machines in moto, and the local target: gateways under <state>/gateways,
