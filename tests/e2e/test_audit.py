@@ -155,3 +155,13 @@ def test_an_existing_and_a_random_workspace_look_the_same_to_an_outsider(team, c
     assert answers["existing"] == answers["random"]
     assert work["existing"] == work["random"]
     assert [op for op, _ in work["existing"]] == ["GetItem", "TransactWriteItems"]  # membership, then the record
+
+
+def test_a_refusal_of_a_very_long_path_is_a_403_recorded_not_a_5xx(team):
+    """The refused path is the audit event's target, and the target is part of an index key (at most
+    2,048 bytes): a caller-made path of any length must still be refused and recorded."""
+    long_id = "%C3%AA" + "%F2%AA%A4%BD" * 700  # what schemathesis sent: ~8 KB once decoded
+    refused = team.clients["VIEWER"].delete(f"{team.ws}/members/{long_id}")
+    assert refused.status in (403, 422), refused.body  # refused at the gate or as a bad id: never a 5xx
+    trail = team.owner.get(f"{team.ws}/audit").ok(200).body["items"]
+    assert refused.status != 403 or any(e["outcome"] == "DENIED" for e in trail)

@@ -18,6 +18,7 @@ Key layout (docs/access-patterns.md lists every pattern):
 
 from __future__ import annotations
 
+import hashlib
 import zlib
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -38,6 +39,7 @@ from clawster.ids import new_id
 from clawster.store import session
 
 _SETTINGS = settings.load()
+MAX_TARGET_KEY_BYTES = 512  # of a target inside an index key (the whole key may hold 2,048 bytes)
 session.install()
 
 
@@ -391,6 +393,11 @@ class AuditEvent(Entity):
 
     @staticmethod
     def target_partition(workspace_id: str, target: str) -> str:
+        # A key attribute holds at most 2,048 bytes, and a refused request's target is its path, as long
+        # as the caller made it: a long one is cut and made unique again by its digest.
+        if len(target.encode()) > MAX_TARGET_KEY_BYTES:
+            digest = hashlib.sha256(target.encode()).hexdigest()[:32]
+            target = target.encode()[:MAX_TARGET_KEY_BYTES - 40].decode(errors="ignore") + "#" + digest
         return f"AUDIT#{workspace_id}#TARGET#{target}"
 
     def derive_keys(self) -> None:
