@@ -12,6 +12,7 @@ Budget and split: docs/decisions.md (2026-11-26).
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -103,7 +104,9 @@ def run_schemathesis(stack, team, role: str, tmp_path: Path, *, examples: int, p
         + run.stdout[-4000:] + run.stderr[-2000:]
     (tmp_path / "schemathesis-output.txt").write_text(run.stdout)
     assert run.returncode == 0, report
-    assert "No issues found" in run.stdout, report
+    # A lower role's 403s give schemathesis's "only 401/403" warning: expected, not a finding. Every
+    # generated case must still have passed.
+    assert "No issues found" in run.stdout or re.search(r"(\d+) generated, \1 passed", run.stdout), report
     return run.stdout, seconds
 
 
