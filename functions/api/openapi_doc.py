@@ -134,7 +134,7 @@ def _given(field: str, json_type: str) -> dict[str, Any]:
 WS = "/workspaces/{workspace_id}"
 # OpenAPI links, so a client (and schemathesis's stateful phase) can chain create -> read -> update
 # -> delete: (from path, method, status) -> {link name: (to path, method, {parameter: expression})}.
-_ID, _VERSION = "$response.body#/id", "$response.body#/version"
+_ID, _VERSION = "$response.body#/id", "$response.header.ETag"  # the ETag is a string; the body's version an int
 _IN_WS = {"path.workspace_id": "$response.body#/workspace_id"}
 _WORKSPACE = {"path.workspace_id": _ID}
 _FLEET = _IN_WS | {"path.fleet_id": _ID}
