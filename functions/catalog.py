@@ -149,6 +149,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ("GET", WS + "/bots/{bot_id}", "bot.read"),
             ("PATCH", WS + "/bots/{bot_id}", "bot.update"),
             ("DELETE", WS + "/bots/{bot_id}", "bot.delete"),
+            ("POST", WS + "/bots/{bot_id}/upgrade", "bot.upgrade"),
             ("POST", WS + "/bots/{bot_id}/{action}", "bot.lifecycle"),
             ("GET", WS + "/bots/{bot_id}/provisioning", "bot.read"),
             ("GET", WS + "/bots/{bot_id}/logs", "bot.read"),

@@ -14,6 +14,7 @@ from clawster.api.models import (
     BotOut,
     BotPage,
     BotUpdate,
+    BotUpgrade,
     GatewayLogs,
     IntentAccepted,
     Provisioning,
@@ -26,6 +27,7 @@ from clawster.domain.errors import ValidationFailed
 from clawster.services import bots, logs
 from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import (
+    BODY,
     CREATE,
     CURSOR,
     EDIT,
@@ -74,7 +76,7 @@ def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
     def create():
         bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
                           config=body.config, tags=body.tags, target=body.target.value if body.target else None,
-                          ready_timeout_s=body.ready_timeout_s)
+                          ready_timeout_s=body.ready_timeout_s, openclaw_version=body.openclaw_version)
         return 201, _out(bot), bot.version
 
     return once(app, idempotency_key, body, create)
@@ -115,6 +117,18 @@ def delete_bot(workspace_id: str, bot_id: str, if_match: IfMatch = None) -> Resp
         return respond(204)
     accepted = IntentAccepted.model_validate({"bot_id": bot.id, "intent": bot.public()["intent"]})
     return respond(202, accepted.model_dump(mode="json"))
+
+
+# Before the lifecycle route: "upgrade" is not one of its actions, and the first matching route wins.
+@app.post(PREFIX + "/bots/<bot_id>/upgrade", tags=["lifecycle"],  # 422 also: a version the target does not offer
+          responses=documented(202, errors=MEMBER + ROLE + BODY + IDEMPOTENT + WRITE))
+def upgrade_bot(workspace_id: str, bot_id: str, body: BotUpgrade,
+                idempotency_key: IdempotencyKey = None) -> Response[IntentAccepted]:
+    def request():
+        bot = bots.upgrade(app.context["access"], bot_id, body.openclaw_version)
+        return 202, IntentAccepted.model_validate({"bot_id": bot.id, "intent": bot.public()["intent"]}), None
+
+    return once(app, idempotency_key, body.model_dump(mode="json"), request)
 
 
 @app.post(PREFIX + "/bots/<bot_id>/<action>", tags=["lifecycle"],  # 422 also: an unknown action

@@ -69,15 +69,17 @@ def begin(state: dict[str, Any], execution: str) -> dict[str, Any]:
 
 @step
 def check_ready(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    waiting = state.get("waiting_step", "ready")  # a rollback's wait is a step of its own
     status = _provider(state).describe(state["bot_id"])
-    failure = status.error()
-    if failure is not None:
-        raise failure
     if status.state is not GatewayState.RUNNING:
+        # Recorded first: a failure's Catch then ends this step FAILED with the reason (fail_open_steps).
+        workflow.progress(state, execution, waiting, f"{status.state.value} {status.detail}".strip())
+        failure = status.error()
+        if failure is not None:
+            raise failure
         _past_deadline(state, f"the gateway is still {status.state.value}")
-        workflow.progress(state, execution, "ready", f"{status.state.value} {status.detail}".strip())
         return state | {"gateway_state": status.state.value}
-    workflow.finish_step(state, execution, "ready", "ready")
+    workflow.finish_step(state, execution, waiting, "ready")
     return state | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
 
 
@@ -129,6 +131,7 @@ def record_failure(state: dict[str, Any], execution: str) -> dict[str, Any]:
         workflow.settle(state, machine.BotStatus.ERROR, reason=reason)
     except workflow.Superseded:
         pass  # the bot was swept or settled already: nothing of ours to record
+    workflow.fail_open_steps(state, execution, reason)
     workflow.finish_step(state, execution, "failed", reason)
     return state
 
@@ -203,9 +206,11 @@ def check_gone(state: dict[str, Any], execution: str) -> dict[str, Any]:
 # -- upgrade ---------------------------------------------------------------------------------------
 @step
 def backup_state(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    """Keep the gateway's state and version to roll back to, named by the execution."""
     def work() -> dict[str, Any]:
-        status = _provider(state).describe(state["bot_id"])
-        return {"previous_version": status.openclaw_version}
+        provider = _provider(state)
+        status = provider.describe(state["bot_id"])
+        return {"previous_version": status.openclaw_version, "backup_id": provider.backup(state["bot_id"], execution)}
 
     return state | workflow.run_once(state, execution, "backup", work)
 
@@ -222,12 +227,15 @@ def set_version(state: dict[str, Any], execution: str) -> dict[str, Any]:
 
 @step
 def rollback(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    """The backup back in place (state, config, version): the gateway as it was before the upgrade. Its
+    wait gets a deadline of its own (the upgrade's has passed, maybe)."""
     def work() -> dict[str, Any]:
-        change = GatewayUpdate(openclaw_version=state["previous_version"])
-        return {"gateway_state": _provider(state).update(state["bot_id"], change).state.value,
+        status = _provider(state).restore(state["bot_id"], state["backup_id"], request_id=f"{execution}-rollback")
+        return {"gateway_state": status.state.value,
                 "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S),
-                "upgrade_error": state.get("error")}
+                "upgrade_error": state.get("error"), "waiting_step": "rollback_ready"}
 
+    workflow.fail_open_steps(state, execution, _reason(state.get("error") or {}))  # the new version's wait
     return state | workflow.run_once(state, execution, "rollback", work)
 
 

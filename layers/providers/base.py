@@ -161,7 +161,21 @@ class Provider(Protocol):
 
     def update(self, bot_id: str, change: GatewayUpdate) -> GatewayStatus:
         """Apply a change (live when the gateway runs). The same change again changes nothing more.
-        ConfigRejected when openclaw refuses the config (nothing is changed); UnsupportedChange."""
+        Another OpenClaw version relaunches the gateway on the same state and returns at once (STARTING).
+        ConfigRejected when openclaw refuses the config (nothing is changed); UnsupportedChange for a
+        version or size the provider does not offer (nothing is changed)."""
+        ...
+
+    def backup(self, bot_id: str, key: str) -> str:
+        """Keep a copy of the gateway's state, config and OpenClaw version, named `key` (an upgrade's
+        execution), to restore() after a failed change; returns the key. Consistent as after a crash at
+        one instant. Again with the same key: the backup taken stands. GatewayNotFound when there is none."""
+        ...
+
+    def restore(self, bot_id: str, key: str, *, request_id: str | None = None) -> GatewayStatus:
+        """Put backup `key` back (state, config, version) and start the gateway on it; returns at once.
+        A retry with the same `request_id` changes nothing more. GatewayNotFound when the gateway or the
+        backup does not exist."""
         ...
 
     def delete(self, bot_id: str) -> None:

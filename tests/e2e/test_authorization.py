@@ -43,6 +43,7 @@ MINIMUM_ROLE = {
     ("GET", WS + "/bots/{bot_id}"): "VIEWER",
     ("PATCH", WS + "/bots/{bot_id}"): "OPERATOR",
     ("DELETE", WS + "/bots/{bot_id}"): "ADMIN",
+    ("POST", WS + "/bots/{bot_id}/upgrade"): "OPERATOR",
     ("POST", WS + "/bots/{bot_id}/{action}"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/provisioning"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/logs"): "VIEWER",

@@ -37,6 +37,7 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
     ("DELETE", f"{W}/bots/{{bot_id}}"): ["bot delete"],
     ("POST", f"{W}/bots/{{bot_id}}/{{action}}"): ["bot restart", "bot pause", "bot resume", "bot stop", "bot start",
                                                   "bot provision"],
+    ("POST", f"{W}/bots/{{bot_id}}/upgrade"): ["bot upgrade"],
     ("GET", f"{W}/bots/{{bot_id}}/provisioning"): ["bot status"],
     ("GET", f"{W}/bots/{{bot_id}}/logs"): ["bot logs"],
     ("GET", f"{W}/bots/{{bot_id}}/revisions"): ["revision list"],

@@ -54,8 +54,8 @@ OWNER_EXAMPLES = 200  # per operation (issue 8): the highest role; the lower rol
 # Reuse and replay are tested in test_idempotency.py.
 # A bot created with "target": "local" provisions a real openclaw gateway (~1.5 GB, 10-40 s of CPU):
 # hundreds of generated creates would start hundreds. The hook sends such a body with "target": null
-# (as valid as "local", so a positive case stays positive and a negative one stays negative); the
-# workflows are tested for real in tests/workflows.
+# (as valid as "local", so a positive case stays positive and a negative one stays negative; a positive
+# case's openclaw_version, which needs a target, goes too); the workflows are tested for real in tests/workflows.
 HOOKS = """
 import re, uuid
 import schemathesis
@@ -67,6 +67,8 @@ VALID = re.compile(r"^[!-~]{1,255}$")
 def before_call(context, case, kwargs):
     if isinstance(case.body, dict) and case.body.get("target") == "local":
         case.body["target"] = None
+        if case.meta is not None and case.meta.generation.mode.name == "POSITIVE":
+            case.body.pop("openclaw_version", None)  # needs a target: without one, a positive case stays positive
     for name, value in list((case.headers or {}).items()):
         if name.lower() == "idempotency-key" and isinstance(value, str) and VALID.match(value):
             case.headers[name] = value[:222] + "-" + uuid.uuid4().hex  # 255 at most

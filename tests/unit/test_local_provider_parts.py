@@ -90,6 +90,21 @@ def test_the_exit_recorder_keeps_a_refused_configs_code_and_issues(tmp_path):
     assert process.issues_from(check["rc"], check["stdout"], check["stderr"]) == report["issues"]
 
 
+# What openclaw 2026.9.5's `config validate --json` printed on a state folder 2026.9.6 had written
+# (recorded 2026-11-26): not an issue of the config, a refusal of the state.
+DOWNGRADE_REFUSAL = ('{"ok":false,"error":{"type":"cli_error","message":"This OpenClaw build cannot open your existing '
+                     'data.\\nOpenClaw state database /s/openclaw.sqlite uses newer schema version 18; this build '
+                     'supports 17."},"valid":false,"path":"/s/openclaw.json"}\n')
+
+
+def test_a_refusal_of_the_state_is_reported_in_openclaws_words_not_as_a_config_issue():
+    issues = process.issues_from(1, DOWNGRADE_REFUSAL, "")
+    assert issues == [{"path": "<state>", "message": "This OpenClaw build cannot open your existing data.\n"
+                       "OpenClaw state database /s/openclaw.sqlite uses newer schema version 18; this build supports 17."}]
+    assert process.issues_from(1, '{"valid":false,"issues":[]}', "") == [
+        {"path": "<root>", "message": "openclaw config validate failed"}]
+
+
 def test_the_exit_recorder_survives_a_stop_of_the_group_and_records_the_gateways_own_exit(tmp_path):
     gateway = "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(0))\nprint('up', flush=True)\n" \
               "while True: time.sleep(0.05)"

@@ -4,6 +4,7 @@
                     token           0600, the gateway token (referenced as file:<path>)
                     state/ home/    OPENCLAW_STATE_DIR, OPENCLAW_HOME
                     logs/gateway.log (logging.file), logs/stdout.log
+                    backups/<key>/  state/ home/ openclaw.json manifest.json (version): backup() copies
                     instance.json   port, pid, process start time, desired state, version, spec hash
                     exit.json       how the last launch ended (written by exit_recorder.py)
     <root>/.locks/<bot_id>.lock     the bot's advisory lock (beside its folder: delete() removes the folder)
@@ -35,6 +36,7 @@ class InstanceRecord:
     last_exit: int | None = None
     spec_hash: str | None = None  # of the GatewaySpec it was created from: a retried create compares it
     restart_request: str | None = None  # the request_id of the last restart(), so a retry restarts once
+    restore_request: str | None = None  # the same for restore()
 
 
 class InstanceFiles:
@@ -52,6 +54,17 @@ class InstanceFiles:
     stdout_file = property(lambda self: self.dir / "logs" / "stdout.log")
     record_file = property(lambda self: self.dir / "instance.json")
     exit_file = property(lambda self: self.dir / "exit.json")
+    backups_dir = property(lambda self: self.dir / "backups")
+
+    def backup_dir(self, key: str) -> Path:
+        if not _BOT_ID.match(key):
+            raise ValueError(f"backup key {key!r} must be 1-64 letters, digits, '-' or '_'")
+        return self.backups_dir / key
+
+    def backups(self) -> list[Path]:
+        """The complete backups, oldest first."""
+        done = [p for p in self.backups_dir.glob("*") if (p / "manifest.json").exists()]
+        return sorted(done, key=lambda p: json.loads((p / "manifest.json").read_text())["taken_at"])
 
     def exists(self) -> bool:
         return self.record_file.exists()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -176,6 +177,10 @@ def issues_from(returncode: int | None, stdout: str, stderr: str) -> list[dict]:
         return [{"path": "<root>", "message": (stdout + stderr).strip()[-500:] or "invalid config"}]
     if report.get("valid") is True:
         return []
+    if not report.get("issues") and isinstance(report.get("error"), dict) and report["error"].get("message"):
+        # Not the config: openclaw refused to start on this state (e.g. a database schema newer than this
+        # build, after a downgrade). Its own words say which and what to do.
+        return [{"path": "<state>", "message": str(report["error"]["message"])[:1000]}]
     return list(report.get("issues") or []) or [{"path": "<root>", "message": "openclaw config validate failed"}]
 
 
@@ -276,6 +281,27 @@ def _serves_like(pid: int, other: int) -> bool:
 
     mine = state_dir(pid)
     return mine is not None and mine == state_dir(other)
+
+
+@contextlib.contextmanager
+def frozen(pid: int | None):
+    """The gateway's process group (recorder `pid`) stopped (SIGSTOP) for the block, then continued:
+    its files hold still while they are copied. None: nothing runs, nothing to freeze."""
+    if pid is None:
+        yield
+        return
+    try:
+        os.killpg(pid, signal.SIGSTOP)
+    except ProcessLookupError:
+        pid = None
+    try:
+        yield
+    finally:
+        if pid is not None:
+            try:
+                os.killpg(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
 
 
 def terminate(pid: int, started: int | None, timeout_s: float, child: subprocess.Popen | None = None) -> int | None:

@@ -49,10 +49,12 @@ from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, ProviderFai
 from . import faults, process
 from .instance import InstanceFiles, InstanceRecord, enforced_config, merge
 from .locks import FileLock
-from .runtime import OpenClawRuntime
+from .runtime import OpenClawRuntime, installed_versions
 
 log = logging.getLogger(__name__)
 
+BACKUPS_KEPT = 3  # per bot: the newest backups (one per upgrade) stay, older ones are removed
+VERSIONS = ".versions"  # <root>/.versions/<version>: versions installed for this root only (tests)
 SIZE = SizeTier("small", vcpu=1, memory_mb=1536, description="one gateway process on this machine (~1-1.5 GB RSS)")
 MAX_BACKOFF_S = 60.0
 LOCKS = ".locks"
@@ -102,8 +104,23 @@ class LocalProvider:
             tls_endpoint=False,  # loopback http/ws only
             log_streaming=True,
             size_tiers=(SIZE,),
-            openclaw_versions=(self.runtime.version,),
+            openclaw_versions=tuple(self.versions()),  # the default one first
         )
+
+    def versions(self) -> dict[str, OpenClawRuntime]:
+        """{version: its runtime}: the verified default, then the versions installed beside it (read on
+        every call, so a version installed while the stack runs is offered at once)."""
+        default = self.runtime.version
+        others = installed_versions(self.root / VERSIONS, self.runtime.root.parent / "versions")
+        return {default: self.runtime} | {v: self.runtime.of_version(v, path) for v, path in others.items()
+                                          if v != default}
+
+    def _runtime_of(self, version: str) -> OpenClawRuntime:
+        runtimes = self.versions()
+        if version not in runtimes:
+            raise UnsupportedChange(f"openclaw {version} is not installed for the local target "
+                                    f"(installed: {', '.join(runtimes)}); scripts/install_openclaw_version.sh installs it")
+        return runtimes[version]
 
     def provisioning_steps(self, spec: GatewaySpec) -> list[ProvisioningStep]:
         return [
@@ -171,9 +188,8 @@ class LocalProvider:
     # -- lifecycle ------------------------------------------------------------------------------
     def create(self, spec: GatewaySpec) -> GatewayStatus:
         faults.take(self.root, "create")
-        version = self.runtime.version
-        if spec.openclaw_version != version:
-            raise UnsupportedChange(f"the local provider runs openclaw {version}, not {spec.openclaw_version}")
+        version = spec.openclaw_version
+        self._runtime_of(version)  # UnsupportedChange for a version not installed
         if spec.size != SIZE.name:
             raise UnsupportedChange(f"the local provider offers size {SIZE.name!r} only, not {spec.size!r}")
         files, digest = InstanceFiles(self.root, spec.bot_id), spec_hash(spec)
@@ -242,8 +258,8 @@ class LocalProvider:
         with self._held(bot_id):
             files = self._existing(bot_id)
             record = files.load()
-            if change.openclaw_version not in (None, record.openclaw_version):
-                raise UnsupportedChange(f"the local provider runs openclaw {record.openclaw_version} only")
+            if change.openclaw_version is not None:
+                self._runtime_of(change.openclaw_version)  # before anything changes
             if change.size not in (None, SIZE.name):
                 raise UnsupportedChange(f"the local provider offers size {SIZE.name!r} only")
             if change.config is not None:
@@ -252,6 +268,65 @@ class LocalProvider:
                     self._apply_live(bot_id, config)
                 else:
                     self._write_validated(files, config)
+            if change.openclaw_version not in (None, record.openclaw_version):
+                # Another version on the same state: stop this one, then launch that one (returns at once).
+                self._kill(files)
+                record = files.load()
+                record.openclaw_version, record.desired = change.openclaw_version, "RUNNING"
+                self._relaunch(files, record)
+            return self._status(files, files.load())
+
+    def backup(self, bot_id: str, key: str) -> str:
+        """Copy the gateway's state, config and version aside as backup `key` (e.g. the upgrade's execution),
+        and return it. The gateway is frozen (SIGSTOP) while its files are copied, so the copy is what a
+        crash at that instant would leave, which openclaw's SQLite recovers from; it serves on after.
+        Again with the same key: the backup taken is kept, nothing is copied."""
+        faults.take(self.root, "backup")
+        with self._held(bot_id):
+            files = self._existing(bot_id)
+            target = files.backup_dir(key)
+            if (target / "manifest.json").exists():
+                return key
+            record = files.load()
+            partial = target.with_name(target.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            with process.frozen(record.pid if self._alive(files, record) else None):
+                for name in ("state", "home"):
+                    shutil.copytree(files.dir / name, partial / name, symlinks=True)
+                shutil.copy2(files.config, partial / "openclaw.json")
+            (partial / "manifest.json").write_text(json.dumps({"openclaw_version": record.openclaw_version,
+                                                               "taken_at": time.time()}))
+            partial.rename(target)
+            for old in files.backups()[:-BACKUPS_KEPT]:
+                shutil.rmtree(old, ignore_errors=True)
+            return key
+
+    def restore(self, bot_id: str, key: str, *, request_id: str | None = None) -> GatewayStatus:
+        """Put backup `key` back (state, config, version) and launch the gateway on it; returns at once
+        (STARTING). As restart(): a retry with the same `request_id` changes nothing more.
+        GatewayNotFound when the bot or the backup does not exist."""
+        faults.take(self.root, "restore")
+        with self._held(bot_id):
+            files = self._existing(bot_id)
+            source = files.backup_dir(key)
+            try:
+                manifest = json.loads((source / "manifest.json").read_text())
+            except FileNotFoundError:
+                raise GatewayNotFound(f"bot {bot_id} has no backup {key!r}") from None
+            record = files.load()
+            if request_id is not None and record.restore_request == request_id:
+                return self._status(files, record)  # this restore was done already
+            self._runtime_of(manifest["openclaw_version"])
+            self._kill(files)
+            for name in ("state", "home"):
+                shutil.rmtree(files.dir / name, ignore_errors=True)
+                shutil.copytree(source / name, files.dir / name, symlinks=True)
+            config = json.loads((source / "openclaw.json").read_text())
+            files.write_config(config)
+            record = files.load()
+            record.openclaw_version, record.desired = manifest["openclaw_version"], "RUNNING"
+            record.restore_request = request_id
+            self._relaunch(files, record)  # re-enforces the port in the config if it must move
             return self._status(files, files.load())
 
     def delete(self, bot_id: str) -> None:
@@ -379,7 +454,8 @@ class LocalProvider:
             check = ending["validate"]
             if issues := process.issues_from(check.get("rc"), check.get("stdout", ""), check.get("stderr", "")):
                 where = "; ".join(f"{i.get('path')}: {i.get('message')}" for i in issues[:5])
-                return Failure.CONFIG_REJECTED, f"exit code 78: openclaw refused the config ({where})", code, issues
+                what = "its state" if all(i.get("path") == "<state>" for i in issues) else "the config"
+                return Failure.CONFIG_REJECTED, f"exit code 78: openclaw refused {what} ({where})", code, issues
         if code is None:
             return Failure.START_FAILED, "the gateway process is gone (exit code unknown: killed with its recorder)", None, []
         last = next((line for line in reversed(tail.splitlines()) if line.strip()), "")[-300:]
@@ -394,7 +470,7 @@ class LocalProvider:
             self._spawn(files, record)
 
     def _spawn(self, files: InstanceFiles, record: InstanceRecord) -> None:
-        child = process.launch(self.runtime, files)
+        child = process.launch(self._runtime_of(record.openclaw_version), files)
         record.pid, record.pid_started = child.pid, process.process_start_time(child.pid)
         files.save(record)
         self._children[files.bot_id] = child
@@ -486,7 +562,7 @@ class LocalProvider:
             # `.last-good` with it is taken for clobbered and silently restored from backup.
             config = {**config, "meta": previous["meta"]}
         files.write_config(config)
-        if issues := process.config_issues(self.runtime, files):
+        if issues := process.config_issues(self._runtime_of(files.load().openclaw_version), files):
             files.write_config(previous)  # never leave a config the gateway would refuse
             raise ConfigRejected(f"openclaw refused the new config of {files.bot_id}", issues)
 

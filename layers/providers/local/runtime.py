@@ -2,10 +2,15 @@
 
 On node 20 `npm install openclaw` silently installs a 0.0.1 placeholder, and openclaw needs
 node >= 24.16 (node:sqlite): both versions are verified, with a message saying how to fix it.
+
+Other openclaw versions (for upgrades) are installed beside it by scripts/install_openclaw_version.sh,
+one folder per version named by it, and run on the same node. They are not run to check them: a
+version that cannot serve fails its gateway's health check, which is what an upgrade guards against.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -24,6 +29,8 @@ FIX = "run scripts/install_openclaw.sh (make setup) to install node 24 and openc
 @dataclass(frozen=True)
 class OpenClawRuntime:
     root: Path  # holds node/ and openclaw/ as the install script lays them out
+    openclaw_dir: Path | None = None  # another version's install (holding node_modules/openclaw): not root/openclaw
+    expected: str = OPENCLAW_VERSION
 
     @classmethod
     def default(cls) -> OpenClawRuntime:
@@ -39,7 +46,11 @@ class OpenClawRuntime:
 
     @property
     def entry(self) -> Path:
-        return self.root / "openclaw" / "node_modules" / "openclaw" / "openclaw.mjs"
+        return (self.openclaw_dir or self.root / "openclaw") / "node_modules" / "openclaw" / "openclaw.mjs"
+
+    def of_version(self, version: str, openclaw_dir: Path) -> OpenClawRuntime:
+        """The runtime of another installed version, on this node."""
+        return dataclasses.replace(self, openclaw_dir=openclaw_dir, expected=version)
 
     def command(self, *args: str) -> list[str]:
         return [str(self.node), str(self.entry), *args]
@@ -58,7 +69,21 @@ class OpenClawRuntime:
         if major_minor < MIN_NODE:
             raise RuntimeMissing(f"openclaw needs node >= {'.'.join(map(str, MIN_NODE))}, found {node or 'nothing'}: {FIX}")
         out = subprocess.run(self.command("--version"), capture_output=True, text=True, timeout=60, env=self.env())
-        if OPENCLAW_VERSION not in out.stdout:
+        if self.expected not in out.stdout:
             found = (out.stdout or out.stderr).strip()[:200]
-            raise RuntimeMissing(f"expected openclaw {OPENCLAW_VERSION}, found {found!r}: {FIX}")
-        return OPENCLAW_VERSION
+            raise RuntimeMissing(f"expected openclaw {self.expected}, found {found!r}: {FIX}")
+        return self.expected
+
+
+VERSION_NAME = re.compile(r"^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$")
+COMPLETE = ".complete"  # written last by the install script: a folder without it is a partial install
+
+
+def installed_versions(*folders: Path) -> dict[str, Path]:
+    """{version: its install folder} of the complete installs in `folders` (the first folder wins)."""
+    found: dict[str, Path] = {}
+    for folder in folders:
+        for path in sorted(folder.glob("*")) if folder.is_dir() else ():
+            if VERSION_NAME.match(path.name) and (path / COMPLETE).exists() and path.name not in found:
+                found[path.name] = path.resolve()
+    return found

@@ -17,6 +17,7 @@ TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r
 TagValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[^\x00-\x1f\x7f]*$")]
 Tags = Annotated[dict[TagKey, TagValue], Field(max_length=50)]
 Environment = Literal["dev", "staging", "prod"]
+OpenClawVersion = Annotated[str, StringConstraints(pattern=r"^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$")]
 TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
 
 
@@ -145,11 +146,15 @@ class BotCreate(Strict):
     ready_timeout_s: int | None = Field(None, ge=1, le=3600, description="How long its gateway may take to become "
                                         "healthy each time a workflow starts it, before that workflow fails "
                                         "(default 900 s)")
+    openclaw_version: OpenClawVersion | None = Field(None, description="With a target: the OpenClaw version to "
+                                                     "provision, one the target offers (default: its newest)")
 
     @model_validator(mode="after")
     def _source(self) -> BotCreate:
         if self.template_id is None and self.config is None:
             raise ValueError("give template_id, config, or both")
+        if self.openclaw_version is not None and self.target is None:
+            raise ValueError("openclaw_version needs a target to provision on")
         return self
 
 
@@ -166,6 +171,11 @@ class BotUpdate(Strict):
         return self
 
 
+class BotUpgrade(Strict):
+    openclaw_version: OpenClawVersion = Field(description="The OpenClaw version to run; one the bot's target "
+                                                          "offers. Rolled back automatically if it fails its checks")
+
+
 class Intent(BaseModel):
     """The request that owns the bot while its workflow runs."""
 
@@ -174,6 +184,8 @@ class Intent(BaseModel):
     requested_by: str
     requested_at: datetime
     execution_arn: str | None = None  # the Step Functions execution running it
+    deadline_at: datetime | None = None  # past it, the stuck-work sweeper ends the workflow (bot in ERROR)
+    openclaw_version: str | None = None  # the version an upgrade (or a provision that names one) goes to
 
 
 class LastWorkflow(Intent):

@@ -58,8 +58,10 @@ TargetOption = Annotated[str | None, typer.Option(
 def bot_create(name: str, fleet: Fleet,
                template: Annotated[str | None, typer.Option(help="Built-in template id (clawster template list)")]
                = None,
-               config_file: ConfigFile = None, tag: Tags = None, target: TargetOption = None, wait: Wait = True,
-               timeout: Timeout = 1800, workspace: Workspace = None) -> None:
+               config_file: ConfigFile = None, tag: Tags = None, target: TargetOption = None,
+               openclaw_version: Annotated[str | None, typer.Option(help="The OpenClaw version to provision "
+                                                                     "(default: the target's newest)")] = None,
+               wait: Wait = True, timeout: Timeout = 1800, workspace: Workspace = None) -> None:
     """Create a bot from a template, a config, or both (the config is merged onto the template); with a
     target, provision it and follow its steps until it is RUNNING (exit 0) or ERROR (exit 9)."""
     body: dict[str, Any] = {"name": name, "tags": tags(tag)}
@@ -71,6 +73,8 @@ def bot_create(name: str, fleet: Fleet,
     chosen = target if target is not None else ("local" if conn.local else "none")
     if chosen != "none":
         body["target"] = chosen
+    if openclaw_version:
+        body["openclaw_version"] = openclaw_version
     ws = conn.workspace(workspace)
     started = time.monotonic()
     stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/fleets/{fleet}") \
@@ -169,6 +173,25 @@ def _intent_command(action: BotAction) -> None:
 
 for _action in BotAction:
     _intent_command(_action)
+
+
+@bot_app.command("upgrade")
+def bot_upgrade(bot_id: str, version: Annotated[str, typer.Argument(help="The OpenClaw version, e.g. 2026.9.6")],
+                wait: Wait = True, timeout: Timeout = 3600, workspace: Workspace = None) -> None:
+    """Run the bot on another OpenClaw version: its state is backed up first and restored, with the old
+    version, if the new one fails its health check. Followed to the end (exit 9 if it ends in ERROR; a
+    rolled-back upgrade ends RUNNING with the reason), or with --no-wait the accepted intent at once."""
+    conn = connect()
+    ws = conn.workspace(workspace)
+    started = time.monotonic()
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
+    try:
+        accepted = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/upgrade", {"openclaw_version": version})[1]
+    except BaseException:
+        if stream:
+            stream.close()
+        raise
+    _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
 
 
 STEP = [col("STEP"), col("STATUS"), col("ATTEMPTS"), col("STARTED", "started_at"), col("ENDED", "ended_at"),

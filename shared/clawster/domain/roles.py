@@ -48,6 +48,7 @@ PERMISSIONS: dict[str, str | Role] = {
     "bot.update": Role.OPERATOR,
     "bot.delete": Role.ADMIN,
     "bot.lifecycle": Role.OPERATOR,
+    "bot.upgrade": Role.OPERATOR,
     "revision.list": Role.VIEWER,
     "revision.read": Role.VIEWER,
     "audit.list": Role.ADMIN,

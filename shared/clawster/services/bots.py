@@ -47,18 +47,21 @@ def _revision(access: Access, bot: Bot, number: int, canonical: str, source: str
 
 def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
            config: dict[str, Any] | None, tags: dict[str, str], target: str | None = None,
-           ready_timeout_s: int | None = None) -> Bot:
+           ready_timeout_s: int | None = None, openclaw_version: str | None = None) -> Bot:
     """A new bot and its first revision. With a target it is provisioned at once: created CREATING and
     owned by its provision request in the same transaction, then the workflow starts. If the workflow
     cannot start, the bot stays, PENDING with the reason, and `provision` retries it."""
     fleet = get_fleet(access, fleet_id)
     canonical, source = resolve_config(template_id, config)
+    if target and openclaw_version:
+        _check_offered(target, openclaw_version)
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1)
     revision = _revision(access, bot, 1, canonical, source)
     bot.desired_revision_id = revision.id
     bot.ready_timeout_s = ready_timeout_s
-    request_id, start = _own(access, bot, Workflow.PROVISION, target) if target else (None, None)
+    version = {"openclaw_version": openclaw_version} if openclaw_version else None
+    request_id, start = _own(access, bot, Workflow.PROVISION, target, version) if target else (None, None)
     change = Change().create(bot, exists_error=lambda: Conflict("bot id collision"))
     names.claim(change, NameClaim.of_bot(bot))
     change.create(revision, exists_error=lambda: Conflict("revision id collision"))
@@ -156,6 +159,38 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
     return launch(access, bot, Workflow(action.value))
 
 
+def upgrade(access: Access, bot_id: str, version: str) -> Bot:
+    """Start the upgrade workflow of the bot to OpenClaw `version` (202): it backs up the gateway's state,
+    runs the version, waits for health, and restores the backup when the version fails."""
+    bot = get(access, bot_id)
+    if not bot.target:
+        raise InvalidState("this bot has no gateway to upgrade; provision it first",
+                           {"status": bot.status, "errors": [{"field": "target", "reason": "the bot has no target"}]})
+    if version == bot.openclaw_version:
+        raise ValidationFailed("openclaw_version", f"the bot runs openclaw {version} already")
+    _check_offered(bot.target, version)
+    return launch(access, bot, Workflow.UPGRADE, extra={"target_version": version})
+
+
+def _check_offered(target: str, version: str) -> None:
+    offered = _versions_of(target)
+    if offered is not None and version not in offered:
+        raise ValidationFailed("openclaw_version", f"target {target!r} does not offer openclaw {version} "
+                                                   f"(it offers {', '.join(offered)})")
+
+
+def _versions_of(target: str) -> tuple[str, ...] | None:
+    """The OpenClaw versions `target` offers, or None where its provider is not reachable from here (the
+    workflow's own set_version step then refuses a version the target does not offer)."""
+    from layers.providers.errors import ProviderError
+    from layers.providers.registry import provider_for
+
+    try:
+        return provider_for(target).capabilities().openclaw_versions
+    except ProviderError:
+        return None
+
+
 def launch(access: Access, bot: Bot, action: Workflow, *, extra: dict[str, Any] | None = None) -> Bot:
     """Put the bot in `action`'s working status, owned by a new request, then start its workflow.
 
@@ -202,11 +237,18 @@ def _own(access: Access, bot: Bot, action: Workflow, target: str | None,
     bot.intent = {"id": request_id, "action": action.value, "requested_by": access.caller.user_id,
                   "requested_at": moment.isoformat(), "execution_arn": executions.execution_arn(machine_arn, request_id),
                   "deadline_at": intent_deadline(action, moment, (extra or {}).get("ready_deadline_s")).isoformat(),
+                  **_version_of(extra),
                   **({"extra": extra} if extra else {})}  # kept so a resumed workflow gets the same input
     bot.status, bot.target, bot.status_reason = working.value, target, None
     state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": request_id,
              "fleet_id": bot.fleet_id, "action": action.value, "target": target, **(extra or {})}
     return request_id, lambda: executions.start(machine_arn, request_id, state)
+
+
+def _version_of(extra: dict[str, Any] | None) -> dict[str, str]:
+    """The version the workflow puts the gateway on, for the intent: an upgrade's, or a provision's own."""
+    version = (extra or {}).get("target_version") or (extra or {}).get("openclaw_version")
+    return {"openclaw_version": version} if version else {}
 
 
 def _release(bot: Bot, status: str, request_id: str, reason: str | None = None) -> None:

@@ -115,6 +115,16 @@ def finish_step(state: dict[str, Any], execution: str, step: str, detail: str = 
     announce_step(state, record)
 
 
+def fail_open_steps(state: dict[str, Any], execution: str, reason: str) -> None:
+    """Every step of this execution still RUNNING (a wait the workflow left for its Catch) ends FAILED
+    with the reason, so GET .../provisioning never shows a step running in a workflow that has ended."""
+    for record in steps_of(state["workspace_id"], state["bot_id"], execution):
+        if record.status == "RUNNING":
+            record.status, record.ended_at, record.error = "FAILED", now(), reason[:2000]
+            record.save()
+            announce_step(state, record)
+
+
 def steps_of(workspace_id: str, bot_id: str, execution: str) -> list[StepRecord]:
     partition, prefix = StepRecord.prefix(workspace_id, bot_id, execution)
     items = StepRecord.query(partition, StepRecord.sk.startswith(prefix), consistent_read=True)
