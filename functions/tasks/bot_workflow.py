@@ -27,7 +27,7 @@ from layers.providers.base import GatewaySpec, GatewayState, GatewayUpdate
 from layers.providers.errors import GatewayNotFound
 from layers.providers.registry import provider_for
 
-POLL_S = 2  # between describes while waiting; a gateway takes 7-14 s to start locally, 30-90 s on Fargate
+POLL_S = 1  # between describes (a Wait state: whole seconds). A gateway takes 7-14 s to start locally, 30-90 s on Fargate
 READY_DEADLINE_S = 900  # from `begin` to healthy: generous, a busy machine starts gateways slowly
 STOP_DEADLINE_S = 300
 
@@ -79,24 +79,22 @@ def check_ready(state: dict[str, Any], execution: str) -> dict[str, Any]:
             raise failure
         _past_deadline(state, f"the gateway is still {status.state.value}")
         return state | {"gateway_state": status.state.value}
+    verified = workflow.run_once(state, execution, "verify", lambda: _verify(state)) if waiting == "ready" else {}
     workflow.finish_step(state, execution, waiting, "ready")
-    return state | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
+    return state | verified | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
 
 
-@step
-def verify(state: dict[str, Any], execution: str) -> dict[str, Any]:
-    """Ask the gateway itself: healthy, and which config it runs (its own hash, kept on the bot)."""
-    def work() -> dict[str, Any]:
-        from clawster.gateway.client import GatewayClient
-        from clawster.gateway.http_rpc import AdminRpcTransport
-        from clawster.secrets import resolve
+def _verify(state: dict[str, Any]) -> dict[str, Any]:
+    """Ask the gateway itself: healthy, and which config it runs (its own hash, kept on the bot). Part of
+    the ready check, not a state of its own: one task invocation less between ready and RUNNING."""
+    from clawster.gateway.client import GatewayClient
+    from clawster.gateway.http_rpc import AdminRpcTransport
+    from clawster.secrets import resolve
 
-        endpoint = _provider(state).endpoint(state["bot_id"])
-        client = GatewayClient(AdminRpcTransport(endpoint.http_url, resolve(endpoint.token_ref)))
-        client.health()
-        return {"applied_config_hash": client.config_get().hash}
-
-    return state | workflow.run_once(state, execution, "verify", work)
+    endpoint = _provider(state).endpoint(state["bot_id"])
+    client = GatewayClient(AdminRpcTransport(endpoint.http_url, resolve(endpoint.token_ref)))
+    client.health()
+    return {"applied_config_hash": client.config_get().hash}
 
 
 @step
