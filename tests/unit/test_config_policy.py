@@ -110,28 +110,31 @@ REFUSED = [
 ACCEPTED = [
     nest("agents.defaults.model.primary", "openai/gpt-4o"),
     nest("agents.defaults.model.fallbacks", ["anthropic/claude-sonnet-4-5", "google/gemini-2.5-pro"]),
-    nest("agents.list", [{"id": "main", "name": "Task manager"}, {"id": "sk-learn-pipeline-2024-project"}]),
+    nest("agents.entries", {"main": {"name": "Task manager"}, "pipeline": {"name": "sk-learn-pipeline-2024-project"}}),
     nest("models.providers.openai.baseUrl", "https://api.openai.com/v1"),
-    nest("models.providers.mock.baseUrl", "http://127.0.0.1:29999/v1"),
-    nest("notes.repo", "https://git@github.com/openclaw/openclaw.git"),  # a user, no password
-    nest("notes.url", "https://example.com:8443/search?q=token&page=2"),
-    nest("notes.text", "Bearer authentication is set on the proxy; rotate the API key monthly."),
-    nest("notes.when", "2026-11-26T02:10:00Z"),
-    nest("notes.digest", "sha256:" + "0123456789abcdef" * 4),
-    nest("notes.ulid", "01JDX3QZ7M8N9P0R1S2T3V4W5X"),
+    # a custom provider declares baseUrl and models (OpenClaw refuses it otherwise; its JSON schema does not say so)
+    nest("models.providers.mock", {"baseUrl": "http://127.0.0.1:29999/v1", "models": [{"id": "mock-1", "name": "Mock 1"}]}),
+    nest("messages.responsePrefix", "https://git@github.com/openclaw/openclaw.git"),  # a user, no password
+    nest("messages.responsePrefix", "https://example.com:8443/search?q=token&page=2"),
+    nest("messages.responsePrefix", "Bearer authentication is set on the proxy; rotate the API key monthly."),
+    nest("messages.responsePrefix", "2026-11-26T02:10:00Z"),
+    nest("messages.responsePrefix", "sha256:" + "0123456789abcdef" * 4),
+    nest("messages.responsePrefix", "01JDX3QZ7M8N9P0R1S2T3V4W5X"),
     nest("gateway.tls.ca", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----"),
     nest("gateway.auth.mode", "token"),
-    nest("auth.oauth.tokenUrl", "https://auth.example.com/oauth/token"),
+    nest("channels.telegram.tokenFile", "/run/secrets/telegram"),
     nest("channels.irc.passwordFile", "/run/secrets/irc"),
-    {"limits": {"maxTokens": 1024, "contextTokens": 32000, "tokenBudget": None, "maxOutputTokens": 4096}},
+    {"models": {"providers": {"mock": {"baseUrl": "http://127.0.0.1:29999/v1", "models": [
+        {"id": "mock-1", "name": "Mock 1", "contextWindow": 32000, "contextTokens": 16000, "maxTokens": 1024}]}}}},
     # a secret path holding a reference or nothing at all
     nest("gateway.auth.token", REF),
-    nest("gateway.auth.token", None),
+    nest("gateway.auth.token", ""),  # (null is refused: OpenClaw's schema wants a string there)
     nest("gateway.auth.password", ""),
     nest("channels.telegram.botToken",
          {"$secretRef": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:clawster/tg-AbCdEf"}),
-    nest("models.providers.corp.headers.Authorization", REF),
-    {"hooks": {"mappings": [{"match": "x", "sessionKey": REF}]}},
+    nest("models.providers.corp", {"baseUrl": "https://llm.example.com/v1", "models": [{"id": "m", "name": "M"}],
+                                   "headers": {"Authorization": REF}}),
+    {"hooks": {"mappings": [{"match": {"path": "x"}, "sessionKey": REF}]}},
 ]
 
 

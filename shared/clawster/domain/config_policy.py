@@ -8,6 +8,10 @@ number, an object, a list) is refused (422). The secret paths are the ones OpenC
 credential (a provider key, a bearer header, a URL with a password or a secret query parameter, a PEM
 private key) is refused too. A refusal names the path and the kind of value, never the value, so no
 secret ever reaches DynamoDB, an API response or a log.
+
+Then the config must be one the bot's OpenClaw version accepts: its config schema
+(openclaw_config_schema) refuses unknown keys and bad values, each named by its path and reason. A
+secret reference stands for a string there (the secret's value is written in its place).
 """
 
 from __future__ import annotations
@@ -17,8 +21,8 @@ import json
 import re
 from typing import Any
 
-from clawster.domain import secret_refs
-from clawster.domain.errors import ValidationFailed
+from clawster.domain import openclaw_config_schema, secret_refs
+from clawster.domain.errors import PermanentError, ValidationFailed
 from clawster.domain.openclaw_secret_paths import SENSITIVE_PATHS
 
 SECRET_REF = secret_refs.CONFIG_KEY
@@ -108,12 +112,45 @@ def _walk(node: Any, path: str, segments: tuple[str, ...], field: str) -> None:
             _walk(value, f"{path}[{index}]", (*segments, _LIST_ITEM), field)
 
 
-def check_config(config: dict[str, Any], field: str = "config") -> str:
-    """Validate and return the canonical JSON of a config (the form stored in a revision)."""
+SECRET_PLACEHOLDER = "clawster-secret-reference"  # what a reference is checked as: the value it stands for is a string
+
+
+class ConfigRefused(ValidationFailed):
+    """422: the OpenClaw config schema refuses the config; one error per issue, each naming its field."""
+
+    def __init__(self, errors: list[dict[str, str]]):
+        PermanentError.__init__(self, "; ".join(f"{e['field']}: {e['reason']}" for e in errors), {"errors": errors})
+
+
+def _without_refs(node: Any) -> Any:
+    """The config with each secret reference replaced by a string, as the gateway will see it."""
+    if isinstance(node, dict):
+        if SECRET_REF in node:
+            return SECRET_PLACEHOLDER
+        return {key: _without_refs(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_without_refs(value) for value in node]
+    return node
+
+
+def schema_issues(config: dict[str, Any], openclaw_version: str | None, field: str = "config") -> list[dict[str, str]]:
+    """What the config schema of the OpenClaw version refuses, as API errors [{"field", "reason"}]."""
+    version = openclaw_config_schema.schema_version(openclaw_version)
+    return [{"field": field if issue["path"] == openclaw_config_schema.ROOT else f"{field}.{issue['path']}",
+             "reason": f"{issue['reason']} (config schema of openclaw {version})"}
+            for issue in openclaw_config_schema.validate(_without_refs(config), version)]
+
+
+def check_config(config: dict[str, Any], field: str = "config", openclaw_version: str | None = None) -> str:
+    """Validate and return the canonical JSON of a config (the form stored in a revision). The schema
+    is that of `openclaw_version` (the default version's when it is None or has no schema here)."""
     _walk(config, "", (), field)
     canonical = canonical_json(config)
     if len(canonical.encode()) > MAX_CONFIG_BYTES:
         raise ValidationFailed(field, f"config is larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    errors = schema_issues(config, openclaw_version, field)
+    if errors:
+        raise ConfigRefused(errors)
     return canonical
 
 

@@ -25,8 +25,10 @@ def bot_not_found(bot_id: str) -> NotFound:
     return NotFound(f"bot {bot_id} not found", {"bot_id": bot_id})
 
 
-def resolve_config(template_id: str | None, config: dict[str, Any] | None) -> tuple[str, str]:
-    """Template config with the given config merged on top; returns (canonical JSON, source)."""
+def resolve_config(template_id: str | None, config: dict[str, Any] | None,
+                   openclaw_version: str | None = None) -> tuple[str, str]:
+    """Template config with the given config merged on top, checked against the config schema of the
+    bot's OpenClaw version (the default version's when None); returns (canonical JSON, source)."""
     base: dict[str, Any] = {}
     if template_id is not None:
         if template_id not in TEMPLATES:
@@ -34,7 +36,7 @@ def resolve_config(template_id: str | None, config: dict[str, Any] | None) -> tu
         base = TEMPLATES[template_id].config
     merged = deep_merge(base, config or {})
     source = "template" if template_id else "raw"
-    return config_policy.check_config(merged), source
+    return config_policy.check_config(merged, openclaw_version=openclaw_version), source
 
 
 def _revision(access: Access, bot: Bot, number: int, canonical: str, source: str) -> Revision:
@@ -52,7 +54,7 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
     owned by its provision request in the same transaction, then the workflow starts. If the workflow
     cannot start, the bot stays, PENDING with the reason, and `provision` retries it."""
     fleet = get_fleet(access, fleet_id)
-    canonical, source = resolve_config(template_id, config)
+    canonical, source = resolve_config(template_id, config, openclaw_version)
     if target and openclaw_version:
         _check_offered(target, openclaw_version)
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
@@ -114,7 +116,7 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
         setattr(bot, field, changes[field])
     revision = None
     if "config" in changes:
-        canonical, _ = resolve_config(None, changes["config"])
+        canonical, _ = resolve_config(None, changes["config"], bot.openclaw_version)
         revision = _revision(access, bot, bot.revision_count + 1, canonical, "update")
         bot.revision_count += 1
         bot.desired_revision_id = revision.id
