@@ -21,6 +21,14 @@ _SECURE_BASE: dict[str, Any] = {
     "models": {"catalogRefresh": {"enabled": False}},
 }
 
+# Channels start closed: strangers pair before a direct message reaches the agent; groups need an allowlist.
+_CHANNEL_SAFETY: dict[str, Any] = {"enabled": True, "dmPolicy": "pairing", "groupPolicy": "allowlist"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$secretRef": name}
+
+
 TEMPLATES: dict[str, Template] = {
     t.id: t
     for t in (
@@ -54,6 +62,38 @@ TEMPLATES: dict[str, Template] = {
                 },
                 "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}},
             },
+        ),
+        Template(
+            "slack",
+            "Slack bot",
+            "Slack over Socket Mode; direct messages need pairing, channels an allowlist. Override the token "
+            "references per bot.",
+            {
+                **_SECURE_BASE,
+                "channels": {"slack": {**_CHANNEL_SAFETY, "mode": "socket",
+                                       "botToken": _ref("clawster/slack/bot-token"),
+                                       "appToken": _ref("clawster/slack/app-token")}},
+            },
+        ),
+        Template(
+            "telegram",
+            "Telegram bot",
+            "Telegram by long polling; direct messages need pairing, groups an allowlist. Override the token "
+            "reference per bot.",
+            {**_SECURE_BASE, "channels": {"telegram": {**_CHANNEL_SAFETY, "botToken": _ref("clawster/telegram/bot-token")}}},
+        ),
+        Template(
+            "discord",
+            "Discord bot",
+            "Discord; direct messages need pairing, guilds an allowlist. Override the token reference per bot.",
+            {**_SECURE_BASE, "channels": {"discord": {**_CHANNEL_SAFETY, "token": _ref("clawster/discord/bot-token")}}},
+        ),
+        Template(
+            "webhook",
+            "Webhook ingress",
+            "The gateway's hooks endpoint at /hooks, behind a bearer token. Override the token reference "
+            "per bot; add mappings to route events to an agent.",
+            {**_SECURE_BASE, "hooks": {"enabled": True, "path": "/hooks", "token": _ref("clawster/webhook/hooks-token")}},
         ),
     )
 }
