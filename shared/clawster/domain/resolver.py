@@ -6,9 +6,10 @@ Layers, lowest first (a later layer wins where two set the same path):
 A higher priority is applied later, so it wins. Ties break by id, so the order never depends on input order.
 
 Merging is OpenClaw's own `config patch` rule: objects merge key by key, any other value replaces, and null
-deletes the key. Lists are values like any other, replaced whole: OpenClaw's lists (tools.deny, model
-fallbacks, bindings, allowFrom) have no item identity to merge by, merging by index would pair unrelated
-items, and appending would leave a higher layer no way to remove an item a lower one added.
+deletes the key. A secret reference {"$secretRef": ...} is a value: replaced whole, one leaf of the provenance.
+Lists are values too, replaced whole: OpenClaw's lists (tools.deny, model fallbacks, bindings, allowFrom) have
+no item identity to merge by, merging by index would pair unrelated items, and appending would leave a higher
+layer no way to remove an item a lower one added.
 
 Locks: a profile's locked path (with everything under it) may not be changed by any layer applied after that
 profile: higher-priority profiles, overlays, the override. "Changed" means the value there after the layer
@@ -226,8 +227,8 @@ def _patch(node: dict[str, Any], patch: dict[str, Any], ref: LayerRef, provenanc
             if key in node:
                 del node[key]
                 _forget(provenance, here)
-        elif isinstance(value, dict):
-            if not isinstance(node.get(key), dict):
+        elif _is_object(value):
+            if not _is_object(node.get(key)):
                 if not _writes(value):
                     continue  # only deletions, under a path that holds no object: nothing to delete
                 _forget(provenance, here)
@@ -243,8 +244,13 @@ def _patch(node: dict[str, Any], patch: dict[str, Any], ref: LayerRef, provenanc
         provenance.pop(path, None)
 
 
+def _is_object(value: Any) -> bool:
+    """An object merged key by key; a secret reference {"$secretRef": ...} is a value, replaced whole."""
+    return isinstance(value, dict) and secret_refs.CONFIG_KEY not in value
+
+
 def _writes(patch: dict[str, Any]) -> bool:
-    return not patch or any(v is not None and (not isinstance(v, dict) or _writes(v)) for v in patch.values())
+    return not patch or any(v is not None and (not _is_object(v) or _writes(v)) for v in patch.values())
 
 
 def _forget(provenance: dict[Path, LayerRef], path: Path) -> None:
@@ -269,12 +275,15 @@ def _nested(path: Path, value: Any) -> dict[str, Any]:
 def _leaves(value: Any, path: Path) -> dict[Path, str]:
     if value is _MISSING:
         return {}
-    if isinstance(value, dict) and value:
+    if _is_object(value) and value:
         return {p: v for key, child in value.items() for p, v in _leaves(child, (*path, key)).items()}
     return {path: _canonical(value)}
 
 
 def _first_change(lock: Path, old: Any, new: Any) -> str:
+    """The first leaf that changed under the lock, or the lock itself when it stopped or started being an object."""
+    if not (_is_object(old) and old and _is_object(new) and new):
+        return _render(lock)
     before, after = _leaves(old, lock), _leaves(new, lock)
     changed = sorted(p for p in before.keys() | after.keys() if before.get(p) != after.get(p))
     return _render(changed[0] if changed else lock)
