@@ -16,7 +16,6 @@ scripts/install_openclaw_version.sh into a temporary folder.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile

@@ -37,7 +37,8 @@ def test_plaintext_secrets_are_refused_with_their_path(config, field):
 
 def test_secret_references_and_non_secret_settings_pass():
     config = {"gateway": {"auth": {"token": {"$secretRef": "clawster/bot/token"}}},
-              "limits": {"maxTokens": 1024, "tokenBudget": None}}
+              "models": {"providers": {"mock": {"baseUrl": "http://127.0.0.1:29999/v1",
+                                                "models": [{"id": "m", "name": "M", "maxTokens": 1024}]}}}}
     canonical = config_policy.check_config(config)
     assert config_policy.config_hash(canonical) == config_policy.config_hash(config_policy.canonical_json(config))
     for template in TEMPLATES.values():

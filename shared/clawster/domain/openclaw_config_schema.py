@@ -18,10 +18,11 @@ import functools
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft7Validator
-from jsonschema.exceptions import ValidationError
+if TYPE_CHECKING:  # imported on first use: an API function that writes no config never loads jsonschema
+    from jsonschema import Draft7Validator
+    from jsonschema.exceptions import ValidationError
 
 DEFAULT_VERSION = "2026.9.6"
 SUPPORTED_VERSIONS = ("2026.9.6", "2026.9.5")
@@ -107,6 +108,8 @@ def _to_python(node: Any) -> Any:
 @functools.lru_cache(maxsize=len(SUPPORTED_VERSIONS))
 def validator(version: str) -> Draft7Validator:
     """The compiled validator of a supported version's schema (built once per version and process)."""
+    from jsonschema import Draft7Validator
+
     return Draft7Validator(_to_python(load_schema(version)))
 
 
