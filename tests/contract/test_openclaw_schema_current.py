@@ -127,11 +127,15 @@ def test_the_checked_in_schema_is_what_the_version_prints(runtimes, version):
 
 
 def test_a_running_gateway_serves_the_checked_in_schema(real_gateway):
-    """The CLI prints what the gateway itself validates with: its `config.schema` method agrees."""
+    """The CLI prints what the gateway itself validates with: its `config.schema` method agrees, but for the
+    top-level `$schema` property the CLI's copy declares (a config file may name its schema; `openclaw config
+    validate` accepts it: the "meta and $schema" case)."""
     with real_gateway.http() as client:
         served = client._call("config.schema", {})
-    schema = served.get("schema", served)
-    assert schema == openclaw_config_schema.load_schema(openclaw_config_schema.DEFAULT_VERSION)
+    assert served["version"] == openclaw_config_schema.DEFAULT_VERSION
+    stored = openclaw_config_schema.load_schema(openclaw_config_schema.DEFAULT_VERSION)
+    assert stored["properties"].pop("$schema") == {"type": "string"}
+    assert served["schema"] == stored
 
 
 @pytest.mark.parametrize("version", VERSIONS)
