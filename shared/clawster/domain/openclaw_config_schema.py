@@ -153,7 +153,7 @@ def _reason_for_choice(error: ValidationError) -> list[dict[str, str]]:
     for sub in error.context or ():
         by_branch.setdefault(sub.schema_path[0], []).append(sub)
     fitting = [subs for subs in by_branch.values()
-               if not any(s.validator == "type" and s.path == error.path for s in subs)]
+               if not any(s.validator == "type" and not s.relative_path for s in subs)]
     if len(fitting) == 1:
         return [issue for sub in fitting[0] for issue in _issues_of(sub)]
     return [{"path": format_path(error.absolute_path), "reason": "Invalid input"}]
