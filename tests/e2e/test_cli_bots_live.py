@@ -123,11 +123,10 @@ def test_a_bot_created_from_the_cli_runs_live_and_every_lifecycle_command_waits_
 
 def test_a_provision_that_ends_in_error_is_exit_9_with_the_reason(cli, stack, team, tmp_path):
     fleet = team.owner.post(f"{team.ws}/fleets", {"name": "failing"}).ok(201).body["id"]
-    config = tmp_path / "refused.json"
-    config.write_text(json.dumps({"notAnOpenclawKey": True}))  # passes our policy; openclaw refuses it (exit 78)
-
-    run = fails(cli("-o", "json", "bot", "create", "refused", "--fleet", fleet, "--template", "minimal",
-                    "--config-file", str(config), check=False), 9, "is ERROR:")
+    # No gateway is healthy within 1 s of its launch: the provision's deadline passes (a config openclaw
+    # refuses would do too, but the API now refuses every config the gateway's schema refuses).
+    run = fails(cli("-o", "json", "bot", "create", "late", "--fleet", fleet, "--template", "minimal",
+                    "--ready-timeout", "1", check=False), 9, "is ERROR:")
     bot = json.loads(run.stdout)
     assert bot["status"] == "ERROR" and bot["status_reason"] in run.stderr
     steps = steps_in(run.stderr)

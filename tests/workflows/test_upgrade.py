@@ -105,8 +105,12 @@ def test_an_upgrade_the_bot_cannot_take_is_refused_naming_the_field(stack, team,
     refused = team.owner.post(f"{team.ws}/bots/{team.bot_id}/upgrade", {"openclaw_version": OLDER}).ok(409)
     assert "no gateway" in refused.body["message"]
 
-    created, bot_path = provision(team, "refusing")
+    # Its config has a key only 2026.9.6 knows: 2026.9.5 would refuse it (exit 78) after the backup.
+    created, bot_path = provision(team, "refusing", config={"session": {"notifyOnCreate": True}})
     assert settle(team, bot_path)["status"] == "RUNNING"
+    body = team.owner.post(f"{bot_path}/upgrade", {"openclaw_version": OLDER}).ok(422).body
+    assert body["details"]["errors"][0]["field"] == "config.session", body
+    assert 'Unrecognized key: "notifyOnCreate"' in body["details"]["errors"][0]["reason"], body
     for version, reason in (("1999.1.1", "does not offer openclaw 1999.1.1"), (DEFAULT, "runs openclaw")):
         body = team.owner.post(f"{bot_path}/upgrade", {"openclaw_version": version}).ok(422).body
         assert body["details"]["errors"][0]["field"] == "openclaw_version" and reason in body["message"], body

@@ -61,6 +61,9 @@ def bot_create(name: str, fleet: Fleet,
                config_file: ConfigFile = None, tag: Tags = None, target: TargetOption = None,
                openclaw_version: Annotated[str | None, typer.Option(help="The OpenClaw version to provision "
                                                                      "(default: the target's newest)")] = None,
+               ready_timeout: Annotated[int | None, typer.Option(help="Seconds its gateway may take to become "
+                                                                  "healthy when a workflow starts it (default 900)")]
+               = None,
                wait: Wait = True, timeout: Timeout = 1800, workspace: Workspace = None) -> None:
     """Create a bot from a template, a config, or both (the config is merged onto the template); with a
     target, provision it and follow its steps until it is RUNNING (exit 0) or ERROR (exit 9)."""
@@ -75,6 +78,8 @@ def bot_create(name: str, fleet: Fleet,
         body["target"] = chosen
     if openclaw_version:
         body["openclaw_version"] = openclaw_version
+    if ready_timeout is not None:
+        body["ready_timeout_s"] = ready_timeout
     ws = conn.workspace(workspace)
     started = time.monotonic()
     stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/fleets/{fleet}") \

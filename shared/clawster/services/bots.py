@@ -171,6 +171,10 @@ def upgrade(access: Access, bot_id: str, version: str) -> Bot:
     if version == bot.openclaw_version:
         raise ValidationFailed("openclaw_version", f"the bot runs openclaw {version} already")
     _check_offered(bot.target, version)
+    # The config it runs must be one the new version accepts: a key only a newer version knows would be
+    # refused by the older gateway (exit 78) after its state was backed up, for nothing.
+    desired = Revision.get(*Revision.key(bot.workspace_id, bot.id, bot.desired_revision_id), consistent_read=True)
+    config_policy.check_config(json.loads(desired.config), openclaw_version=version)
     return launch(access, bot, Workflow.UPGRADE, extra={"target_version": version})
 
 
