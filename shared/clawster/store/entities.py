@@ -7,6 +7,7 @@ Key layout (docs/access-patterns.md lists every pattern):
   Bot         pk=WS#<ws>               sk=BOT#<bot>               gsi1: FLEET#<fleet> / <status>#<bot>
                                                                   gsi2: BOTS#<status>#<shard> / <ws>#<bot>
   Revision    pk=WS#<ws>               sk=REV#<bot>#<revision>
+  PolicyPack  pk=WS#<ws>               sk=POLICYPACK#<pack>
   StepRecord  pk=WS#<ws>               sk=STEP#<bot>#<execution>#<step>   (a workflow step's progress)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
@@ -289,6 +290,35 @@ class NameClaim(Entity):
     def derive_keys(self) -> None:
         scope = f"{self.scope}#" if self.scope else ""
         self.pk, self.sk = ws_pk(self.workspace_id), f"NAME#{self.kind}#{scope}{self.name_key(self.name)}"
+
+
+class PolicyPack(Mutable):
+    """A workspace's own policy pack (clawster.domain.policy); its rules are kept as JSON."""
+
+    ENTITY = "PolicyPack"
+    id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    environments = UnicodeAttribute(default="[]")  # JSON list; empty: every environment
+    rules = UnicodeAttribute()  # JSON list of rules
+
+    @classmethod
+    def new(cls, *, workspace_id: str, **fields: Any) -> PolicyPack:
+        item = cls(id=new_id(), workspace_id=workspace_id, **fields)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str, pack_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"POLICYPACK#{pack_id}"
+
+    @staticmethod
+    def sk_prefix() -> str:
+        return "POLICYPACK#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.id)
 
 
 class Revision(Entity):
