@@ -164,6 +164,21 @@ FUNCTIONS: tuple[Function, ...] = (
         table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # refusals (services/audit.py)
         triggers=_routes(("GET", WS + "/audit", "audit.list")),
     ),
+    Function(
+        name="api-policies",
+        handler="functions.api.policies.handler",
+        description="Policy packs: the built-in ones, a workspace's own, and a dry-run evaluation",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        triggers=_routes(
+            ("GET", "/policy-packs/builtin", "policy.builtin"),
+            ("POST", WS + "/policy-packs", "policy.create"),
+            ("GET", WS + "/policy-packs", "policy.list"),
+            ("POST", WS + "/policy-packs/evaluate", "policy.evaluate"),
+            ("GET", WS + "/policy-packs/{pack_id}", "policy.read"),
+            ("PATCH", WS + "/policy-packs/{pack_id}", "policy.update"),
+            ("DELETE", WS + "/policy-packs/{pack_id}", "policy.delete"),
+        ),
+    ),
 )
 
 FUNCTIONS += (

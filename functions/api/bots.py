@@ -77,7 +77,9 @@ def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
         bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
                           config=body.config, tags=body.tags, target=body.target.value if body.target else None,
                           ready_timeout_s=body.ready_timeout_s, openclaw_version=body.openclaw_version)
-        return 201, _out(bot), bot.version
+        out = _out(bot)
+        out.policy_warnings = bot.policy_warnings  # with a target: the WARNING findings of the policy packs
+        return 201, out, bot.version
 
     return once(app, idempotency_key, body, create)
 

@@ -50,6 +50,13 @@ MINIMUM_ROLE = {
     ("GET", WS + "/bots/{bot_id}/revisions"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}"): "VIEWER",
     ("GET", WS + "/audit"): "ADMIN",
+    ("GET", "/policy-packs/builtin"): "AUTHENTICATED",
+    ("GET", WS + "/policy-packs"): "VIEWER",
+    ("POST", WS + "/policy-packs"): "ADMIN",
+    ("POST", WS + "/policy-packs/evaluate"): "VIEWER",
+    ("GET", WS + "/policy-packs/{pack_id}"): "VIEWER",
+    ("PATCH", WS + "/policy-packs/{pack_id}"): "ADMIN",
+    ("DELETE", WS + "/policy-packs/{pack_id}"): "ADMIN",
 }
 RANK = {"VIEWER": 1, "OPERATOR": 2, "ADMIN": 3, "OWNER": 4}  # each role can do what the ones below can
 UNDOCUMENTED = {("GET", "/swagger")}  # a page about the API, kept out of its document
@@ -75,7 +82,8 @@ HEADERS = {"PATCH": {"If-Match": '"999"'}, "DELETE": {"If-Match": '"999"'}}
 
 def _fill(path: str, team) -> str:
     values = {"workspace_id": team.workspace_id, "fleet_id": team.fleet_id, "bot_id": team.bot_id,
-              "revision_id": team.revision_id, "user_id": "not-a-member", "action": "pause"}
+              "revision_id": team.revision_id, "user_id": "not-a-member", "action": "pause",
+              "pack_id": "01J0000000000000000000000P"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

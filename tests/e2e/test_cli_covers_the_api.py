@@ -43,6 +43,13 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
     ("GET", f"{W}/bots/{{bot_id}}/revisions"): ["revision list"],
     ("GET", f"{W}/bots/{{bot_id}}/revisions/{{revision_id}}"): ["revision get"],
     ("GET", f"{W}/audit"): ["audit list"],
+    ("GET", "/policy-packs/builtin"): ["policy builtin"],
+    ("GET", f"{W}/policy-packs"): ["policy list"],
+    ("POST", f"{W}/policy-packs"): ["policy create"],
+    ("POST", f"{W}/policy-packs/evaluate"): ["policy evaluate"],
+    ("GET", f"{W}/policy-packs/{{pack_id}}"): ["policy get"],
+    ("PATCH", f"{W}/policy-packs/{{pack_id}}"): ["policy update"],
+    ("DELETE", f"{W}/policy-packs/{{pack_id}}"): ["policy delete"],
 }
 
 

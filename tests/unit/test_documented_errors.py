@@ -40,6 +40,16 @@ EXPECTED = {
     ("GET", WS + "/audit"): {400, 401, 403, 404, 422, 429, 503},
     # ADMIN and up; 422 user_id pattern; 409 last OWNER or stale; no body
     ("DELETE", WS + "/members/{user_id}"): {401, 403, 404, 409, 422, 429, 503},
+    ("GET", "/policy-packs/builtin"): {401, 429},  # token only; the packs are built in
+    # VIEWER may list (no 403); cursor (400) and limit (422)
+    ("GET", WS + "/policy-packs"): {400, 401, 404, 422, 429, 503},
+    # ADMIN and up; body (422 also: an unknown rule type or op); 409 key in progress
+    ("POST", WS + "/policy-packs"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    # VIEWER may evaluate (no 403); body; a dry run writes nothing and takes no If-Match (no 409)
+    ("POST", WS + "/policy-packs/evaluate"): {400, 401, 404, 413, 415, 422, 429, 503},
+    ("GET", WS + "/policy-packs/{pack_id}"): {401, 404, 429, 503},
+    ("PATCH", WS + "/policy-packs/{pack_id}"): {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503},
+    ("DELETE", WS + "/policy-packs/{pack_id}"): {401, 403, 404, 409, 422, 428, 429, 503},
 }
 
 

@@ -216,6 +216,7 @@ class BotOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
+    policy_warnings: list[dict[str, Any]] | None = None  # on a create that provisions: WARNING findings of the packs
 
 
 class BotPage(BaseModel):
@@ -313,3 +314,84 @@ class TemplateOut(BaseModel):
 
 class TemplateList(BaseModel):
     items: list[TemplateOut]
+
+
+# --- policy packs --------------------------------------------------------------------------------
+
+RuleId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+Severity = Literal["ERROR", "WARNING", "INFO"]
+
+
+class PolicyRuleIn(Strict):
+    id: RuleId
+    type: str = Field(max_length=64, description="An OpenClaw rule type (GET /policy-packs/builtin shows them in use), "
+                                                 "or \"path\"")
+    severity: Severity = "ERROR"
+    environments: list[Environment] = Field([], max_length=3, description="Empty: every environment")
+    config: dict[str, Any] = Field({}, description="The type's settings, e.g. {\"allowed\": [...]}")
+    enabled: bool = True
+    path: str | None = Field(None, max_length=300, description="type path: a dot path (\"*\": any key)")
+    op: str | None = Field(None, description="type path: equals | not_equals | in | not_in | exists | absent")
+    value: Any = Field(None, description="type path: the value (a list for in / not_in)")
+
+
+class PolicyPackCreate(Strict):
+    name: Name
+    description: Description = ""
+    environments: list[Environment] = Field([], max_length=3, description="Empty: every environment")
+    rules: list[PolicyRuleIn] = Field(max_length=100)
+
+
+class PolicyPackUpdate(Strict):
+    name: Name | None = None
+    description: Description | None = None
+    environments: list[Environment] | None = Field(None, max_length=3)
+    rules: list[PolicyRuleIn] | None = Field(None, max_length=100)
+
+    @model_validator(mode="after")
+    def _something(self) -> PolicyPackUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+class PolicyPackOut(BaseModel):
+    id: str
+    name: str
+    builtin: bool
+    environments: list[str]
+    rules: list[dict[str, Any]]
+    workspace_id: str | None = None  # None: a built-in pack
+    description: str = ""
+    version: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class PolicyPackPage(BaseModel):
+    items: list[PolicyPackOut]
+    next_cursor: str | None = None
+
+
+class PolicyEvaluate(Strict):
+    config: dict[str, Any]
+    environment: Environment = "dev"
+    pack_ids: list[str] | None = Field(None, max_length=100, description="Only these packs (default: the built-in "
+                                                                           "packs and every pack of the workspace)")
+
+
+class PolicyFinding(BaseModel):
+    rule_id: str
+    pack_id: str
+    severity: Severity
+    path: str
+    message: str
+
+
+class PolicyEvaluation(BaseModel):
+    """A dry run: nothing is stored. valid: no ERROR finding (a deploy would not be refused)."""
+
+    valid: bool
+    errors: list[PolicyFinding]
+    warnings: list[PolicyFinding]
+    infos: list[PolicyFinding] = []

@@ -52,6 +52,13 @@ PERMISSIONS: dict[str, str | Role] = {
     "revision.list": Role.VIEWER,
     "revision.read": Role.VIEWER,
     "audit.list": Role.ADMIN,
+    "policy.builtin": AUTHENTICATED,
+    "policy.list": Role.VIEWER,
+    "policy.read": Role.VIEWER,
+    "policy.evaluate": Role.VIEWER,
+    "policy.create": Role.ADMIN,
+    "policy.update": Role.ADMIN,
+    "policy.delete": Role.ADMIN,
 }
 
 

@@ -11,7 +11,7 @@ from clawster.domain import config_policy
 from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin, intent_deadline
 from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from clawster.domain.templates import TEMPLATES, deep_merge
-from clawster.services import audit, executions, names
+from clawster.services import audit, executions, names, policy_packs
 from clawster.services.context import Access
 from clawster.services.fleets import fleet_not_found
 from clawster.services.fleets import get as get_fleet
@@ -57,11 +57,13 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
     canonical, source = resolve_config(template_id, config, openclaw_version)
     if target and openclaw_version:
         _check_offered(target, openclaw_version)
+    warnings = _check_policy(access, fleet, canonical) if target else None
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1)
     revision = _revision(access, bot, 1, canonical, source)
     bot.desired_revision_id = revision.id
     bot.ready_timeout_s = ready_timeout_s
+    bot.policy_warnings = warnings  # not stored: the create's answer shows them
     version = {"openclaw_version": openclaw_version} if openclaw_version else None
     request_id, start = _own(access, bot, Workflow.PROVISION, target, version) if target else (None, None)
     change = Change().create(bot, exists_error=lambda: Conflict("bot id collision"))
@@ -158,6 +160,9 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
         # The request is valid; the bot's state refuses it (no target): a conflict, not a 422.
         raise InvalidState("this bot has no target to provision on; create it with one",
                            {"errors": [{"field": "target", "reason": "the bot has no target"}]})
+    if action is BotAction.PROVISION:
+        desired = Revision.get(*Revision.key(bot.workspace_id, bot.id, bot.desired_revision_id), consistent_read=True)
+        _check_policy(access, get_fleet(access, bot.fleet_id), desired.config)
     return launch(access, bot, Workflow(action.value))
 
 
@@ -176,6 +181,12 @@ def upgrade(access: Access, bot_id: str, version: str) -> Bot:
     desired = Revision.get(*Revision.key(bot.workspace_id, bot.id, bot.desired_revision_id), consistent_read=True)
     config_policy.check_config(json.loads(desired.config), openclaw_version=version)
     return launch(access, bot, Workflow.UPGRADE, extra={"target_version": version})
+
+
+def _check_policy(access: Access, fleet: Fleet, canonical: str) -> list[dict[str, str]]:
+    """Before a provision: the policy packs on the config, for the fleet's environment. An ERROR finding
+    refuses it (422 POLICY_VIOLATION, nothing written); the WARNING findings are returned."""
+    return policy_packs.check_deploy(access.workspace_id, json.loads(canonical), fleet.environment)
 
 
 def _check_offered(target: str, version: str) -> None:
