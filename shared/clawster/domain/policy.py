@@ -11,9 +11,11 @@ spacing across bots, token age, skill signatures) are not here: docs/decisions.m
 An agent is an entry of `agents.entries`; a channel is any object under `channels` but `defaults` and
 `modelByChannel`, and a channel with `enabled: false` is skipped.
 
-Where a key is unset, a rule judges OpenClaw's own default for it: dmPolicy "pairing", groupPolicy
-"allowlist", the docker sandbox's read-only root, dropped capabilities and no network. tools.profile unset
-means every tool (limit_tool_profile flags it); an unset gateway auth or bind is flagged.
+Where a key is unset, a rule judges OpenClaw's own default for it where the schema gives one (a channel's
+dmPolicy "pairing", groupPolicy "allowlist"). The sandbox's docker options and tools.fs.workspaceOnly
+(default false) are flagged only when set to the weak value: requiring them everywhere would refuse every
+built-in template in dev (docs/decisions.md). tools.profile unset means every tool (limit_tool_profile
+flags it); an unset gateway auth or bind is flagged.
 
 A workspace's own packs add the declarative "path" type: {"path": "a.b.*.c", "op": equals | not_equals |
 in | not_in | exists | absent, "value": ...}; a finding for each value at the path (or the path itself,
