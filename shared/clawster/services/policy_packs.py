@@ -23,6 +23,7 @@ from clawster.store.entities import PolicyPack
 from clawster.store.transaction import Change
 
 MAX_PACKS_READ = 100  # a workspace's packs read for one evaluation
+MAX_RULES_BYTES = 32 * 1024  # a pack's rules, as stored (its audit event holds them twice, before and after)
 _PATH_FIELDS = ("path", "op", "value")
 _TOKEN_REF = "clawster/gateway-token"  # stands for the token the provider writes; only its presence is judged
 
@@ -67,6 +68,14 @@ def _rules(raw: list[dict[str, Any]]) -> tuple[policy.Rule, ...]:
     return tuple(rules)
 
 
+def _stored_rules(raw: list[dict[str, Any]]) -> str:
+    """The rules checked and in their stored form (JSON)."""
+    stored = json.dumps([_rule_dict(r) for r in _rules(raw)], separators=(",", ":"), ensure_ascii=False)
+    if len(stored.encode()) > MAX_RULES_BYTES:
+        raise ValidationFailed("rules", f"the rules are larger than {MAX_RULES_BYTES // 1024} KiB")
+    return stored
+
+
 def _rule_dict(rule: policy.Rule) -> dict[str, Any]:
     shown = {"id": rule.id, "type": rule.type, "severity": rule.severity, "environments": list(rule.environments),
              "enabled": rule.enabled}
@@ -93,10 +102,9 @@ def builtin_view(pack: policy.Pack) -> dict[str, Any]:
 
 def create(access: Access, *, name: str, description: str = "", environments: list[str],
            rules: list[dict[str, Any]]) -> PolicyPack:
-    checked = _rules(rules)
     item = PolicyPack.new(workspace_id=access.workspace_id, name=name, description=description,
-                          environments=json.dumps(environments), rules=json.dumps([_rule_dict(r) for r in checked]))
-    change = audit.audited(access, f"policy-pack/{item.id}", None, view(item))
+                          environments=json.dumps(environments), rules=_stored_rules(rules))
+    change = audit.audited(access, f"policy-pack/{item.id}", None, item.public())
     change.create(item, exists_error=lambda: Conflict("policy pack id collision")).commit()
     return item
 
@@ -123,16 +131,16 @@ def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[lis
 def update(access: Access, pack_id: str, *, expected_version: int, changes: dict[str, Any]) -> PolicyPack:
     item = get(access, pack_id)
     check_version("policy pack", pack_id, item.version, expected_version)
-    before = view(item)
+    before = item.public()  # rules as their JSON text: a rule's value may be nested as deep as a body allows
     if "rules" in changes:
-        changes["rules"] = json.dumps([_rule_dict(r) for r in _rules(changes["rules"])])
+        changes["rules"] = _stored_rules(changes["rules"])
     if "environments" in changes:
         changes["environments"] = json.dumps(changes["environments"])
     for key, value in changes.items():
         setattr(item, key, value)
     change = Change().edit(item, changes, expected_version=expected_version,
                            stale_error=lambda: stale("policy pack", pack_id))
-    change.audit(audit.event(access, f"policy-pack/{pack_id}", before, view(item))).commit()
+    change.audit(audit.event(access, f"policy-pack/{pack_id}", before, item.public())).commit()
     return item
 
 
@@ -140,7 +148,7 @@ def delete(access: Access, pack_id: str, *, expected_version: int) -> None:
     item = get(access, pack_id)
     check_version("policy pack", pack_id, item.version, expected_version)
     change = Change().delete(item, expected_version=expected_version, stale_error=lambda: stale("policy pack", pack_id))
-    change.audit(audit.event(access, f"policy-pack/{pack_id}", view(item), None)).commit()
+    change.audit(audit.event(access, f"policy-pack/{pack_id}", item.public(), None)).commit()
 
 
 def _workspace_packs(workspace_id: str) -> list[policy.Pack]:
