@@ -125,12 +125,13 @@ def record_failure(state: dict[str, Any], execution: str) -> dict[str, Any]:
             _provider(state).delete(state["bot_id"])
         except ClawsterError as error:
             reason += f" (and removing the half-created gateway failed: {error.message})"
+    # The steps first: a client following the bot has the whole story when it sees the status change.
+    workflow.fail_open_steps(state, execution, reason)
+    workflow.finish_step(state, execution, "failed", reason)
     try:
         workflow.settle(state, machine.BotStatus.ERROR, reason=reason)
     except workflow.Superseded:
         pass  # the bot was swept or settled already: nothing of ours to record
-    workflow.fail_open_steps(state, execution, reason)
-    workflow.finish_step(state, execution, "failed", reason)
     return state
 
 
@@ -241,9 +242,9 @@ def rollback(state: dict[str, Any], execution: str) -> dict[str, Any]:
 def record_rollback(state: dict[str, Any], execution: str) -> dict[str, Any]:
     reason = f"upgrade to {state['target_version']} failed and was rolled back: " \
              f"{_reason(state.get('upgrade_error') or {})}"
+    workflow.finish_step(state, execution, "rolled_back", reason)  # first, as in record_failure
     workflow.settle(state, machine.BotStatus.RUNNING, reason=reason,
                     fields={"openclaw_version": state["previous_version"]})
-    workflow.finish_step(state, execution, "rolled_back", reason)
     return state
 
 
