@@ -162,3 +162,36 @@ def test_a_create_that_provisions_returns_its_warnings(stack, team, owner_access
     assert len(list(PolicyPack.query(after.pk, PolicyPack.sk.startswith(PolicyPack.sk_prefix())))) == 2
     assert policy_packs.check_deploy(team.workspace_id, {"gateway": {"port": 1, "tls": {"enabled": True}}},
                                      "dev") == []
+
+
+def test_the_cli_manages_packs_and_evaluates(stack, new_user, tmp_path):
+    import json
+
+    from tests.e2e.cli_runner import clawster, fails, ok
+
+    token = stack.issuer.issue(new_user("policy-cli"))
+    env = {"CLAWSTER_API_URL": stack.api_url, "CLAWSTER_STATE_DIR": str(stack.state_dir), "CLAWSTER_TOKEN": token}
+
+    def cli(*args: str):
+        return clawster(*args, home=tmp_path / "home", env=env)
+
+    workspace = json.loads(ok(cli("-o", "json", "workspace", "create", "policy-cli")).stdout)
+    ws = ["--workspace", workspace["id"]]
+    rules, config = tmp_path / "rules.json", tmp_path / "config.json"
+    rules.write_text(json.dumps([PORT_RULE]))
+    config.write_text(json.dumps(OPEN_DMS))
+    assert "builtin-openclaw-security-baseline" in ok(cli("policy", "builtin")).stdout
+    pack = json.loads(ok(cli("-o", "json", "policy", "create", "ports", "--rules-file", str(rules), "-e", "prod",
+                             *ws)).stdout)
+    assert pack["environments"] == ["prod"] and [r["id"] for r in pack["rules"]] == ["port"]
+    assert pack["id"] in ok(cli("policy", "list", *ws)).stdout
+    updated = json.loads(ok(cli("-o", "json", "policy", "update", pack["id"], "--name", "ports!", *ws)).stdout)
+    assert (updated["name"], updated["version"]) == ("ports!", 2)
+    assert json.loads(ok(cli("-o", "json", "policy", "get", pack["id"], *ws)).stdout)["name"] == "ports!"
+    refused = fails(cli("policy", "evaluate", "--config-file", str(config), "-e", "prod", *ws), 6, "ERROR finding")
+    assert "channels.telegram.dmPolicy" in refused.stdout and "gateway.port" in refused.stdout
+    clean = tmp_path / "clean.json"
+    clean.write_text(json.dumps({"gateway": {"port": 18789}, "agents": {"defaults": {"sandbox": {"mode": "all"}}}}))
+    warned = ok(cli("policy", "evaluate", "--config-file", str(clean), "-e", "prod", *ws)).stdout
+    assert "WARNING" in warned and "tools.profile" in warned and "ERROR" not in warned
+    assert ok(cli("policy", "delete", pack["id"], *ws)).stdout.strip() == f"deleted policy pack {pack['id']}"
