@@ -79,8 +79,8 @@ def check_ready(state: dict[str, Any], execution: str) -> dict[str, Any]:
             raise failure
         _past_deadline(state, f"the gateway is still {status.state.value}")
         return state | {"gateway_state": status.state.value}
+    workflow.finish_step(state, execution, waiting, "ready")  # first: a gateway ready at the first look too
     verified = workflow.run_once(state, execution, "verify", lambda: _verify(state)) if waiting == "ready" else {}
-    workflow.finish_step(state, execution, waiting, "ready")
     return state | verified | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
 
 
@@ -148,6 +148,23 @@ def create_gateway(state: dict[str, Any], execution: str) -> dict[str, Any]:
         return {"gateway_state": _provider(state).create(spec).state.value}
 
     return state | workflow.run_once(state, execution, "create", work)
+
+
+# -- apply ---------------------------------------------------------------------------------------------
+@step
+def apply_config(state: dict[str, Any], execution: str) -> dict[str, Any]:
+    """The desired revision onto the live gateway: the provider writes it with the gateway's base hash
+    (re-read on a concurrent change) and the gateway reloads it, hot or by restarting in place. The
+    ready check that follows records the gateway's own hash of what it runs."""
+    def work() -> dict[str, Any]:
+        bot = workflow.owned(state)
+        revision = Revision.get(*Revision.key(bot.workspace_id, bot.id, state["desired_revision_id"]),
+                                consistent_read=True)
+        change = GatewayUpdate(config=_with_secrets(json.loads(revision.config)))
+        return {"gateway_state": _provider(state).update(state["bot_id"], change).state.value,
+                "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S)}
+
+    return state | workflow.run_once(state, execution, "apply", work)
 
 
 # -- lifecycle -------------------------------------------------------------------------------------

@@ -15,8 +15,8 @@ ALLOWED = {
     "PENDING": {"provision", "delete"},
     "CREATING": set(),
     "RECONCILING": set(),
-    "RUNNING": {"restart", "pause", "stop", "upgrade", "delete"},
-    "DEGRADED": {"restart", "pause", "stop", "upgrade", "delete"},
+    "RUNNING": {"restart", "pause", "stop", "upgrade", "apply", "delete"},
+    "DEGRADED": {"restart", "pause", "stop", "upgrade", "apply", "delete"},
     "PAUSED": {"resume", "stop", "delete"},
     "STOPPED": {"start", "delete"},
     "ERROR": {"provision", "restart", "stop", "delete"},
@@ -27,7 +27,7 @@ RUNS_AS = {
     "provision": ("CREATING", "RUNNING"), "restart": ("RECONCILING", "RUNNING"),
     "pause": ("RECONCILING", "PAUSED"), "resume": ("RECONCILING", "RUNNING"),
     "stop": ("RECONCILING", "STOPPED"), "start": ("RECONCILING", "RUNNING"),
-    "upgrade": ("RECONCILING", "RUNNING"), "delete": ("DELETING", None),
+    "upgrade": ("RECONCILING", "RUNNING"), "apply": ("RECONCILING", "RUNNING"), "delete": ("DELETING", None),
 }
 # Moves nothing may make (a sample a reviewer can check at a glance).
 NEVER = [("DELETING", "RUNNING"), ("PENDING", "RUNNING"), ("STOPPED", "RUNNING"), ("CREATING", "DELETING"),

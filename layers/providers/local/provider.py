@@ -31,7 +31,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from clawster.gateway import AdminRpcTransport, GatewayClient, InvalidConfig, WebSocketTransport
+from clawster.gateway import AdminRpcTransport, ConfigConflict, GatewayClient, InvalidConfig, WebSocketTransport
 
 from ..base import (
     Capabilities,
@@ -45,7 +45,15 @@ from ..base import (
     ProvisioningStep,
     SizeTier,
 )
-from ..errors import ConfigRejected, GatewayExists, GatewayNotFound, ProviderFailed, StartFailed, UnsupportedChange
+from ..errors import (
+    ConfigRejected,
+    GatewayExists,
+    GatewayNotFound,
+    ProviderBusy,
+    ProviderFailed,
+    StartFailed,
+    UnsupportedChange,
+)
 from . import faults, process
 from .instance import InstanceFiles, InstanceRecord, enforced_config, merge
 from .locks import FileLock
@@ -547,13 +555,20 @@ class LocalProvider:
                     "an unrecorded launch" if other.recorder else "a process left")
             process.end(other, self.stop_timeout_s)
 
-    def _apply_live(self, bot_id: str, config: dict) -> None:
+    def _apply_live(self, bot_id: str, config: dict, attempts: int = 3) -> None:
+        """config.apply on the base hash just read; a concurrent write (ConfigConflict) is read again, a
+        bounded number of times, then the conflict is raised (retryable: the workflow tries later)."""
         with self.client(bot_id) as client:
-            snapshot = client.config_get()
-            try:
-                client.config_apply(config, base_hash=snapshot.hash, note="clawster: provider update")
-            except InvalidConfig as error:
-                raise ConfigRejected(error.message, error.issues) from error
+            for attempt in range(1, attempts + 1):
+                snapshot = client.config_get()
+                try:
+                    client.config_apply(config, base_hash=snapshot.hash, note="clawster: provider update")
+                    return
+                except InvalidConfig as error:
+                    raise ConfigRejected(error.message, error.issues) from error
+                except ConfigConflict as conflict:
+                    if attempt == attempts:
+                        raise ProviderBusy(f"the config of bot {bot_id} kept changing under us: {conflict}") from conflict
 
     def _write_validated(self, files: InstanceFiles, config: dict) -> None:
         previous = files.read_config()

@@ -65,6 +65,7 @@ class Workflow(StrEnum):
     STOP = "stop"
     START = "start"
     UPGRADE = "upgrade"
+    APPLY = "apply"  # a new config revision onto the running gateway (a bot PATCH with a config starts it)
     DELETE = "delete"
 
 
@@ -78,6 +79,7 @@ ACTIONS: dict[Workflow, tuple[frozenset[BotStatus], BotStatus, BotStatus | None]
     W.STOP: (frozenset({S.RUNNING, S.DEGRADED, S.PAUSED, S.ERROR}), S.RECONCILING, S.STOPPED),
     W.START: (frozenset({S.STOPPED}), S.RECONCILING, S.RUNNING),
     W.UPGRADE: (frozenset({S.RUNNING, S.DEGRADED}), S.RECONCILING, S.RUNNING),
+    W.APPLY: (frozenset({S.RUNNING, S.DEGRADED}), S.RECONCILING, S.RUNNING),
     W.DELETE: (frozenset({S.PENDING, S.RUNNING, S.DEGRADED, S.PAUSED, S.STOPPED, S.ERROR}), S.DELETING, None),
 }
 

@@ -109,6 +109,9 @@ def list_page(access: Access, fleet_id: str, *, status: str | None, tags: dict[s
 
 
 def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[str, Any]) -> Bot:
+    """Edit a bot. A new config is a new revision, the desired one; on a bot whose gateway runs (RUNNING or
+    DEGRADED) the same transaction gives the bot to an `apply` workflow, which puts it on the gateway. On
+    a bot a workflow owns, a config change is refused (409): it would race that workflow."""
     bot = get(access, bot_id)
     check_version("bot", bot_id, bot.version, expected_version)
     before, old_name = _audit_view(bot), NameClaim.of_bot(bot)
@@ -124,11 +127,29 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
         bot.desired_revision_id = revision.id
         edited += ["revision_count", "desired_revision_id"]
         change.create(revision, exists_error=lambda: Conflict("revision id collision"))
+    request_id, start = None, None
+    if revision is not None and bot.target and bot.status in APPLIES_LIVE:
+        request_id, start = _own(access, bot, Workflow.APPLY, bot.target)  # 409 if a workflow owns the bot
+        edited += ["intent", "status"]
+    elif revision is not None and bot.intent is not None:
+        raise InvalidState(f"bot has a pending '{bot.intent.as_dict().get('action')}' workflow; change its "
+                           "config once it has ended", {"status": bot.status, "allowed_actions": []})
     change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     names.rename(change, old_name, NameClaim.of_bot(bot), stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision)))
     change.commit()
+    if start:
+        _announce(bot, Workflow.APPLY, request_id)
+        try:
+            start()
+        except executions.WorkflowsUnavailable:
+            _release(bot, before["status"], request_id, reason="the new config is not applied yet: workflows are "
+                                                                "unavailable; PATCH the config again to retry")
+            _announce(bot, Workflow.APPLY, request_id)
     return bot
+
+
+APPLIES_LIVE = frozenset({"RUNNING", "DEGRADED"})  # a new config goes onto the gateway at once
 
 
 def delete(access: Access, bot_id: str, *, expected_version: int) -> Bot | None:

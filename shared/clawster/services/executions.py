@@ -20,6 +20,7 @@ MACHINE_OF: dict[Workflow, str] = {
     Workflow.RESTART: "lifecycle", Workflow.PAUSE: "lifecycle", Workflow.RESUME: "lifecycle",
     Workflow.STOP: "lifecycle", Workflow.START: "lifecycle",
     Workflow.UPGRADE: "upgrade",
+    Workflow.APPLY: "apply",
     Workflow.DELETE: "deprovision",
 }
 
