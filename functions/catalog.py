@@ -150,11 +150,13 @@ FUNCTIONS: tuple[Function, ...] = (
             ("PATCH", WS + "/bots/{bot_id}", "bot.update"),
             ("DELETE", WS + "/bots/{bot_id}", "bot.delete"),
             ("POST", WS + "/bots/{bot_id}/upgrade", "bot.upgrade"),
+            ("POST", WS + "/bots/{bot_id}/rollback", "bot.update"),
             ("POST", WS + "/bots/{bot_id}/{action}", "bot.lifecycle"),
             ("GET", WS + "/bots/{bot_id}/provisioning", "bot.read"),
             ("GET", WS + "/bots/{bot_id}/logs", "bot.read"),
             ("GET", WS + "/bots/{bot_id}/revisions", "revision.list"),
             ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}", "revision.read"),
+            ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}/diff", "revision.read"),
         ),
     ),
     Function(

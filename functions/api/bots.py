@@ -13,11 +13,13 @@ from clawster.api.models import (
     BotCreate,
     BotOut,
     BotPage,
+    BotRollback,
     BotUpdate,
     BotUpgrade,
     GatewayLogs,
     IntentAccepted,
     Provisioning,
+    RevisionDiff,
     RevisionOut,
     RevisionPage,
     RevisionSummary,
@@ -53,6 +55,8 @@ TagFilter = Annotated[
     Query(description="key or key=value; repeat to require several tags", max_length=10),
 ]
 TAG_FILTER = re.compile(r"^(?P<key>[A-Za-z0-9_.:/+@-]{1,64})(=(?P<value>[^\x00-\x1f\x7f]{0,256}))?$")
+Against = Annotated[str | None, Query(max_length=64, pattern=r"^[0-9A-Za-z]+$",
+                                     description="The base revision (default: the applied one)")]
 PREFIX = "/workspaces/<workspace_id>"
 
 
@@ -133,6 +137,14 @@ def upgrade_bot(workspace_id: str, bot_id: str, body: BotUpgrade,
     return once(app, idempotency_key, body.model_dump(mode="json"), request)
 
 
+# Before the lifecycle route, as upgrade: "rollback" is not one of its actions.
+@app.post(PREFIX + "/bots/<bot_id>/rollback", tags=["revisions"],  # 422: the desired one already, or now invalid
+          responses=documented(200, errors=MEMBER + ROLE + BODY + WRITE + (409,)))  # 409: a workflow owns the bot
+def rollback_bot(workspace_id: str, bot_id: str, body: BotRollback) -> Response[BotOut]:
+    bot = bots.rollback(app.context["access"], bot_id, body.revision_id)
+    return respond(200, _out(bot), bot.version)
+
+
 @app.post(PREFIX + "/bots/<bot_id>/<action>", tags=["lifecycle"],  # 422 also: an unknown action
           responses=documented(202, errors=MEMBER + ROLE + IDEMPOTENT + WRITE))
 def request_intent(workspace_id: str, bot_id: str, action: BotAction,
@@ -171,6 +183,13 @@ def list_revisions(workspace_id: str, bot_id: str, limit: Limit = 50, cursor: Cu
 @app.get(PREFIX + "/bots/<bot_id>/revisions/<revision_id>", responses=documented(200, errors=MEMBER), tags=["revisions"])
 def get_revision(workspace_id: str, bot_id: str, revision_id: str) -> RevisionOut:
     return RevisionOut.from_public(bots.get_revision(app.context["access"], bot_id, revision_id).public())
+
+
+@app.get(PREFIX + "/bots/<bot_id>/revisions/<revision_id>/diff", responses=documented(200, errors=MEMBER + (422,)),
+         tags=["revisions"])
+def diff_revision(workspace_id: str, bot_id: str, revision_id: str,
+                  against: Against = None) -> RevisionDiff:
+    return RevisionDiff.model_validate(bots.revision_diff(app.context["access"], bot_id, revision_id, against))
 
 
 handler = lambda_entry(app)

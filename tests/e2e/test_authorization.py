@@ -44,6 +44,8 @@ MINIMUM_ROLE = {
     ("PATCH", WS + "/bots/{bot_id}"): "OPERATOR",
     ("DELETE", WS + "/bots/{bot_id}"): "ADMIN",
     ("POST", WS + "/bots/{bot_id}/upgrade"): "OPERATOR",
+    ("POST", WS + "/bots/{bot_id}/rollback"): "OPERATOR",
+    ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}/diff"): "VIEWER",
     ("POST", WS + "/bots/{bot_id}/{action}"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/provisioning"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/logs"): "VIEWER",

@@ -38,6 +38,8 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
     ("POST", f"{W}/bots/{{bot_id}}/{{action}}"): ["bot restart", "bot pause", "bot resume", "bot stop", "bot start",
                                                   "bot provision"],
     ("POST", f"{W}/bots/{{bot_id}}/upgrade"): ["bot upgrade"],
+    ("POST", f"{W}/bots/{{bot_id}}/rollback"): ["bot rollback"],
+    ("GET", f"{W}/bots/{{bot_id}}/revisions/{{revision_id}}/diff"): ["revision diff"],
     ("GET", f"{W}/bots/{{bot_id}}/provisioning"): ["bot status"],
     ("GET", f"{W}/bots/{{bot_id}}/logs"): ["bot logs"],
     ("GET", f"{W}/bots/{{bot_id}}/revisions"): ["revision list"],

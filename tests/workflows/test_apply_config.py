@@ -40,6 +40,15 @@ def test_a_config_change_on_a_running_bot_is_applied_to_its_gateway_and_recorded
         live = client.config_get()
     assert live.config["ui"]["seamColor"] == "#1b40ae"
     assert ended["applied_config_hash"] == live.hash != first_hash
+
+    # A rollback points back at the first revision: applied to the gateway the same way.
+    rolled = team.owner.post(f"{bot_path}/rollback", {"revision_id": first_revision}).ok(200).body
+    assert rolled["intent"]["action"] == "apply" and rolled["desired_revision_id"] == first_revision
+    back = settle(team, bot_path)
+    assert back["status"] == "RUNNING" and back["applied_revision_id"] == first_revision, back["status_reason"]
+    with LocalProvider(stack.state_dir / "gateways", supervise=False).client(created["id"]) as client:
+        live = client.config_get()
+    assert "seamColor" not in live.config.get("ui", {}) and back["applied_config_hash"] == live.hash
     delete(team, bot_path)
 
 

@@ -277,6 +277,27 @@ class RevisionOut(RevisionSummary):
         return cls.model_validate({**data, "config": json.loads(data["config"])})
 
 
+class ConfigChange(BaseModel):
+    path: str  # dot-joined, as OpenClaw names config paths
+    op: Literal["added", "removed", "changed"]
+    from_: Any = Field(None, alias="from")  # secrets appear as their references only, as stored
+    to: Any = None
+
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class RevisionDiff(BaseModel):
+    bot_id: str
+    from_revision_id: str | None = Field(description="The base (default: the applied revision; none: an empty config)")
+    to_revision_id: str
+    changes: list[ConfigChange]
+
+
+class BotRollback(Strict):
+    revision_id: str = Field(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$",
+                             description="One of the bot's revisions: becomes the desired one again")
+
+
 class RevisionPage(BaseModel):
     items: list[RevisionSummary]
     next_cursor: str | None = None

@@ -266,3 +266,36 @@ def revision_get(revision_id: str, bot: Bot, workspace: Workspace = None) -> Non
     show_item(revision, output(), REVISION)
     if output() == "table":
         print(json.dumps(revision["config"], indent=2, ensure_ascii=False))
+
+
+DIFF = [col("OP"), col("PATH"), col("FROM"), col("TO")]
+
+
+@revision_app.command("diff")
+def revision_diff(revision_id: str, bot: Bot,
+                  against: Annotated[str | None, typer.Option(help="The base revision (default: the applied one)")]
+                  = None, workspace: Workspace = None) -> None:
+    """What changes from a base revision (default: the one the gateway runs) to this one, path by path."""
+    conn = connect()
+    query = f"?against={against}" if against else ""
+    diff = conn.api.get(f"{_bot_path(conn, workspace, bot)}/revisions/{revision_id}/diff{query}")
+    show_page({**diff, "items": diff["changes"]}, output(), DIFF, "changes") if output() == "table" \
+        else show_item(diff, output(), DIFF)
+
+
+@bot_app.command("rollback")
+def bot_rollback(bot_id: str, revision_id: str, wait: Wait = True, timeout: Timeout = 1800,
+                 workspace: Workspace = None) -> None:
+    """Make an older revision the desired one again; on a running bot it is applied to the gateway and
+    followed to the end (exit 9 if it ends in ERROR), or with --no-wait the bot is printed at once."""
+    conn = connect()
+    ws = conn.workspace(workspace)
+    started = time.monotonic()
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
+    try:
+        bot = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/rollback", {"revision_id": revision_id})[1]
+    except BaseException:
+        if stream:
+            stream.close()
+        raise
+    _finish(conn, ws, bot, stream, wait=wait, timeout=timeout, started=started)

@@ -9,6 +9,7 @@ from typing import Any
 from clawster import ids
 from clawster.domain import config_policy
 from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin, intent_deadline
+from clawster.domain.diff import config_diff
 from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
 from clawster.domain.templates import TEMPLATES, deep_merge
 from clawster.services import audit, executions, names, policy_packs
@@ -127,26 +128,67 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
         bot.desired_revision_id = revision.id
         edited += ["revision_count", "desired_revision_id"]
         change.create(revision, exists_error=lambda: Conflict("revision id collision"))
-    request_id, start = None, None
-    if revision is not None and bot.target and bot.status in APPLIES_LIVE:
-        request_id, start = _own(access, bot, Workflow.APPLY, bot.target)  # 409 if a workflow owns the bot
-        edited += ["intent", "status"]
-    elif revision is not None and bot.intent is not None:
-        raise InvalidState(f"bot has a pending '{bot.intent.as_dict().get('action')}' workflow; change its "
-                           "config once it has ended", {"status": bot.status, "allowed_actions": []})
+    request_id, start = _own_for_apply(access, bot, edited) if revision is not None else (None, None)
     change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     names.rename(change, old_name, NameClaim.of_bot(bot), stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision)))
     change.commit()
-    if start:
-        _announce(bot, Workflow.APPLY, request_id)
-        try:
-            start()
-        except executions.WorkflowsUnavailable:
-            _release(bot, before["status"], request_id, reason="the new config is not applied yet: workflows are "
-                                                                "unavailable; PATCH the config again to retry")
-            _announce(bot, Workflow.APPLY, request_id)
+    _start_apply(bot, request_id, start, before["status"])
     return bot
+
+
+def rollback(access: Access, bot_id: str, revision_id: str) -> Bot:
+    """Point the bot's desired revision back at an older one (revisions are immutable: none is written),
+    applied to its gateway at once when it runs, as a config change is."""
+    bot = get(access, bot_id)
+    revision = get_revision(access, bot_id, revision_id)  # 404 if it is not one of this bot's
+    if revision.id == bot.desired_revision_id:
+        raise ValidationFailed("revision_id", "it is the bot's desired revision already")
+    config_policy.check_config(json.loads(revision.config), openclaw_version=bot.openclaw_version)  # still valid?
+    before, expected = _audit_view(bot), bot.version
+    bot.desired_revision_id = revision.id
+    edited = ["desired_revision_id"]
+    request_id, start = _own_for_apply(access, bot, edited)
+    change = Change().edit(bot, edited, expected_version=expected, stale_error=lambda: stale("bot", bot_id))
+    change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision), action="bot.rollback"))
+    change.commit()
+    _start_apply(bot, request_id, start, before["status"])
+    return bot
+
+
+def _own_for_apply(access: Access, bot: Bot, edited: list[str]) -> tuple[str | None, Callable[[], str] | None]:
+    """A new desired revision: the bot is given to an `apply` workflow when its gateway runs (its fields
+    join `edited`, one transaction); refused while a workflow owns the bot; else only recorded."""
+    if bot.target and bot.status in APPLIES_LIVE:
+        request_id, start = _own(access, bot, Workflow.APPLY, bot.target)  # 409 if a workflow owns the bot
+        edited += ["intent", "status"]
+        return request_id, start
+    if bot.intent is not None:
+        raise InvalidState(f"bot has a pending '{bot.intent.as_dict().get('action')}' workflow; change its "
+                           "config once it has ended", {"status": bot.status, "allowed_actions": []})
+    return None, None
+
+
+def _start_apply(bot: Bot, request_id: str | None, start: Callable[[], str] | None, previous: str) -> None:
+    if start is None or request_id is None:
+        return
+    _announce(bot, Workflow.APPLY, request_id)
+    try:
+        start()
+    except executions.WorkflowsUnavailable:
+        _release(bot, previous, request_id, reason="the new config is not applied yet: workflows are unavailable; "
+                                                   "change it again to retry")
+        _announce(bot, Workflow.APPLY, request_id)
+
+
+def revision_diff(access: Access, bot_id: str, revision_id: str, against: str | None) -> dict[str, Any]:
+    """What changes from `against` (default: the applied revision; none: an empty config) to the revision."""
+    bot = get(access, bot_id)
+    to = get_revision(access, bot_id, revision_id)
+    base_id = against or bot.applied_revision_id
+    base = get_revision(access, bot_id, base_id) if base_id else None
+    return {"bot_id": bot_id, "from_revision_id": base.id if base else None, "to_revision_id": to.id,
+            "changes": config_diff(json.loads(base.config) if base else {}, json.loads(to.config))}
 
 
 APPLIES_LIVE = frozenset({"RUNNING", "DEGRADED"})  # a new config goes onto the gateway at once
