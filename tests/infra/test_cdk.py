@@ -599,7 +599,7 @@ def test_staged_code_depends_only_on_the_code(template):
 
 # --- workflows (Step Functions) ---------------------------------------------------------------------
 
-WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision"}  # one per statemachines/*.asl.json
+WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply"}  # one per statemachines/*.asl.json
 
 
 def _machines(template: dict) -> dict[str, dict]:
