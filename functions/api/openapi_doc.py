@@ -107,7 +107,7 @@ def _runtime_rules(doc: dict[str, Any]) -> None:
     # The models' "at least one" validators (clawster/api/models.py), as schema.
     schemas["BotCreate"]["anyOf"] = [_given("template_id", "string"), _given("config", "object")]
     schemas["WorkspaceUpdate"]["anyOf"] = [_given("name", "string"), _given("description", "string")]
-    for name in ("FleetUpdate", "BotUpdate"):
+    for name in ("FleetUpdate", "BotUpdate", "PolicyPackUpdate"):
         schemas[name]["minProperties"] = 1
     for schema in schemas.values():
         _closed_maps(schema)

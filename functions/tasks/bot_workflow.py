@@ -110,8 +110,9 @@ def finish(state: dict[str, Any], execution: str) -> dict[str, Any]:
                   "applied_config_hash": state.get("applied_config_hash")}
     if "openclaw_version" in state:
         fields["openclaw_version"] = state["openclaw_version"]
-    workflow.settle(state, machine.outcome(action), fields=fields)
+    # The step first, as on failure: whoever sees the bot's new status finds every step of its workflow.
     workflow.finish_step(state, execution, "finish", machine.outcome(action).value)
+    workflow.settle(state, machine.outcome(action), fields=fields)
     return state
 
 

@@ -42,6 +42,13 @@ expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5x
 [[operations]]
 include-path = "/workspaces/{workspace_id}/audit"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# Policy packs also 422: a rule's settings are checked against its type's own (path and op only for a
+# "path" rule, each OpenClaw rule type its settings), and evaluate's pack_ids against the workspace's
+# packs; the schema states neither yet (a schema per rule type would: see docs/decisions.md).
+[[operations]]
+include-path-regex = "/policy-packs"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 """
 FUZZ_PHASES = "examples,coverage,fuzzing"
 OWNER_EXAMPLES = 200  # per operation (issue 8): the highest role; the lower roles run fewer

@@ -41,6 +41,14 @@ def test_a_config_change_on_a_running_bot_is_applied_to_its_gateway_and_recorded
     assert live.config["ui"]["seamColor"] == "#1b40ae"
     assert ended["applied_config_hash"] == live.hash != first_hash
 
+    # A change the workspace's policy forbids is not deployed, and not recorded either.
+    rule = {"id": "no-custom-color", "type": "path", "severity": "ERROR", "path": "ui.seamColor", "op": "absent"}
+    pack = team.owner.post(f"{team.ws}/policy-packs", {"name": "plain", "rules": [rule]}).ok(201).body
+    config["ui"] = {"seamColor": "#ffffff"}
+    refused = team.owner.patch(bot_path, {"config": config}, etag=team.owner.get(bot_path).ok(200).etag).ok(422)
+    assert refused.body["code"] == "POLICY_VIOLATION", refused.body
+    assert team.owner.get(bot_path).ok(200).body["desired_revision_id"] == ended["desired_revision_id"]
+
     # A rollback points back at the first revision: applied to the gateway the same way.
     rolled = team.owner.post(f"{bot_path}/rollback", {"revision_id": first_revision}).ok(200).body
     assert rolled["intent"]["action"] == "apply" and rolled["desired_revision_id"] == first_revision
@@ -49,6 +57,8 @@ def test_a_config_change_on_a_running_bot_is_applied_to_its_gateway_and_recorded
     with LocalProvider(stack.state_dir / "gateways", supervise=False).client(created["id"]) as client:
         live = client.config_get()
     assert "seamColor" not in live.config.get("ui", {}) and back["applied_config_hash"] == live.hash
+    etag = team.owner.get(f"{team.ws}/policy-packs/{pack['id']}").ok(200).etag
+    team.owner.delete(f"{team.ws}/policy-packs/{pack['id']}", etag=etag).ok(204)
     delete(team, bot_path)
 
 

@@ -146,15 +146,14 @@ class BotCreate(Strict):
     ready_timeout_s: int | None = Field(None, ge=1, le=3600, description="How long its gateway may take to become "
                                         "healthy each time a workflow starts it, before that workflow fails "
                                         "(default 900 s)")
-    openclaw_version: OpenClawVersion | None = Field(None, description="With a target: the OpenClaw version to "
-                                                     "provision, one the target offers (default: its newest)")
+    openclaw_version: OpenClawVersion | None = Field(None, description="The OpenClaw version to provision, one "
+                                                     "the target offers (default: its newest); without a target, "
+                                                     "kept for the bot's provision")
 
     @model_validator(mode="after")
     def _source(self) -> BotCreate:
         if self.template_id is None and self.config is None:
             raise ValueError("give template_id, config, or both")
-        if self.openclaw_version is not None and self.target is None:
-            raise ValueError("openclaw_version needs a target to provision on")
         return self
 
 

@@ -60,7 +60,8 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
         _check_offered(target, openclaw_version)
     warnings = _check_policy(access, fleet, canonical) if target else None
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
-                  tags=tags, template_id=template_id, desired_revision_id="", revision_count=1)
+                  tags=tags, template_id=template_id, desired_revision_id="", revision_count=1,
+                  openclaw_version=None if target else openclaw_version)  # without a target: for its provision
     revision = _revision(access, bot, 1, canonical, source)
     bot.desired_revision_id = revision.id
     bot.ready_timeout_s = ready_timeout_s
@@ -128,7 +129,7 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
         bot.desired_revision_id = revision.id
         edited += ["revision_count", "desired_revision_id"]
         change.create(revision, exists_error=lambda: Conflict("revision id collision"))
-    request_id, start = _own_for_apply(access, bot, edited) if revision is not None else (None, None)
+    request_id, start = _own_for_apply(access, bot, edited, revision.config) if revision is not None else (None, None)
     change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     names.rename(change, old_name, NameClaim.of_bot(bot), stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision)))
@@ -148,7 +149,7 @@ def rollback(access: Access, bot_id: str, revision_id: str) -> Bot:
     before, expected = _audit_view(bot), bot.version
     bot.desired_revision_id = revision.id
     edited = ["desired_revision_id"]
-    request_id, start = _own_for_apply(access, bot, edited)
+    request_id, start = _own_for_apply(access, bot, edited, revision.config)
     change = Change().edit(bot, edited, expected_version=expected, stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision), action="bot.rollback"))
     change.commit()
@@ -156,10 +157,13 @@ def rollback(access: Access, bot_id: str, revision_id: str) -> Bot:
     return bot
 
 
-def _own_for_apply(access: Access, bot: Bot, edited: list[str]) -> tuple[str | None, Callable[[], str] | None]:
+def _own_for_apply(access: Access, bot: Bot, edited: list[str],
+                   canonical: str) -> tuple[str | None, Callable[[], str] | None]:
     """A new desired revision: the bot is given to an `apply` workflow when its gateway runs (its fields
-    join `edited`, one transaction); refused while a workflow owns the bot; else only recorded."""
+    join `edited`, one transaction), once the policy packs allow the config (a deploy, as a provision
+    is); refused while a workflow owns the bot; else only recorded."""
     if bot.target and bot.status in APPLIES_LIVE:
+        _check_policy(access, get_fleet(access, bot.fleet_id), canonical)
         request_id, start = _own(access, bot, Workflow.APPLY, bot.target)  # 409 if a workflow owns the bot
         edited += ["intent", "status"]
         return request_id, start
@@ -223,10 +227,14 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
         # The request is valid; the bot's state refuses it (no target): a conflict, not a 422.
         raise InvalidState("this bot has no target to provision on; create it with one",
                            {"errors": [{"field": "target", "reason": "the bot has no target"}]})
+    extra = None
     if action is BotAction.PROVISION:
         desired = Revision.get(*Revision.key(bot.workspace_id, bot.id, bot.desired_revision_id), consistent_read=True)
         _check_policy(access, get_fleet(access, bot.fleet_id), desired.config)
-    return launch(access, bot, Workflow(action.value))
+        if bot.openclaw_version and bot.applied_revision_id is None:  # the version asked for at its create
+            _check_offered(bot.target, bot.openclaw_version)
+            extra = {"openclaw_version": bot.openclaw_version}
+    return launch(access, bot, Workflow(action.value), extra=extra)
 
 
 def upgrade(access: Access, bot_id: str, version: str) -> Bot:

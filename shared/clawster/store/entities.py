@@ -80,6 +80,16 @@ class Entity(Model):
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 
+    @classmethod
+    def _get_connection(cls):
+        """Each entity class its own connection. pynamodb caches the connection on the class that asked
+        first and subclasses inherit it, with that class's meta table: once Entity itself had one, an
+        entity asking later got Entity's meta table (no indexes) and its index queries failed with
+        "Table ... has no index: gsi2" (seen in the test suite, depending on test order)."""
+        if "_connection" not in cls.__dict__:
+            cls._connection = None
+        return super()._get_connection()
+
     def stamp(self) -> None:
         """Refresh the derived keys and the timestamps before a write."""
         self.entity = self.ENTITY
@@ -213,7 +223,8 @@ class Bot(Mutable):
     target = UnicodeAttribute(null=True)  # where its gateway runs ("local", later the clouds); None: not deployed
     status_reason = UnicodeAttribute(null=True)  # why it is in ERROR (or was rolled back)
     applied_config_hash = UnicodeAttribute(null=True)  # the gateway's own hash of the config it runs
-    openclaw_version = UnicodeAttribute(null=True)  # what the gateway runs, as its provider reports
+    openclaw_version = UnicodeAttribute(null=True)  # what the gateway runs, as its provider reports (before a
+    #                                                 first provision: the version asked for at create, if any)
     last_workflow = MapAttribute(null=True)  # the last finished intent, with its outcome
     ready_timeout_s = NumberAttribute(null=True)  # how long its gateway may take to start (None: the default)
     gsi1pk = UnicodeAttribute()
