@@ -43,6 +43,25 @@ expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5x
 include-path = "/workspaces/{workspace_id}/audit"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 
+# A bot's create and config change also 422: the config is checked against the OpenClaw config schema of
+# the bot's version (shared/clawster/domain/openclaw_schemas/, ~1 MB each, with JavaScript regexes), which
+# the OpenAPI document does not carry, so a generated config with unknown keys is schema-valid here only.
+# The refusals themselves are tested with hand-written cases: tests/unit/test_openclaw_config_schema.py.
+[[operations]]
+include-path = "/workspaces/{workspace_id}/fleets/{fleet_id}/bots"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
+[[operations]]
+include-path = "/workspaces/{workspace_id}/bots/{bot_id}"
+include-method = "PATCH"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
+[[operations]]
+include-path = "/workspaces/{workspace_id}/bots/{bot_id}/rollback"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
 # Policy packs also 422: a rule's settings are checked against its type's own (path and op only for a
 # "path" rule, each OpenClaw rule type its settings), and evaluate's pack_ids against the workspace's
 # packs; the schema states neither yet (a schema per rule type would: see docs/decisions.md).
