@@ -118,8 +118,9 @@ def test_an_upgrade_the_bot_cannot_take_is_refused_naming_the_field(stack, team,
     body = team.owner.post(create, {"name": "x", "template_id": "minimal", "target": "local",
                                     "openclaw_version": "1999.1.1"}).ok(422).body
     assert body["details"]["errors"][0]["field"] == "openclaw_version", body
-    body = team.owner.post(create, {"name": "x", "template_id": "minimal", "openclaw_version": OLDER}).ok(422).body
-    assert "needs a target" in body["message"], body
+    # Without a target nothing is provisioned: the version is only recorded with the bot.
+    kept = team.owner.post(create, {"name": "later", "template_id": "minimal", "openclaw_version": OLDER}).ok(201).body
+    assert kept["status"] == "PENDING" and kept["openclaw_version"] == OLDER and kept["intent"] is None
     for bad in ({"openclaw_version": "latest"}, {}, {"openclaw_version": DEFAULT, "extra": 1}):
         body = team.owner.post(f"{bot_path}/upgrade", bad).ok(422).body
         assert body["code"] == "VALIDATION_FAILED", body
