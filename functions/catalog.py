@@ -151,6 +151,8 @@ FUNCTIONS: tuple[Function, ...] = (
             ("DELETE", WS + "/bots/{bot_id}", "bot.delete"),
             ("POST", WS + "/bots/{bot_id}/upgrade", "bot.upgrade"),
             ("POST", WS + "/bots/{bot_id}/rollback", "bot.update"),
+            ("POST", WS + "/bots/{bot_id}/refresh", "bot.update"),
+            ("GET", WS + "/bots/{bot_id}/effective-config", "bot.read"),
             ("POST", WS + "/bots/{bot_id}/{action}", "bot.lifecycle"),
             ("GET", WS + "/bots/{bot_id}/provisioning", "bot.read"),
             ("GET", WS + "/bots/{bot_id}/logs", "bot.read"),
@@ -165,6 +167,21 @@ FUNCTIONS: tuple[Function, ...] = (
         description="The workspace audit trail (read only)",
         table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # refusals (services/audit.py)
         triggers=_routes(("GET", WS + "/audit", "audit.list")),
+    ),
+    Function(
+        name="api-layers",
+        handler="functions.api.layers.handler",
+        description="Config layers: a workspace's templates, profiles and overlays, and a change's blast radius",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        triggers=_routes(
+            *((method, WS + f"/{kind}s" + tail, action)
+              for kind, write in (("template", "template.write"), ("profile", "profile.write"),
+                                  ("overlay", "overlay.write"))
+              for method, tail, action in (("POST", "", write), ("GET", "", "layer.list"),
+                                           ("GET", "/{layer_id}", "layer.read"), ("PATCH", "/{layer_id}", write),
+                                           ("DELETE", "/{layer_id}", write))),
+            ("POST", WS + "/config-preview", "layer.preview"),
+        ),
     ),
     Function(
         name="api-policies",

@@ -16,9 +16,11 @@ from clawster.api.models import (
     BotRollback,
     BotUpdate,
     BotUpgrade,
+    EffectiveConfig,
     GatewayLogs,
     IntentAccepted,
     Provisioning,
+    Refreshed,
     RevisionDiff,
     RevisionOut,
     RevisionPage,
@@ -35,6 +37,7 @@ from functions.api._resolver import (
     EDIT,
     GATEWAY,
     IDEMPOTENT,
+    IF_MATCH,
     MEMBER,
     REMOVE,
     ROLE,
@@ -143,6 +146,23 @@ def upgrade_bot(workspace_id: str, bot_id: str, body: BotUpgrade,
 def rollback_bot(workspace_id: str, bot_id: str, body: BotRollback) -> Response[BotOut]:
     bot = bots.rollback(app.context["access"], bot_id, body.revision_id)
     return respond(200, _out(bot), bot.version)
+
+
+# Before the lifecycle route, as upgrade.
+@app.post(PREFIX + "/bots/<bot_id>/refresh", tags=["revisions"],  # 409: locked path, stale, a workflow owns it
+          responses=documented(200, errors=MEMBER + ROLE + IF_MATCH + WRITE))  # 422: a config its OpenClaw refuses
+def refresh_bot(workspace_id: str, bot_id: str, if_match: IfMatch = None) -> Response[Refreshed]:
+    """Resolve the bot's config again from the workspace's layers as they are now (a template, profile or
+    overlay changed since): a new desired revision when it differs, applied at once if the gateway runs."""
+    bot, changed = bots.refresh(app.context["access"], bot_id, expected_version=require_if_match(if_match))
+    return respond(200, Refreshed(bot=_out(bot), changed=changed), bot.version)
+
+
+@app.get(PREFIX + "/bots/<bot_id>/effective-config", responses=documented(200, errors=MEMBER + (409, 422)),
+         tags=["revisions"])  # 409/422: the layers as they are now give this bot no valid config
+def get_effective_config(workspace_id: str, bot_id: str) -> EffectiveConfig:
+    """The bot's config as its layers resolve now, with which layer set each path (provenance)."""
+    return EffectiveConfig.model_validate(bots.effective_config(app.context["access"], bot_id))
 
 
 @app.post(PREFIX + "/bots/<bot_id>/<action>", tags=["lifecycle"],  # 422 also: an unknown action

@@ -87,8 +87,7 @@ TAG_FILTER = r"^[A-Za-z0-9_.:/+@-]{1,64}(=[^\u0000-\u001f\u007f]{0,256})?$"  # f
 def _runtime_rules(doc: dict[str, Any]) -> None:
     """If-Match is optional in the handlers' signatures only so that a missing one is a 428 naming
     the header (require_if_match), not a generic 422: to a client it is required, and a version.
-    The Idempotency-Key and tag filters have a pattern; a template is one of the built-in ones."""
-    from clawster.domain.templates import TEMPLATES
+    The Idempotency-Key and tag filters have a pattern."""
 
     for operations in doc["paths"].values():
         for operation in operations.values():
@@ -103,11 +102,10 @@ def _runtime_rules(doc: dict[str, Any]) -> None:
                 elif parameter["in"] == "query" and name == "tag":
                     parameter["schema"]["anyOf"][0]["items"]["pattern"] = TAG_FILTER
     schemas = doc["components"]["schemas"]
-    schemas["BotCreate"]["properties"]["template_id"]["anyOf"][0]["enum"] = sorted(TEMPLATES)
     # The models' "at least one" validators (clawster/api/models.py), as schema.
     schemas["BotCreate"]["anyOf"] = [_given("template_id", "string"), _given("config", "object")]
     schemas["WorkspaceUpdate"]["anyOf"] = [_given("name", "string"), _given("description", "string")]
-    for name in ("FleetUpdate", "BotUpdate", "PolicyPackUpdate"):
+    for name in ("FleetUpdate", "BotUpdate", "PolicyPackUpdate", "TemplateUpdate", "ProfileUpdate", "OverlayUpdate"):
         schemas[name]["minProperties"] = 1
     for schema in schemas.values():
         _closed_maps(schema)

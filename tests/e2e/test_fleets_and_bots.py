@@ -60,7 +60,9 @@ def test_bot_from_template_and_raw_config_with_revisions(team):
     raw = {"gateway": {"mode": "local"}, "agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}}
     raw_bot = owner.post(f"{ws}/fleets/{team.fleet_id}/bots", {"name": "raw", "config": raw}).ok(201).body
     raw_rev = owner.get(f"{ws}/bots/{raw_bot['id']}/revisions/{raw_bot['desired_revision_id']}").ok(200).body
-    assert raw_rev["config"] == raw and raw_rev["source"] == "raw"
+    # The secure defaults every gateway gets are part of the revision (the token is the target's own).
+    secured = {**raw, "gateway": {"mode": "local", "auth": {"mode": "token"}, "bind": "loopback"}}
+    assert raw_rev["config"] == secured and raw_rev["source"] == "raw"
 
     new_config = {**raw, "update": {"checkOnStart": False}}
     updated = owner.patch(f"{ws}/bots/{raw_bot['id']}", {"config": new_config, "name": "raw-2"}, etag='"1"').ok(200).body

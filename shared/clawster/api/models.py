@@ -18,7 +18,7 @@ TagValue = Annotated[str, StringConstraints(max_length=256, pattern=r"^[^\x00-\x
 Tags = Annotated[dict[TagKey, TagValue], Field(max_length=50)]
 Environment = Literal["dev", "staging", "prod"]
 OpenClawVersion = Annotated[str, StringConstraints(pattern=r"^\d{1,4}\.\d{1,4}\.\d{1,4}(-[0-9A-Za-z.-]{1,32})?$")]
-TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")]
+TemplateId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class Strict(BaseModel):
@@ -135,9 +135,11 @@ class FleetPage(BaseModel):
 
 class BotCreate(Strict):
     name: Name
-    template_id: TemplateId | None = Field(None, description="A built-in template (GET /templates)")
+    template_id: TemplateId | None = Field(None, description="A built-in template (GET /templates) or one of the "
+                                                             "workspace's (GET /workspaces/{workspace_id}/templates)")
     config: dict[str, Any] | None = Field(
-        None, description="Raw OpenClaw config, or overrides merged onto the template. Secrets only as "
+        None, description="The bot's own config layer: merged over its template, its fleet's profiles and the "
+                          "overlays that select it (null deletes a key). Secrets only as "
                           '{"$secretRef": "<Secrets Manager name or ARN>"}.'
     )
     tags: Tags = {}
@@ -160,7 +162,9 @@ class BotCreate(Strict):
 class BotUpdate(Strict):
     name: Name | None = None
     tags: Tags | None = None
-    config: dict[str, Any] | None = Field(None, description="Full new config; creates a new revision")
+    config: dict[str, Any] | None = Field(None, description="The bot's whole new config layer (its override); "
+                                                            "creates a new revision")
+    template_id: TemplateId | None = Field(None, description="Another template; creates a new revision")
     ready_timeout_s: int | None = Field(None, ge=1, le=3600, description="Its bound on a gateway start")
 
     @model_validator(mode="after")
@@ -264,16 +268,45 @@ class RevisionSummary(BaseModel):
     config_hash: str
     source: str
     template_id: str | None = None
+    openclaw_version: str | None = None  # the version its config was checked against
+    target: str | None = None  # where the bot ran or was to run
     created_by: str
     created_at: datetime
 
 
+class LayerRef(BaseModel):
+    kind: Literal["template", "profile", "overlay"]
+    id: str
+    version: int
+
+
 class RevisionOut(RevisionSummary):
     config: dict[str, Any]
+    provenance: dict[str, str] = Field({}, description='Which layer set each path: "<kind>:<id>", kind template, '
+                                                       'profile, overlay, override or secure-default')
+    layers: list[LayerRef] = Field([], description="The workspace's own layers it was resolved from")
 
     @classmethod
     def from_public(cls, data: dict[str, Any]) -> RevisionOut:
-        return cls.model_validate({**data, "config": json.loads(data["config"])})
+        return cls.model_validate({**data, "config": json.loads(data["config"]),
+                                   "provenance": json.loads(data.get("provenance") or "{}"),
+                                   "layers": json.loads(data.get("layers") or "[]")})
+
+
+class EffectiveConfig(BaseModel):
+    """What the bot's layers resolve to now; `up_to_date` false: a refresh would make a new revision."""
+
+    bot_id: str
+    config: dict[str, Any]
+    provenance: dict[str, str]
+    layers: list[LayerRef]
+    desired_revision_id: str
+    up_to_date: bool
+
+
+class Refreshed(BaseModel):
+    bot: BotOut
+    changed: bool = Field(description="False: the layers resolve to the desired revision already")
 
 
 class ConfigChange(BaseModel):
@@ -334,6 +367,136 @@ class TemplateOut(BaseModel):
 
 class TemplateList(BaseModel):
     items: list[TemplateOut]
+
+
+# --- config layers: a workspace's templates, profiles and overlays ---------------------------------------
+
+DotPath = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^.\s]+(\.[^.\s]+)*$")]
+Priority = Annotated[int, Field(ge=-1000, le=1000)]
+LayerConfig = Annotated[dict[str, Any], Field(description="An OpenClaw config fragment merged as `config patch` "
+                                                          "does (null deletes a key); secrets only by reference")]
+FleetIds = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]], Field(max_length=50)]
+
+
+class Selector(Strict):
+    """Every criterion given must hold (by any of its values; tags: every pair). Empty: every bot."""
+
+    bot_ids: FleetIds = []
+    fleet_ids: FleetIds = []
+    environments: list[Environment] = []
+    tags: Tags = {}
+
+
+class Window(Strict):
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+class TemplateCreate(Strict):
+    name: Name
+    description: Description = ""
+    config: LayerConfig
+
+
+class _LayerUpdate(Strict):
+    @model_validator(mode="after")
+    def _something(self) -> _LayerUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give at least one field to change")
+        return self
+
+
+class TemplateUpdate(_LayerUpdate):
+    name: Name | None = None
+    description: Description | None = None
+    config: LayerConfig | None = None
+
+
+class ProfileCreate(Strict):
+    name: Name
+    description: Description = ""
+    priority: Priority = 0
+    config: LayerConfig
+    locked_paths: list[DotPath] = Field([], max_length=100, description="Paths (and everything under them) the "
+                                        "layers applied after this profile may not change")
+    fleet_ids: FleetIds = Field([], description="The fleets it gives defaults to; empty: every fleet")
+
+
+class ProfileUpdate(_LayerUpdate):
+    name: Name | None = None
+    description: Description | None = None
+    priority: Priority | None = None
+    config: LayerConfig | None = None
+    locked_paths: list[DotPath] | None = Field(None, max_length=100)
+    fleet_ids: FleetIds | None = None
+
+
+class OverlayCreate(Strict):
+    name: Name
+    description: Description = ""
+    priority: Priority = 0
+    config: LayerConfig
+    selector: Selector = Selector()
+    window: Window | None = Field(None, description="Active from start (included) to end (excluded); none: always")
+
+
+class OverlayUpdate(_LayerUpdate):
+    name: Name | None = None
+    description: Description | None = None
+    priority: Priority | None = None
+    config: LayerConfig | None = None
+    selector: Selector | None = None
+    window: Window | None = None
+
+
+class LayerOut(BaseModel):
+    id: str
+    workspace_id: str
+    kind: Literal["template", "profile", "overlay"]
+    name: str
+    description: str
+    config: dict[str, Any]
+    priority: int | None = None
+    locked_paths: list[str] | None = None
+    fleet_ids: list[str] | None = None
+    selector: dict[str, Any] | None = None
+    window: dict[str, Any] | None = None
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+
+class LayerPage(BaseModel):
+    items: list[LayerOut]
+    next_cursor: str | None = None
+
+
+class LayerPreview(Strict):
+    """A proposed change of a layer: a new one (no layer_id), an edit (layer_id and change), or a removal
+    (layer_id and remove)."""
+
+    kind: Literal["template", "profile", "overlay"]
+    layer_id: str | None = Field(None, max_length=64)
+    change: dict[str, Any] | None = Field(None, description="The create body (new layer) or the update body")
+    remove: bool = False
+
+
+class BotBlast(BaseModel):
+    bot_id: str
+    name: str
+    fleet_id: str
+    environment: Environment
+    changes: list[ConfigChange]
+    findings: list[dict[str, Any]]
+    error: ErrorBody | None = Field(None, description="Why this bot could not take the change (it would be refused)")
+
+
+class BlastRadius(BaseModel):
+    kind: str
+    layer_id: str | None
+    bots: list[BotBlast] = Field(description="Each bot whose effective config the change would change")
+    evaluated: int
+    truncated: bool
 
 
 # --- policy packs --------------------------------------------------------------------------------

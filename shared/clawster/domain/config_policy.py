@@ -154,6 +154,17 @@ def check_config(config: dict[str, Any], field: str = "config", openclaw_version
     return canonical
 
 
+def check_layer(config: dict[str, Any], field: str = "config") -> str:
+    """A layer's config (a template, profile, overlay or override): secrets by reference and the size; the
+    schema is checked on the effective config of each bot the layer reaches (null deletes a key, so a
+    layer alone is not a config the schema could judge). Returns the canonical JSON."""
+    _walk(config, "", (), field)
+    canonical = canonical_json(config)
+    if len(canonical.encode()) > MAX_CONFIG_BYTES:
+        raise ValidationFailed(field, f"config is larger than {MAX_CONFIG_BYTES // 1024} KiB")
+    return canonical
+
+
 def canonical_json(config: dict[str, Any]) -> str:
     return json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 

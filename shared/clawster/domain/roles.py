@@ -52,6 +52,12 @@ PERMISSIONS: dict[str, str | Role] = {
     "revision.list": Role.VIEWER,
     "revision.read": Role.VIEWER,
     "audit.list": Role.ADMIN,
+    "layer.list": Role.VIEWER,
+    "layer.read": Role.VIEWER,
+    "layer.preview": Role.VIEWER,
+    "template.write": Role.OPERATOR,
+    "overlay.write": Role.OPERATOR,
+    "profile.write": Role.ADMIN,  # a profile's locks bind every layer above it: governance
     "policy.builtin": AUTHENTICATED,
     "policy.list": Role.VIEWER,
     "policy.read": Role.VIEWER,

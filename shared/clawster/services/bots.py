@@ -11,8 +11,8 @@ from clawster.domain import config_policy
 from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin, intent_deadline
 from clawster.domain.diff import config_diff
 from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
-from clawster.domain.templates import TEMPLATES, deep_merge
 from clawster.services import audit, executions, names, policy_packs
+from clawster.services import layers as config_layers
 from clawster.services.context import Access
 from clawster.services.fleets import fleet_not_found
 from clawster.services.fleets import get as get_fleet
@@ -26,25 +26,20 @@ def bot_not_found(bot_id: str) -> NotFound:
     return NotFound(f"bot {bot_id} not found", {"bot_id": bot_id})
 
 
-def resolve_config(template_id: str | None, config: dict[str, Any] | None,
-                   openclaw_version: str | None = None) -> tuple[str, str]:
-    """Template config with the given config merged on top, checked against the config schema of the
-    bot's OpenClaw version (the default version's when None); returns (canonical JSON, source)."""
-    base: dict[str, Any] = {}
-    if template_id is not None:
-        if template_id not in TEMPLATES:
-            raise ValidationFailed("template_id", f"unknown template '{template_id}' (see GET /templates)")
-        base = TEMPLATES[template_id].config
-    merged = deep_merge(base, config or {})
-    source = "template" if template_id else "raw"
-    return config_policy.check_config(merged, openclaw_version=openclaw_version), source
-
-
-def _revision(access: Access, bot: Bot, number: int, canonical: str, source: str) -> Revision:
+def _resolved(access: Access, bot: Bot, fleet: Fleet, number: int, source: str, *,
+              target: str | None = None, openclaw_version: str | None = None,
+              layers: config_layers.WorkspaceLayers | None = None) -> Revision:
+    """A new revision of the bot (not saved): its effective config from the workspace's layers and its own
+    override, checked against the config schema of its OpenClaw version, with the provenance of each path."""
+    version = openclaw_version or bot.openclaw_version
+    resolved = config_layers.effective(layers or config_layers.read(access.workspace_id),
+                                       config_layers.BotInputs.of(bot, fleet, openclaw_version=version))
     return Revision.new(
-        workspace_id=access.workspace_id, bot_id=bot.id, number=number, config=canonical,
-        config_hash=config_policy.config_hash(canonical), source=source,
-        template_id=bot.template_id, created_by=access.caller.user_id,
+        workspace_id=access.workspace_id, bot_id=bot.id, number=number, config=resolved.canonical,
+        config_hash=config_policy.config_hash(resolved.canonical), source=source,
+        template_id=bot.template_id, created_by=access.caller.user_id, openclaw_version=version,
+        target=target or bot.target, provenance=json.dumps(resolved.provenance, sort_keys=True),
+        layers=json.dumps(resolved.layers),
     )
 
 
@@ -55,14 +50,15 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
     owned by its provision request in the same transaction, then the workflow starts. If the workflow
     cannot start, the bot stays, PENDING with the reason, and `provision` retries it."""
     fleet = get_fleet(access, fleet_id)
-    canonical, source = resolve_config(template_id, config, openclaw_version)
-    if target and openclaw_version:
-        _check_offered(target, openclaw_version)
-    warnings = _check_policy(access, fleet, canonical) if target else None
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1,
+                  override=config_policy.check_layer(config or {}),
                   openclaw_version=None if target else openclaw_version)  # without a target: for its provision
-    revision = _revision(access, bot, 1, canonical, source)
+    revision = _resolved(access, bot, fleet, 1, "template" if template_id else "raw", target=target,
+                         openclaw_version=openclaw_version)
+    if target and openclaw_version:
+        _check_offered(target, openclaw_version)
+    warnings = _check_policy(access, fleet, revision.config) if target else None
     bot.desired_revision_id = revision.id
     bot.ready_timeout_s = ready_timeout_s
     bot.policy_warnings = warnings  # not stored: the create's answer shows them
@@ -118,17 +114,20 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
     check_version("bot", bot_id, bot.version, expected_version)
     before, old_name = _audit_view(bot), NameClaim.of_bot(bot)
     change = Change()
-    edited = [field for field in ("name", "tags", "ready_timeout_s") if field in changes]
+    edited = [field for field in ("name", "tags", "ready_timeout_s", "template_id") if field in changes]
     for field in edited:
         setattr(bot, field, changes[field])
-    revision = None
     if "config" in changes:
-        canonical, _ = resolve_config(None, changes["config"], bot.openclaw_version)
-        revision = _revision(access, bot, bot.revision_count + 1, canonical, "update")
-        bot.revision_count += 1
-        bot.desired_revision_id = revision.id
-        edited += ["revision_count", "desired_revision_id"]
-        change.create(revision, exists_error=lambda: Conflict("revision id collision"))
+        bot.override = config_policy.check_layer(changes["config"])
+        edited.append("override")
+    revision = None
+    if {"config", "template_id", "tags"} & changes.keys():
+        # What the bot's config depends on changed: a new revision, when the config changes (a new config
+        # or template always makes one: the caller asked for it; new tags only if overlays make them count).
+        revision = _next_revision(access, bot, "update", always="config" in changes or "template_id" in changes)
+        if revision is not None:
+            edited += ["revision_count", "desired_revision_id"]
+            change.create(revision, exists_error=lambda: Conflict("revision id collision"))
     request_id, start = _own_for_apply(access, bot, edited, revision.config) if revision is not None else (None, None)
     change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     names.rename(change, old_name, NameClaim.of_bot(bot), stale_error=lambda: stale("bot", bot_id))
@@ -136,6 +135,50 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
     change.commit()
     _start_apply(bot, request_id, start, before["status"])
     return bot
+
+
+def _next_revision(access: Access, bot: Bot, source: str, *, always: bool) -> Revision | None:
+    """The bot's next revision, made its desired one (the bot is not saved), or None when the effective
+    config is the desired revision's already and `always` is false."""
+    revision = _resolved(access, bot, get_fleet(access, bot.fleet_id), bot.revision_count + 1, source)
+    if not always:
+        desired = Revision.get(*Revision.key(bot.workspace_id, bot.id, bot.desired_revision_id), consistent_read=True)
+        if desired.config_hash == revision.config_hash:
+            return None
+    bot.revision_count += 1
+    bot.desired_revision_id = revision.id
+    return revision
+
+
+def refresh(access: Access, bot_id: str, *, expected_version: int) -> tuple[Bot, bool]:
+    """Resolve the bot's config again from the workspace's layers as they are now: a new desired revision
+    (applied at once when its gateway runs) if it differs from the desired one. Returns (bot, changed)."""
+    bot = get(access, bot_id)
+    check_version("bot", bot_id, bot.version, expected_version)
+    before = _audit_view(bot)
+    revision = _next_revision(access, bot, "refresh", always=False)
+    if revision is None:
+        return bot, False
+    edited = ["revision_count", "desired_revision_id"]
+    request_id, start = _own_for_apply(access, bot, edited, revision.config)
+    change = Change().create(revision, exists_error=lambda: Conflict("revision id collision"))
+    change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
+    change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision), action="bot.refresh"))
+    change.commit()
+    _start_apply(bot, request_id, start, before["status"])
+    return bot, True
+
+
+def effective_config(access: Access, bot_id: str) -> dict[str, Any]:
+    """The bot's config as its layers resolve now, with which layer set each path, and whether it differs
+    from its desired revision (a refresh would make a new one)."""
+    bot = get(access, bot_id)
+    resolved = config_layers.effective(config_layers.read(access.workspace_id),
+                                       config_layers.BotInputs.of(bot, get_fleet(access, bot.fleet_id)))
+    desired = get_revision(access, bot_id, bot.desired_revision_id)
+    return {"bot_id": bot.id, "config": resolved.config, "provenance": resolved.provenance, "layers": resolved.layers,
+            "desired_revision_id": desired.id,
+            "up_to_date": desired.config_hash == config_policy.config_hash(resolved.canonical)}
 
 
 def rollback(access: Access, bot_id: str, revision_id: str) -> Bot:

@@ -8,6 +8,7 @@ Key layout (docs/access-patterns.md lists every pattern):
                                                                   gsi2: BOTS#<status>#<shard> / <ws>#<bot>
   Revision    pk=WS#<ws>               sk=REV#<bot>#<revision>
   PolicyPack  pk=WS#<ws>               sk=POLICYPACK#<pack>
+  ConfigLayer pk=WS#<ws>               sk=LAYER#<kind>#<layer>    (a custom template, a profile, an overlay)
   StepRecord  pk=WS#<ws>               sk=STEP#<bot>#<execution>#<step>   (a workflow step's progress)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
@@ -227,6 +228,7 @@ class Bot(Mutable):
     #                                                 first provision: the version asked for at create, if any)
     last_workflow = MapAttribute(null=True)  # the last finished intent, with its outcome
     ready_timeout_s = NumberAttribute(null=True)  # how long its gateway may take to start (None: the default)
+    override = UnicodeAttribute(null=True)  # JSON: the bot's own config layer (None: read the first revision's)
     gsi1pk = UnicodeAttribute()
     gsi1sk = UnicodeAttribute()
     gsi2pk = UnicodeAttribute(null=True)  # null only on items written before the index existed
@@ -332,6 +334,42 @@ class PolicyPack(Mutable):
         self.pk, self.sk = self.key(self.workspace_id, self.id)
 
 
+class ConfigLayer(Mutable):
+    """A layer of bots' configs (clawster.domain.resolver): a workspace's own template, a profile, or an
+    overlay. Fields a kind does not use stay null."""
+
+    ENTITY = "ConfigLayer"
+    KINDS = ("template", "profile", "overlay")
+    id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    name = UnicodeAttribute()
+    description = UnicodeAttribute(default="")
+    config = UnicodeAttribute()  # canonical JSON; secrets only as references
+    priority = NumberAttribute(null=True)  # profile, overlay
+    locked_paths = UnicodeAttribute(null=True)  # profile: JSON list of dot paths
+    fleet_ids = UnicodeAttribute(null=True)  # profile: JSON list of the fleets it gives defaults to ([]: all)
+    selector = UnicodeAttribute(null=True)  # overlay: JSON {bot_ids, fleet_ids, environments, tags}
+    window = UnicodeAttribute(null=True)  # overlay: JSON {start, end} (ISO 8601), or null: always
+
+    @classmethod
+    def new(cls, *, workspace_id: str, kind: str, **fields: Any) -> ConfigLayer:
+        item = cls(id=new_id(), workspace_id=workspace_id, kind=kind, **fields)
+        item.stamp()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str, kind: str, layer_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"LAYER#{kind}#{layer_id}"
+
+    @staticmethod
+    def sk_prefix(kind: str) -> str:
+        return f"LAYER#{kind}#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.kind, self.id)
+
+
 class Revision(Entity):
     """Immutable snapshot of a bot's resolved config; written once with attribute_not_exists."""
 
@@ -342,9 +380,13 @@ class Revision(Entity):
     number = NumberAttribute()
     config = UnicodeAttribute()  # canonical JSON; secrets appear only as references
     config_hash = UnicodeAttribute()
-    source = UnicodeAttribute()  # "template" | "raw" | "update"
+    source = UnicodeAttribute()  # "template" | "raw" | "update" | "refresh" (and later sources)
     template_id = UnicodeAttribute(null=True)
     created_by = UnicodeAttribute()
+    openclaw_version = UnicodeAttribute(null=True)  # the version the config was checked against
+    target = UnicodeAttribute(null=True)  # where the bot ran or was to run when it was made
+    provenance = UnicodeAttribute(null=True)  # JSON {path: "<kind>:<id>"}: which layer set each leaf
+    layers = UnicodeAttribute(null=True)  # JSON [{kind, id, version}]: the layers it was resolved from
 
     @classmethod
     def new(cls, *, workspace_id: str, bot_id: str, **fields: Any) -> Revision:
