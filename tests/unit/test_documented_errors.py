@@ -44,6 +44,30 @@ EXPECTED = {
     ("GET", WS + "/audit"): {400, 401, 403, 404, 422, 429, 503},
     # ADMIN and up; 422 user_id pattern; 409 last OWNER or stale; no body
     ("DELETE", WS + "/members/{user_id}"): {401, 403, 404, 409, 422, 429, 503},
+    # templates: a write is refused for a bot it would break (409 a locked path, 422 a config its OpenClaw refuses)
+    ("POST", WS + "/templates"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    ("GET", WS + "/templates"): {400, 401, 404, 422, 429, 503},
+    ("GET", WS + "/templates/{layer_id}"): {401, 404, 429, 503},
+    ("PATCH", WS + "/templates/{layer_id}"): {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503},
+    ("DELETE", WS + "/templates/{layer_id}"): {401, 403, 404, 409, 422, 428, 429, 503},
+    # profiles: a write is refused for a bot it would break (409 a locked path, 422 a config its OpenClaw refuses)
+    ("POST", WS + "/profiles"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    ("GET", WS + "/profiles"): {400, 401, 404, 422, 429, 503},
+    ("GET", WS + "/profiles/{layer_id}"): {401, 404, 429, 503},
+    ("PATCH", WS + "/profiles/{layer_id}"): {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503},
+    ("DELETE", WS + "/profiles/{layer_id}"): {401, 403, 404, 409, 422, 428, 429, 503},
+    # overlays: a write is refused for a bot it would break (409 a locked path, 422 a config its OpenClaw refuses)
+    ("POST", WS + "/overlays"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    ("GET", WS + "/overlays"): {400, 401, 404, 422, 429, 503},
+    ("GET", WS + "/overlays/{layer_id}"): {401, 404, 429, 503},
+    ("PATCH", WS + "/overlays/{layer_id}"): {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503},
+    ("DELETE", WS + "/overlays/{layer_id}"): {401, 403, 404, 409, 422, 428, 429, 503},
+    # VIEWER may preview (no 403); a dry run: no If-Match, no 409; 422 a bad proposed layer
+    ("POST", WS + "/config-preview"): {400, 401, 404, 413, 415, 422, 429, 503},
+    # no body; If-Match; 409 also a locked path or a workflow owning the bot; 422 a config its OpenClaw refuses
+    ("POST", WS + "/bots/{bot_id}/refresh"): {401, 403, 404, 409, 422, 428, 429, 503},
+    # 409/422: the layers as they are now give the bot no valid config
+    ("GET", WS + "/bots/{bot_id}/effective-config"): {401, 404, 409, 422, 429, 503},
     ("GET", "/policy-packs/builtin"): {401, 429},  # token only; the packs are built in
     # VIEWER may list (no 403); cursor (400) and limit (422)
     ("GET", WS + "/policy-packs"): {400, 401, 404, 422, 429, 503},

@@ -299,3 +299,31 @@ def bot_rollback(bot_id: str, revision_id: str, wait: Wait = True, timeout: Time
             stream.close()
         raise
     _finish(conn, ws, bot, stream, wait=wait, timeout=timeout, started=started)
+
+
+@bot_app.command("refresh")
+def bot_refresh(bot_id: str, if_match: IfMatch = None, workspace: Workspace = None) -> None:
+    """Resolve the bot's config again from the workspace's templates, profiles and overlays as they are now:
+    a new desired revision when it differs (applied to a running gateway by a workflow)."""
+    conn = connect()
+    path = _bot_path(conn, workspace, bot_id)
+    if if_match is None:
+        if_match = conn.api.call("GET", path)[0].get("etag")
+    result = conn.api.write("POST", f"{path}/refresh", None, if_match)
+    if output() == "table":
+        show_message(f"bot {bot_id}: " + ("a new desired revision " + result["bot"]["desired_revision_id"]
+                                          if result["changed"] else "its config is up to date"), result, output())
+    else:
+        show_item(result, output(), BOT)
+
+
+@bot_app.command("effective-config")
+def bot_effective_config(bot_id: str, workspace: Workspace = None) -> None:
+    """The bot's config as its layers resolve now, and which layer set each path (table: the provenance)."""
+    conn = connect()
+    result = conn.api.get(f"{_bot_path(conn, workspace, bot_id)}/effective-config")
+    if output() == "table":
+        rows = [{"path": path, "set_by": layer} for path, layer in result["provenance"].items()]
+        show_page({"items": rows}, output(), [col("PATH"), col("SET-BY", "set_by")], "paths")
+    else:
+        show_item(result, output(), [col("BOT", "bot_id")])
