@@ -20,8 +20,8 @@ overlay_app = typer.Typer(help="Overlays: config for the bots a selector picks, 
                           no_args_is_help=True)
 config_app = typer.Typer(help="What a config layer change would do, before it is saved", no_args_is_help=True)
 
-LAYER = [col("ID"), col("KIND"), col("NAME"), ("PRIORITY", lambda l: "" if l.get("priority") is None else l["priority"]),
-         col("VERSION")]
+LAYER = [col("ID"), col("KIND"), col("NAME"),
+         ("PRIORITY", lambda layer: "" if layer.get("priority") is None else layer["priority"]), col("VERSION")]
 BLAST = [col("BOT", "bot_id"), col("NAME"), col("ENVIRONMENT"), ("CHANGES", lambda b: len(b.get("changes") or [])),
          ("FINDINGS", lambda b: len(b.get("findings") or [])),
          ("REFUSED", lambda b: (b.get("error") or {}).get("message", ""))]
