@@ -162,10 +162,15 @@ def apply_config(state: dict[str, Any], execution: str) -> dict[str, Any]:
         revision = Revision.get(*Revision.key(bot.workspace_id, bot.id, state["desired_revision_id"]),
                                 consistent_read=True)
         change = GatewayUpdate(config=_with_secrets(json.loads(revision.config)))
-        return {"gateway_state": _provider(state).update(state["bot_id"], change).state.value,
+        status = _provider(state).update(state["bot_id"], change)
+        return {"gateway_state": status.state.value, "apply_detail": status.detail,
                 "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S)}
 
-    return state | workflow.run_once(state, execution, "apply", work)
+    output = workflow.run_once(state, execution, "apply", work)
+    if output["gateway_state"] != GatewayState.RUNNING.value and output.get("apply_detail"):
+        # A restart-class change: said on the step; the ready check that follows waits for the restart.
+        workflow.finish_step(state, execution, "apply", output["apply_detail"])
+    return state | output
 
 
 # -- lifecycle -------------------------------------------------------------------------------------

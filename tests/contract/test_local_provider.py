@@ -251,3 +251,31 @@ def test_create_refuses_a_duplicate_and_delete_removes_everything(provider, root
     with pytest.raises(GatewayNotFound):
         provider.describe(BOT)
 
+
+
+def test_a_gateway_restarting_for_a_restart_class_change_is_starting_until_its_boot_changes(provider):
+    """After a write the gateway answers with requiresRestart (a restart-class change), update() records the
+    bootId it had; describe() is STARTING, naming the change, until the gateway restarted in place (a new
+    bootId, same pid). In 2026.9.6 the restart-class paths that do restart (port, bind, mode, auth) are the
+    target's own, so the write is recorded as update() records it, and the restart is the gateway's own
+    in-process one (SIGUSR2: same pid, a new bootId; openclaw-gateway.md §7)."""
+    from layers.providers.local import process
+
+    files = provider._files(BOT)
+    record = files.load()
+    port, token, launched = record.port, files.token(), record.pid
+    with provider.client(BOT) as client:
+        pid = client._call("status", {})["pid"]  # the gateway itself (record.pid is its launch, a recorder)
+    boot = process.boot_id(port, token)
+    assert boot
+    record.restart_boot, record.restart_paths = boot, ["gateway.port"]
+    files.save(record)
+    status = provider.describe(BOT)
+    assert status.state is GatewayState.STARTING and "restart-class" in status.detail and "gateway.port" in status.detail
+
+    os.kill(pid, signal.SIGUSR2)
+    assert wait_for(lambda: provider.describe(BOT).state is GatewayState.RUNNING, 600)
+    assert process.boot_id(port, token) not in (None, boot) and files.load().pid == launched
+    with provider.client(BOT) as client:
+        assert client._call("status", {})["pid"] == pid  # in place: the same process
+    assert files.load().restart_boot is None  # checked once: no more bootId handshakes on describe()

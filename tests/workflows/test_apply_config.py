@@ -71,3 +71,4 @@ def test_a_config_change_on_a_bot_without_a_gateway_is_only_recorded(stack, team
     patched = team.owner.patch(bot_path, {"config": config}, etag=before.etag).ok(200).body
     assert patched["status"] == "PENDING" and patched["intent"] is None
     assert patched["desired_revision_id"] != team.revision_id and patched["applied_revision_id"] is None
+

@@ -37,6 +37,8 @@ class InstanceRecord:
     spec_hash: str | None = None  # of the GatewaySpec it was created from: a retried create compares it
     restart_request: str | None = None  # the request_id of the last restart(), so a retry restarts once
     restore_request: str | None = None  # the same for restore()
+    restart_boot: str | None = None  # the bootId before a restart-class config change: RUNNING once it differs
+    restart_paths: list[str] | None = None  # what that change changed (reported while the gateway restarts)
 
 
 class InstanceFiles:

@@ -72,6 +72,21 @@ def ready(port: int, timeout_s: float = 1.0) -> bool:
         return False
 
 
+def boot_id(port: int, token: str, timeout_s: float = 5.0) -> str | None:
+    """The gateway's bootId (its hello over the WebSocket): it changes on every restart, in-process ones
+    included (same pid). None while the gateway does not take a connection (it is restarting)."""
+    from clawster.gateway.websocket import WebSocketTransport
+
+    transport = WebSocketTransport(f"ws://127.0.0.1:{port}", token=token, connect_timeout_s=timeout_s)
+    try:
+        hello = transport.connect(retry=False)
+    except Exception:  # noqa: BLE001 - any refusal or failure to connect means: not serving yet
+        return None
+    finally:
+        transport.close()
+    return ((hello or {}).get("server") or {}).get("bootId")
+
+
 def accepts_token(port: int, token: str) -> bool:
     """Whether the gateway on `port` is ours: it answers the admin RPC with our token (not 401)."""
     request = urllib.request.Request(

@@ -32,6 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from clawster.gateway import AdminRpcTransport, ConfigConflict, GatewayClient, InvalidConfig, WebSocketTransport
+from clawster.gateway.client import ConfigWrite
 
 from ..base import (
     Capabilities,
@@ -151,7 +152,13 @@ class LocalProvider:
             record = files.load()
         except FileNotFoundError:  # deleted meanwhile by another process
             raise GatewayNotFound(f"no local gateway for bot {bot_id}") from None
-        return self._status(files, record)
+        status = self._status(files, record)
+        if record.restart_boot and status.state is GatewayState.RUNNING:
+            with self._held(bot_id):  # the restart it waited for is done: no more bootId checks
+                record = files.load()
+                record.restart_boot = record.restart_paths = None
+                files.save(record)
+        return status
 
     def endpoint(self, bot_id: str) -> Endpoint:
         files = self._existing(bot_id)
@@ -273,7 +280,12 @@ class LocalProvider:
             if change.config is not None:
                 config = merge(change.config, enforced_config(files, record.port, files.token()))
                 if self._alive(files, record):
-                    self._apply_live(bot_id, config)
+                    boot = process.boot_id(record.port, files.token())
+                    written = self._apply_live(bot_id, config)
+                    if written.requires_restart:  # describe() says STARTING until the gateway has restarted
+                        record = files.load()
+                        record.restart_boot, record.restart_paths = boot or "unknown", written.changed_paths
+                        files.save(record)
                 else:
                     self._write_validated(files, config)
             if change.openclaw_version not in (None, record.openclaw_version):
@@ -441,6 +453,9 @@ class LocalProvider:
 
         if self._alive(files, record):
             if process.ready(record.port) and process.accepts_token(record.port, files.token()):
+                if record.restart_boot and process.boot_id(record.port, files.token()) in (None, record.restart_boot):
+                    return status(GatewayState.STARTING, "restarting to take a restart-class config change ("
+                                  + ", ".join((record.restart_paths or [])[:5]) + ")")
                 return status(GatewayState.RUNNING)
             return status(GatewayState.STARTING, "waiting for /readyz and the token check")
         if record.desired == "STOPPED":
@@ -480,6 +495,7 @@ class LocalProvider:
     def _spawn(self, files: InstanceFiles, record: InstanceRecord) -> None:
         child = process.launch(self._runtime_of(record.openclaw_version), files)
         record.pid, record.pid_started = child.pid, process.process_start_time(child.pid)
+        record.restart_boot = record.restart_paths = None  # a new process: any restart pending is done
         files.save(record)
         self._children[files.bot_id] = child
 
@@ -555,15 +571,14 @@ class LocalProvider:
                     "an unrecorded launch" if other.recorder else "a process left")
             process.end(other, self.stop_timeout_s)
 
-    def _apply_live(self, bot_id: str, config: dict, attempts: int = 3) -> None:
+    def _apply_live(self, bot_id: str, config: dict, attempts: int = 3) -> ConfigWrite:
         """config.apply on the base hash just read; a concurrent write (ConfigConflict) is read again, a
         bounded number of times, then the conflict is raised (retryable: the workflow tries later)."""
         with self.client(bot_id) as client:
             for attempt in range(1, attempts + 1):
                 snapshot = client.config_get()
                 try:
-                    client.config_apply(config, base_hash=snapshot.hash, note="clawster: provider update")
-                    return
+                    return client.config_apply(config, base_hash=snapshot.hash, note="clawster: provider update")
                 except InvalidConfig as error:
                     raise ConfigRejected(error.message, error.issues) from error
                 except ConfigConflict as conflict:
