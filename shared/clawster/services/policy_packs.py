@@ -1,9 +1,9 @@
 """Policy packs: a workspace's own packs (stored, audited), the built-in ones, and evaluation.
 
-What is evaluated is the config as the gateway will run it: the bot's stored config with the secure
-defaults every environment gets (gateway auth by token, the bind; what the provider writes into every
-gateway's config). The prod-only secure defaults are not assumed: they are not yet applied when a bot is
-provisioned, so a prod bot carries its own sandbox (docs/decisions.md, 2026-11-26).
+What is evaluated is the config as the gateway will run it. A bot's revision is resolved with every secure
+default of its environment already (services/layers.py), except the gateway's token, which the target
+writes; `deployed_config` adds the defaults every environment gets (the token by reference among them), so
+a config given directly (a dry run) is judged as deployed too.
 """
 
 from __future__ import annotations
