@@ -68,6 +68,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 [[operations]]
 include-path-regex = "/policy-packs"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# Config layers, their preview, and a bot's refresh and effective config also 422: a layer is checked
+# against the bots it reaches (the OpenClaw schema of each bot's version, as above), its fleets against the
+# workspace, a window's start against its end, and a preview's `change` against the kind's body.
+# Hand-written cases: tests/e2e/test_config_layers.py.
+[[operations]]
+include-path-regex = "/(templates|profiles|overlays|config-preview|refresh|effective-config)"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 """
 FUZZ_PHASES = "examples,coverage,fuzzing"
 OWNER_EXAMPLES = 200  # per operation (issue 8): the highest role; the lower roles run fewer
