@@ -52,6 +52,10 @@ MINIMUM_ROLE = {
     ("GET", WS + "/bots/{bot_id}/revisions"): "VIEWER",
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}"): "VIEWER",
     ("GET", WS + "/audit"): "ADMIN",
+    ("GET", WS + "/drift"): "VIEWER",
+    ("GET", WS + "/bots/{bot_id}/drift"): "VIEWER",
+    ("PUT", WS + "/bots/{bot_id}/drift-policy"): "ADMIN",  # whether security drift is reverted: governance
+    ("PUT", WS + "/fleets/{fleet_id}/drift-policy"): "ADMIN",
     ("GET", "/policy-packs/builtin"): "AUTHENTICATED",
     ("GET", WS + "/policy-packs"): "VIEWER",
     ("POST", WS + "/policy-packs"): "ADMIN",

@@ -140,7 +140,7 @@ class Finding:
 
     def record(self, outcome: str = "") -> dict[str, Any]:
         """The finding as it is stored and shown: no secret, no large value."""
-        row: dict[str, Any] = {"path": self.dotted, "op": self.op, "class": self.drift_class.value,
+        row: dict[str, Any] = {"path": self.dotted, "op": self.op, "drift_class": self.drift_class.value,
                                "action": self.action.value, "masked": self.masked}
         if not self.masked and self.op != "removed":
             shown = json.dumps(self.live, sort_keys=True)
