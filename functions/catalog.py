@@ -174,6 +174,15 @@ FUNCTIONS: tuple[Function, ...] = (
         ),
     ),
     Function(
+        name="api-pairing",
+        handler="functions.api.pairing.handler",
+        description="Pairing approvals through desired state: a new revision, applied by the apply workflow",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        starts_workflows=True,  # the new revision, onto a running gateway
+        posts_to_connections=True,  # the workflow's start, live on the stream API
+        triggers=_routes(("POST", WS + "/bots/{bot_id}/pairing/approve", "bot.pairing.approve")),
+    ),
+    Function(
         name="api-audit",
         handler="functions.api.audit.handler",
         description="The workspace audit trail (read only)",

@@ -45,6 +45,7 @@ MINIMUM_ROLE = {
     ("DELETE", WS + "/bots/{bot_id}"): "ADMIN",
     ("POST", WS + "/bots/{bot_id}/upgrade"): "OPERATOR",
     ("POST", WS + "/bots/{bot_id}/rollback"): "OPERATOR",
+    ("POST", WS + "/bots/{bot_id}/pairing/approve"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}/diff"): "VIEWER",
     ("POST", WS + "/bots/{bot_id}/{action}"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/provisioning"): "VIEWER",

@@ -39,6 +39,7 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
                                                   "bot provision"],
     ("POST", f"{W}/bots/{{bot_id}}/upgrade"): ["bot upgrade"],
     ("POST", f"{W}/bots/{{bot_id}}/rollback"): ["bot rollback"],
+    ("POST", f"{W}/bots/{{bot_id}}/pairing/approve"): ["drift approve-pairing"],
     ("GET", f"{W}/bots/{{bot_id}}/revisions/{{revision_id}}/diff"): ["revision diff"],
     ("GET", f"{W}/bots/{{bot_id}}/provisioning"): ["bot status"],
     ("GET", f"{W}/bots/{{bot_id}}/logs"): ["bot logs"],

@@ -639,7 +639,8 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
     machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
     lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
     starters = {f.name for f in FUNCTIONS if f.starts_workflows}
-    assert starters == {"api-bots", "job-drift"}  # job-drift: a revert is the apply workflow
+    # job-drift: a revert is the apply workflow; api-pairing: an approval is a new revision, applied
+    assert starters == {"api-bots", "job-drift", "api-pairing"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in starters}
     for _, policy, statement in _statements(template):
         if "states:StartExecution" in _as_list(statement["Action"]):

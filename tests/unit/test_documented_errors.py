@@ -37,6 +37,8 @@ EXPECTED = {
     ("POST", WS + "/bots/{bot_id}/upgrade"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
     # a body; 409 a workflow owns the bot, or a stale write; 422 the desired one already or now invalid
     ("POST", WS + "/bots/{bot_id}/rollback"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    # a body; 409 a workflow owns the bot, or a stale write; 422 a channel the bot lacks, or the policy packs
+    ("POST", WS + "/bots/{bot_id}/pairing/approve"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
     # 422: a malformed `against`
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}/diff"): {401, 404, 422, 429, 503},
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}"): {401, 404, 429, 503},

@@ -164,3 +164,34 @@ def test_alert_only_drift_leaves_the_gateway_alone_and_a_bot_a_workflow_owns_is_
     assert _drift(team, bot_path)["policy"]["agent"] == {"action": "adopt", "source": "bot"}
     assert _live(stack, bot_id).hash == live_hash == adopted["applied_config_hash"]
     delete(team, bot_path)
+
+
+def test_a_pairing_approved_through_clawster_goes_through_desired_state_and_is_no_drift(stack, team):
+    team.with_bot()
+    channel = {"enabled": False, "dmPolicy": "pairing", "groupPolicy": "allowlist", "allowFrom": ["111"]}
+    created, bot_path = provision(team, "paired", config={"channels": {"telegram": channel}})
+    bot_id = created["id"]
+    running = settle(team, bot_path)
+    assert running["status"] == "RUNNING", running["status_reason"]
+    approve = f"{bot_path}/pairing/approve"
+    team.clients["VIEWER"].post(approve, {"channel": "telegram", "sender": "222"}).ok(403)
+    refused = team.clients["OPERATOR"].post(approve, {"channel": "slack", "sender": "U1"}).ok(422)
+    assert refused.body["details"]["errors"][0]["field"] == "channel"
+
+    approved = team.clients["OPERATOR"].post(approve, {"channel": "telegram", "sender": "222"}).ok(200).body
+    assert approved["intent"]["action"] == "apply" and approved["desired_revision_id"] != running["desired_revision_id"]
+    revision = team.owner.get(f"{bot_path}/revisions/{approved['desired_revision_id']}").ok(200).body
+    assert revision["config"]["channels"]["telegram"]["allowFrom"] == ["111", "222"]
+    applied = settle(team, bot_path)
+    assert applied["status"] == "RUNNING" and applied["applied_revision_id"] == approved["desired_revision_id"]
+    live = _live(stack, bot_id)
+    assert live.source["channels"]["telegram"]["allowFrom"] == ["111", "222"]
+    assert applied["applied_config_hash"] == live.hash
+    events = AuditEvent.by_target.query(AuditEvent.target_partition(team.workspace_id, f"bot/{bot_id}"))
+    assert ("bot.pairing.approve", team.users["OPERATOR"]) in [(e.action, e.actor) for e in events]
+
+    again = team.clients["OPERATOR"].post(approve, {"channel": "telegram", "sender": "222"}).ok(200).body
+    assert again["desired_revision_id"] == applied["desired_revision_id"] and again["intent"] is None
+    stack.scheduler.fire("job-drift")  # the gateway runs what Clawster applied: nothing to reconcile
+    assert _drift(team, bot_path)["state"] == "IN_SYNC"
+    delete(team, bot_path)

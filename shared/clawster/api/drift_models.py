@@ -62,3 +62,11 @@ class DriftPolicyOut(BaseModel):
     id: str
     rules: dict[DriftClassName, DriftActionName]
     effective: dict[DriftClassName, PolicyEntry]
+
+
+class PairingApproval(Strict):
+    channel: str = Field(min_length=1, max_length=40, pattern=r"^[a-z0-9-]+$", description="e.g. telegram, slack")
+    sender: str = Field(min_length=1, max_length=256, pattern=r"^[^\x00-\x1f\x7f]+$",
+                        description="The sender's id on that channel, as the gateway's pairing request names it")
+    account: str | None = Field(None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$",
+                                description="One of the channel's accounts (default: the channel itself)")

@@ -76,3 +76,17 @@ def drift_set_fleet_policy(fleet_id: str, rule: Rules = None, workspace: Workspa
     conn = connect()
     path = f"/workspaces/{conn.workspace(workspace)}/fleets/{fleet_id}/drift-policy"
     _show_policy(conn.api.call("PUT", path, {"rules": _rules(rule)})[1])
+
+
+@drift_app.command("approve-pairing")
+def drift_approve_pairing(bot_id: str, channel: Annotated[str, typer.Option(help="e.g. telegram")],
+                          sender: Annotated[str, typer.Option(help="the sender's id on the channel")],
+                          account: Annotated[str | None, typer.Option(help="one of the channel's accounts")] = None,
+                          workspace: Workspace = None) -> None:
+    """Allow a sender on a bot's channel through its desired config (a new revision, applied by the workflow),
+    never on the gateway directly, so drift detection has nothing to reconcile."""
+    conn = connect()
+    body = {"channel": channel, "sender": sender} | ({"account": account} if account else {})
+    bot = conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/bots/{bot_id}/pairing/approve", body)[1]
+    show_item(bot, output(), [col("ID"), col("STATUS"), col("DESIRED", "desired_revision_id"),
+                              col("APPLIED", "applied_revision_id")])

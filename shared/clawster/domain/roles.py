@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, str | Role] = {
     "bot.delete": Role.ADMIN,
     "bot.lifecycle": Role.OPERATOR,
     "bot.upgrade": Role.OPERATOR,
+    "bot.pairing.approve": Role.OPERATOR,
     "revision.list": Role.VIEWER,
     "revision.read": Role.VIEWER,
     "audit.list": Role.ADMIN,
