@@ -149,12 +149,12 @@ def check(listed: Bot, live: LiveReader, request_id: str, report: DriftRunReport
         report.add(unreachable=1)
         return None
     report.add(checked=1)
+    if snapshot.hash == bot.applied_config_hash:  # what the gateway ran when the revision was applied
+        report.add(in_sync=1)
+        return _record(bot, bot.applied_revision_id, snapshot.hash, "IN_SYNC", [])
     applied = Revision.get(*Revision.key(bot.workspace_id, bot.id, bot.applied_revision_id), consistent_read=True)
-    if snapshot.hash == bot.applied_config_hash:
-        findings: list[rules.Finding] = []
-    else:
-        policy = rules.effective_policy(*policy_rules(bot.workspace_id, bot.fleet_id, bot.id))
-        findings = rules.compare(json.loads(applied.config), snapshot.config, snapshot.enforced, policy)
+    policy = rules.effective_policy(*policy_rules(bot.workspace_id, bot.fleet_id, bot.id))
+    findings = rules.compare(json.loads(applied.config), snapshot.config, snapshot.enforced, policy)
     if not findings:
         report.add(in_sync=1)
         return _record(bot, applied.id, snapshot.hash, "IN_SYNC", [])
