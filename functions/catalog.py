@@ -54,6 +54,8 @@ class StepFunctionsTask:
     state_machines: tuple[str, ...]
 
 
+DRIFT_SCHEDULE = "rate(1 minute)"  # the drift job's default; docs/deploy.md: `-c drift_schedule=...` on AWS
+
 Trigger = RestRoute | WebSocketRoute | WebSocketAuthorizer | Schedule | StepFunctionsTask
 
 # IAM actions, grouped by the resource they apply to (never "*").
@@ -160,6 +162,27 @@ FUNCTIONS: tuple[Function, ...] = (
             ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}", "revision.read"),
             ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}/diff", "revision.read"),
         ),
+    ),
+    Function(
+        name="api-drift",
+        handler="functions.api.drift.handler",
+        description="Drift reports (a bot's, a workspace's) and the drift policies of fleets and bots",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        triggers=_routes(
+            ("GET", WS + "/drift", "drift.list"),
+            ("GET", WS + "/bots/{bot_id}/drift", "drift.read"),
+            ("PUT", WS + "/bots/{bot_id}/drift-policy", "drift.policy.update"),
+            ("PUT", WS + "/fleets/{fleet_id}/drift-policy", "drift.policy.update"),
+        ),
+    ),
+    Function(
+        name="api-pairing",
+        handler="functions.api.pairing.handler",
+        description="Pairing approvals through desired state: a new revision, applied by the apply workflow",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        starts_workflows=True,  # the new revision, onto a running gateway
+        posts_to_connections=True,  # the workflow's start, live on the stream API
+        triggers=_routes(("POST", WS + "/bots/{bot_id}/pairing/approve", "bot.pairing.approve")),
     ),
     Function(
         name="api-audit",
@@ -270,6 +293,19 @@ FUNCTIONS += (
         table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # a transition + its audit event
         posts_to_connections=True,  # DEGRADED / RUNNING, live on the stream API
         triggers=(Schedule("rate(1 minute)"),),
+    ),
+    Function(
+        name="job-drift",
+        handler="functions.jobs.drift.handler",
+        description="Drift reconciliation: each running bot's live gateway config against its applied revision; "
+                    "drift adopted into a new revision, reverted by the apply workflow, or alerted, per policy",
+        memory_mb=1024,  # its checks run on a thread pool (clawster.services.drift)
+        timeout_s=60,
+        # A report per bot; an adoption (revision + bot + audit event) or a revert (bot + audit event).
+        table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+        posts_to_connections=True,  # bot.drift (and a revert's bot.status), live on the stream API
+        starts_workflows=True,  # a revert is the apply workflow
+        triggers=(Schedule(DRIFT_SCHEDULE),),  # on AWS the `drift_schedule` context value replaces it
     ),
 )
 

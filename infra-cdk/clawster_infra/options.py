@@ -9,6 +9,8 @@ from dataclasses import dataclass, fields
 
 from constructs import Construct
 
+from functions.catalog import DRIFT_SCHEDULE, Function, Schedule
+
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 
@@ -20,14 +22,26 @@ class StackOptions:
     # Cognito threat protection (adaptive authentication, compromised-credential checks). It needs the
     # paid Plus feature plan, so it is opt-in; the default pool uses the Essentials plan.
     threat_protection: bool = False
+    # How often the drift job (job-drift) compares each running bot's gateway with its revision: an EventBridge
+    # Scheduler expression, rate(...) or cron(...) (AWS syntax, UTC). Locally it runs every minute.
+    drift_schedule: str = DRIFT_SCHEDULE
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackOptions:
         values = {}
         for option in fields(cls):
             raw = scope.node.try_get_context(option.name)
-            values[option.name] = option.default if raw is None else parse_flag(option.name, raw)
+            parse = parse_flag if isinstance(option.default, bool) else parse_schedule
+            values[option.name] = option.default if raw is None else parse(option.name, raw)
         return cls(**values)
+
+    def schedule(self, spec: Function, trigger: Schedule) -> Schedule:
+        """The trigger as deployed: a job whose schedule is a context value gets that value."""
+        option = SCHEDULE_OPTIONS.get(spec.name)
+        return Schedule(getattr(self, option)) if option else trigger
+
+
+SCHEDULE_OPTIONS = {"job-drift": "drift_schedule"}  # job -> the context value that sets its schedule
 
 
 def parse_flag(key: str, raw: object) -> bool:
@@ -40,3 +54,15 @@ def parse_flag(key: str, raw: object) -> bool:
     if text in _FALSE:
         return False
     raise ValueError(f"context value {key}={raw!r}: expected true or false")
+
+
+def parse_schedule(key: str, raw: object) -> str:
+    """A schedule expression, checked as the local scheduler reads AWS syntax (a typo stops synthesis)."""
+    from clawster.local.scheduler import parse
+
+    text = str(raw).strip()
+    try:
+        parse(text)
+    except ValueError as error:
+        raise ValueError(f"context value {key}={raw!r}: {error}") from None
+    return text

@@ -33,7 +33,7 @@ class ClawsterStack(cdk.Stack):
         self, scope: Construct, construct_id_: str, *, functions: tuple[Function, ...], deps_layer: Path, **kwargs
     ) -> None:
         super().__init__(scope, construct_id_, **kwargs)
-        options = StackOptions.from_context(self)
+        options = self.options = StackOptions.from_context(self)
         self.table = make_table(self)
         self.user_pool, client = make_user_pool(self, threat_protection=options.threat_protection)
         layer = lambda_.LayerVersion(
@@ -66,7 +66,8 @@ class ClawsterStack(cdk.Stack):
         fn = self.functions[spec.name]
         for i, trigger in enumerate(spec.triggers):
             if isinstance(trigger, Schedule):
-                make_schedule(self, spec, i, trigger, fn)  # EventBridge Scheduler, a role per schedule
+                # EventBridge Scheduler, a role per schedule; a context value may set the expression
+                make_schedule(self, spec, i, self.options.schedule(spec, trigger), fn)
             elif isinstance(trigger, RestRoute | WebSocketRoute | WebSocketAuthorizer):
                 pass  # the REST API (make_rest_api) and the stream API (make_stream_api) integrate these
             elif isinstance(trigger, StepFunctionsTask):

@@ -101,6 +101,17 @@ class GatewayStatus:
 
 
 @dataclass(frozen=True)
+class LiveConfig:
+    """The config a running gateway holds, as it shows it (secrets redacted as "__OPENCLAW_REDACTED__"), for
+    drift detection (clawster.domain.drift)."""
+
+    config: dict  # the gateway's config file as it reads it, without what it derives (defaults)
+    hash: str  # the gateway's own hash of it (the one a config write's baseHash names)
+    enforced: dict = field(default_factory=dict)  # what the provider writes over every bot's config, redacted
+    #                                               as the gateway shows it: not the bot's to drift from
+
+
+@dataclass(frozen=True)
 class LogChunk:
     lines: list[str]
     cursor: int  # pass back to continue after the last line returned
@@ -181,6 +192,12 @@ class Provider(Protocol):
     def delete(self, bot_id: str) -> None:
         """Stop the gateway and remove it with its state. Deleting a gateway that does not exist (or no
         longer does) succeeds and does nothing, so a deprovision can be retried."""
+        ...
+
+    def live_config(self, bot_id: str) -> LiveConfig:
+        """What the running gateway's config is now, from the gateway itself (its config.get). Reads only.
+        GatewayNotFound when there is none; a gateway that does not answer raises its typed error
+        (clawster.gateway.errors) or ProviderBusy."""
         ...
 
     def logs(self, bot_id: str, cursor: int | None = None, limit: int = 200) -> LogChunk: ...

@@ -45,6 +45,7 @@ MINIMUM_ROLE = {
     ("DELETE", WS + "/bots/{bot_id}"): "ADMIN",
     ("POST", WS + "/bots/{bot_id}/upgrade"): "OPERATOR",
     ("POST", WS + "/bots/{bot_id}/rollback"): "OPERATOR",
+    ("POST", WS + "/bots/{bot_id}/pairing/approve"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}/diff"): "VIEWER",
     ("POST", WS + "/bots/{bot_id}/{action}"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/provisioning"): "VIEWER",
@@ -70,6 +71,10 @@ MINIMUM_ROLE = {
     ("POST", WS + "/config-preview"): "VIEWER",
     ("POST", WS + "/bots/{bot_id}/refresh"): "OPERATOR",
     ("GET", WS + "/bots/{bot_id}/effective-config"): "VIEWER",
+    ("GET", WS + "/drift"): "VIEWER",
+    ("GET", WS + "/bots/{bot_id}/drift"): "VIEWER",
+    ("PUT", WS + "/bots/{bot_id}/drift-policy"): "ADMIN",  # whether security drift is reverted: governance
+    ("PUT", WS + "/fleets/{fleet_id}/drift-policy"): "ADMIN",
     ("GET", "/policy-packs/builtin"): "AUTHENTICATED",
     ("GET", WS + "/policy-packs"): "VIEWER",
     ("POST", WS + "/policy-packs"): "ADMIN",

@@ -62,6 +62,13 @@ include-path = "/workspaces/{workspace_id}/bots/{bot_id}/rollback"
 include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 
+# A pairing approval also 422: the channel must be one the bot's config has, with an allowFrom list in the
+# OpenClaw schema of its version (tests/unit/test_pairing.py, tests/workflows/test_drift.py).
+[[operations]]
+include-path = "/workspaces/{workspace_id}/bots/{bot_id}/pairing/approve"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
 # Policy packs also 422: a rule's settings are checked against its type's own (path and op only for a
 # "path" rule, each OpenClaw rule type its settings), and evaluate's pack_ids against the workspace's
 # packs; the schema states neither yet (a schema per rule type would: see docs/decisions.md).

@@ -46,6 +46,7 @@ from tests.third_party_imports import third_party_imports_of
 
 REPO = Path(__file__).resolve().parents[2]
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
+DRIFT_EVERY = "rate(5 minutes)"  # the variant's drift_schedule context value
 JOB = Function(name="job-probe", handler="functions.api.meta.handler", triggers=(Schedule("rate(5 minutes)"),),
                posts_to_connections=True)  # a publisher to the stream API, as the status producers are
 
@@ -82,7 +83,7 @@ def template(out) -> dict:
 def variant(tmp_path_factory, deps_layer) -> dict:
     """Every opt-in on, as `cdk deploy -c tracing=true -c threat_protection=true` passes them (strings),
     and a schedule-triggered job added to the catalog."""
-    context = {"tracing": "true", "threat_protection": "true"}
+    context = {"tracing": "true", "threat_protection": "true", "drift_schedule": DRIFT_EVERY}
     return synth(tmp_path_factory.mktemp("cdk.variant"), FUNCTIONS + (JOB,), context=context)
 
 
@@ -293,11 +294,12 @@ def test_each_schedule_trigger_is_a_scheduler_schedule_with_a_role_limited_to_it
         schedules = {r["Properties"]["Name"]: r["Properties"]
                      for r in resources(synthesized, "AWS::Scheduler::Schedule").values()}
         assert set(schedules) == {schedule_name(f, i) for f, i, _ in expected}
-        assert {"job-sweeper", "job-health"} <= {f.name for f, _, _ in expected}
+        assert {"job-sweeper", "job-health", "job-drift"} <= {f.name for f, _, _ in expected}
         roles, ids = resources(synthesized, "AWS::IAM::Role"), function_ids(synthesized)
         for spec, index, trigger in expected:
             props = schedules[schedule_name(spec, index)]
-            assert props["ScheduleExpression"] == trigger.expression
+            drift_set = synthesized is variant and spec.name == "job-drift"  # the context value's schedule
+            assert props["ScheduleExpression"] == (DRIFT_EVERY if drift_set else trigger.expression)
             assert props["FlexibleTimeWindow"] == {"Mode": "OFF"} and props["State"] == "ENABLED"
             assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] >= 1
             function_arn = {"Fn::GetAtt": [ids[spec.name], "Arn"]}
@@ -468,6 +470,11 @@ def test_a_context_value_that_is_not_true_or_false_is_refused(tmp_path, deps_lay
         build_app(str(tmp_path), context={"tracing": "on please"})
 
 
+def test_a_drift_schedule_that_is_not_a_schedule_expression_is_refused(tmp_path, deps_layer):
+    with pytest.raises(ValueError, match="drift_schedule='every minute'"):
+        build_app(str(tmp_path), context={"drift_schedule": "every minute"})
+
+
 def test_the_cli_client_allows_password_sign_in_for_clawster_login_and_the_aws_cli(template):
     (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
     flows = set(client["Properties"]["ExplicitAuthFlows"])
@@ -632,7 +639,8 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
     machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
     lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
     starters = {f.name for f in FUNCTIONS if f.starts_workflows}
-    assert starters == {"api-bots"}
+    # job-drift: a revert is the apply workflow; api-pairing: an approval is a new revision, applied
+    assert starters == {"api-bots", "job-drift", "api-pairing"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in starters}
     for _, policy, statement in _statements(template):
         if "states:StartExecution" in _as_list(statement["Action"]):

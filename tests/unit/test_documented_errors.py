@@ -37,11 +37,19 @@ EXPECTED = {
     ("POST", WS + "/bots/{bot_id}/upgrade"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
     # a body; 409 a workflow owns the bot, or a stale write; 422 the desired one already or now invalid
     ("POST", WS + "/bots/{bot_id}/rollback"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    # a body; 409 a workflow owns the bot, or a stale write; 422 a channel the bot lacks, or the policy packs
+    ("POST", WS + "/bots/{bot_id}/pairing/approve"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
     # 422: a malformed `against`
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}/diff"): {401, 404, 422, 429, 503},
     ("GET", WS + "/bots/{bot_id}/revisions/{revision_id}"): {401, 404, 429, 503},
     # ADMIN and up; cursor; since/until/limit
     ("GET", WS + "/audit"): {400, 401, 403, 404, 422, 429, 503},
+    # VIEWER may read drift (no 403): cursor (400) and limit (422) on the workspace's list
+    ("GET", WS + "/drift"): {400, 401, 404, 422, 429, 503},
+    ("GET", WS + "/bots/{bot_id}/drift"): {401, 404, 429, 503},
+    # ADMIN and up; body (422: an unknown class or action); 409 a concurrent policy write; no If-Match
+    ("PUT", WS + "/bots/{bot_id}/drift-policy"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    ("PUT", WS + "/fleets/{fleet_id}/drift-policy"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
     # ADMIN and up; 422 user_id pattern; 409 last OWNER or stale; no body
     ("DELETE", WS + "/members/{user_id}"): {401, 403, 404, 409, 422, 429, 503},
     # templates: a write is refused for a bot it would break (409 a locked path, 422 a config its OpenClaw refuses)

@@ -87,7 +87,8 @@ def test_cron_expressions_find_their_next_run_in_utc(expression, after, expected
 
 def test_every_catalog_schedule_parses_and_the_jobs_are_scheduled():
     scheduled = catalog.schedules()
-    assert {f.name for f, _, _ in scheduled} >= {"job-sweeper", "job-health"}
+    assert {f.name for f, _, _ in scheduled} >= {"job-sweeper", "job-health", "job-drift"}
+    assert catalog.BY_NAME["job-drift"].triggers == (catalog.Schedule("rate(1 minute)"),)  # locally every minute
     for function, _, trigger in scheduled:
         parse(trigger.expression)
         assert function.timeout_s <= 60, "a job must finish before its next minute's run"

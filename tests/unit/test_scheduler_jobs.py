@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from clawster.domain.bots import INTENT_DEADLINE_S, Workflow, intent_deadline
-from clawster.services import health, sweeper
+from clawster.services import drift, health, sweeper
 from clawster.store.entities import Bot
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
@@ -99,3 +99,25 @@ def test_an_unknown_answer_changes_nothing(monkeypatch):
     report = health.poll(probe=lambda bot: health.Health(None, "provider down"), remaining_ms=lambda: 60_000,
                          request_id="r", first_shard=0)
     assert report.unknown == 3 and calls == []
+
+
+def test_the_drift_job_reads_every_shard_checks_only_bots_it_may_and_keeps_its_budget(monkeypatch):
+    pages = Pages(30)
+    monkeypatch.setattr(Bot, "by_status", pages)
+    checked = []
+    monkeypatch.setattr(drift, "check", lambda bot, live, request_id, report: checked.append(bot))
+    report = drift.run(live=lambda bot: None, remaining_ms=lambda: 60_000, request_id="r", first_shard=3)
+    assert report.listed == 30 and checked == []  # Pages' bots have no applied revision: nothing to compare
+    assert len(pages.partitions) == 2 * Bot.STATUS_SHARDS and pages.partitions[0] == Bot.status_partition("RUNNING", 3)
+
+    def applied(status, intent):
+        bot = _bot(status, intent)
+        bot.applied_revision_id = "r"
+        return bot
+
+    monkeypatch.setattr(Pages, "query", lambda self, partition, page_size=None: iter(
+        [applied("RUNNING", None), applied("RUNNING", {"id": "x", "action": "apply"})] * 10
+        if partition == Bot.status_partition("RUNNING", 0) else ()))
+    left = iter([60_000] * 4 + [drift.RESERVE_MS - 1] * 100)
+    report = drift.run(live=lambda bot: None, remaining_ms=lambda: next(left), request_id="r", first_shard=0)
+    assert report.stopped_early and len(checked) == 4 and all(b.intent is None for b in checked)

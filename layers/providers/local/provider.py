@@ -32,7 +32,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from clawster.gateway import AdminRpcTransport, ConfigConflict, GatewayClient, InvalidConfig, WebSocketTransport
-from clawster.gateway.client import ConfigWrite
+from clawster.gateway.client import REDACTED, ConfigWrite
 
 from ..base import (
     Capabilities,
@@ -42,6 +42,7 @@ from ..base import (
     GatewayState,
     GatewayStatus,
     GatewayUpdate,
+    LiveConfig,
     LogChunk,
     ProvisioningStep,
     SizeTier,
@@ -360,6 +361,15 @@ class LocalProvider:
             self._kill(files)
             shutil.rmtree(files.dir, ignore_errors=True)  # absent already: nothing to do
             self._next_try.pop(bot_id, None)
+
+    def live_config(self, bot_id: str) -> LiveConfig:
+        """The gateway's config file as it reads it (config.get `sourceConfig`, secrets redacted), its hash,
+        and what this provider enforces in it (enforced_config, the token redacted as the gateway shows it)."""
+        files = self._existing(bot_id)
+        record = files.load()
+        with self.client(bot_id) as client:
+            snapshot = client.config_get()
+        return LiveConfig(snapshot.source, snapshot.hash, enforced_config(files, record.port, REDACTED))
 
     def logs(self, bot_id: str, cursor: int | None = None, limit: int = 200) -> LogChunk:
         """Lines of the gateway's own log file (JSON lines), from byte offset `cursor` (default: the last `limit`)."""

@@ -49,6 +49,7 @@ PERMISSIONS: dict[str, str | Role] = {
     "bot.delete": Role.ADMIN,
     "bot.lifecycle": Role.OPERATOR,
     "bot.upgrade": Role.OPERATOR,
+    "bot.pairing.approve": Role.OPERATOR,
     "revision.list": Role.VIEWER,
     "revision.read": Role.VIEWER,
     "audit.list": Role.ADMIN,
@@ -58,6 +59,9 @@ PERMISSIONS: dict[str, str | Role] = {
     "template.write": Role.OPERATOR,
     "overlay.write": Role.OPERATOR,
     "profile.write": Role.ADMIN,  # a profile's locks bind every layer above it: governance
+    "drift.list": Role.VIEWER,
+    "drift.read": Role.VIEWER,
+    "drift.policy.update": Role.ADMIN,
     "policy.builtin": AUTHENTICATED,
     "policy.list": Role.VIEWER,
     "policy.read": Role.VIEWER,

@@ -37,6 +37,7 @@ class ConfigSnapshot:
     valid: bool
     issues: list[dict] = field(default_factory=list)
     path: str = ""
+    source: dict = field(default_factory=dict)  # the file as written (`sourceConfig`): no derived defaults
 
     @classmethod
     def from_payload(cls, payload: dict) -> ConfigSnapshot:
@@ -46,6 +47,7 @@ class ConfigSnapshot:
             valid=bool(payload.get("valid", True)),
             issues=list(payload.get("issues") or []),
             path=payload.get("path", ""),
+            source=payload.get("sourceConfig") or payload.get("parsed") or {},
         )
 
 

@@ -19,7 +19,17 @@ from clawster.domain import bots as machine
 from clawster.domain.diff import diff
 from clawster.domain.errors import Conflict, VersionConflict
 from clawster.errors import PermanentError
-from clawster.store.entities import AuditEvent, Bot, Fleet, NameClaim, Revision, StepRecord, now
+from clawster.store.entities import (
+    AuditEvent,
+    Bot,
+    DriftPolicy,
+    DriftReport,
+    Fleet,
+    NameClaim,
+    Revision,
+    StepRecord,
+    now,
+)
 from clawster.store.transaction import Change
 
 log = logging.getLogger(__name__)
@@ -193,6 +203,8 @@ def remove(state: dict[str, Any]) -> None:
     with Revision.batch_write() as batch:
         for revision in revisions:
             batch.delete(revision)
+        batch.delete(DriftReport(*DriftReport.key(bot.workspace_id, bot.id)))  # its drift record and policy
+        batch.delete(DriftPolicy(*DriftPolicy.key(bot.workspace_id, "BOT", bot.id)))
 
 
 # -- the stream ------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ Key layout (docs/access-patterns.md lists every pattern):
   PolicyPack  pk=WS#<ws>               sk=POLICYPACK#<pack>
   ConfigLayer pk=WS#<ws>               sk=LAYER#<kind>#<layer>    (a custom template, a profile, an overlay)
   StepRecord  pk=WS#<ws>               sk=STEP#<bot>#<execution>#<step>   (a workflow step's progress)
+  DriftPolicy pk=WS#<ws>               sk=DRIFTPOLICY#FLEET#<fleet> | DRIFTPOLICY#BOT#<bot>
+  DriftReport pk=WS#<ws>               sk=DRIFT#<bot>             (the last drift check of a bot)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
   SecurityEvent pk=SECURITY#<user>     sk=EVENT#<event ulid>      TTL expires_at (non-members' refusals)
@@ -582,3 +584,52 @@ class Subscription(Entity):
 
     def derive_keys(self) -> None:
         self.pk, self.sk = self.key(self.topic, self.connection_id)
+
+
+class DriftPolicy(Mutable):
+    """What drift detection does with each class of changed path (clawster.domain.drift), set on a fleet or
+    on a bot (a bot's rule overrides its fleet's, which overrides the default). Rules are JSON {class: action}."""
+
+    ENTITY = "DriftPolicy"
+    workspace_id = UnicodeAttribute()
+    scope = UnicodeAttribute()  # "FLEET" | "BOT"
+    owner_id = UnicodeAttribute()  # the fleet's or the bot's id
+    rules = UnicodeAttribute(default="{}")
+    updated_by = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, scope: str, owner_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"DRIFTPOLICY#{scope}#{owner_id}"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.scope, self.owner_id)
+
+
+class DriftReport(Entity):
+    """The last drift check of a bot: when, against which revision, the gateway's hash, and the findings
+    ([{path, op, drift_class, action, masked, value?, outcome}], JSON: no secret values). Written by the drift
+    job only, whole, each time what it found changes (and at least every REPORT_REFRESH)."""
+
+    ENTITY = "DriftReport"
+    workspace_id = UnicodeAttribute()
+    bot_id = UnicodeAttribute()
+    fleet_id = UnicodeAttribute()
+    checked_at = UTCDateTimeAttribute()
+    applied_revision_id = UnicodeAttribute(null=True)  # the revision compared against
+    live_hash = UnicodeAttribute(null=True)
+    state = UnicodeAttribute()  # IN_SYNC | DRIFTED | UNREACHABLE
+    findings = UnicodeAttribute(default="[]")
+    adopted_revision_id = UnicodeAttribute(null=True)  # the revision this check adopted drift into
+    revert_request_id = UnicodeAttribute(null=True)  # the apply workflow this check started to revert
+    detail = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, bot_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"DRIFT#{bot_id}"
+
+    @staticmethod
+    def sk_prefix() -> str:
+        return "DRIFT#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.bot_id)
