@@ -108,7 +108,7 @@ HEADERS = {"PATCH": {"If-Match": '"999"'}, "DELETE": {"If-Match": '"999"'}}
 def _fill(path: str, team) -> str:
     values = {"workspace_id": team.workspace_id, "fleet_id": team.fleet_id, "bot_id": team.bot_id,
               "revision_id": team.revision_id, "user_id": "not-a-member", "action": "pause",
-              "pack_id": "01J0000000000000000000000P"}
+              "pack_id": "01J0000000000000000000000P", "layer_id": "01J0000000000000000000000L"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 
