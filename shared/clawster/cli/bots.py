@@ -157,19 +157,26 @@ def bot_delete(bot_id: str, if_match: IfMatch = None, wait: Wait = True, timeout
     _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
 
 
+def _post_and_follow(workspace: str | None, bot_id: str, tail: str, body: Any, *, wait: bool,
+                     timeout: float) -> None:
+    """POST to one of the bot's routes that starts (or may start) a workflow, then `_finish` it. The stream
+    is opened first, so no progress message of the workflow is missed."""
+    conn = connect()
+    ws = conn.workspace(workspace)
+    started = time.monotonic()
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
+    try:
+        accepted = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/{tail}", body)[1]
+    except BaseException:
+        if stream:
+            stream.close()
+        raise
+    _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
+
+
 def _intent_command(action: BotAction) -> None:
     def request(bot_id: str, wait: Wait = True, timeout: Timeout = 1800, workspace: Workspace = None) -> None:
-        conn = connect()
-        ws = conn.workspace(workspace)
-        started = time.monotonic()
-        stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
-        try:
-            accepted = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/{action.value}")[1]
-        except BaseException:
-            if stream:
-                stream.close()
-            raise
-        _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
+        _post_and_follow(workspace, bot_id, action.value, None, wait=wait, timeout=timeout)
 
     request.__doc__ = (f"Ask for a {action.value} of the bot and follow its workflow to the end (live progress; "
                        "exit 9 if it ends in ERROR), or with --no-wait print the accepted intent at once.")
@@ -186,17 +193,7 @@ def bot_upgrade(bot_id: str, version: Annotated[str, typer.Argument(help="The Op
     """Run the bot on another OpenClaw version: its state is backed up first and restored, with the old
     version, if the new one fails its health check. Followed to the end (exit 9 if it ends in ERROR; a
     rolled-back upgrade ends RUNNING with the reason), or with --no-wait the accepted intent at once."""
-    conn = connect()
-    ws = conn.workspace(workspace)
-    started = time.monotonic()
-    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
-    try:
-        accepted = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/upgrade", {"openclaw_version": version})[1]
-    except BaseException:
-        if stream:
-            stream.close()
-        raise
-    _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
+    _post_and_follow(workspace, bot_id, "upgrade", {"openclaw_version": version}, wait=wait, timeout=timeout)
 
 
 STEP = [col("STEP"), col("STATUS"), col("ATTEMPTS"), col("STARTED", "started_at"), col("ENDED", "ended_at"),
@@ -288,17 +285,7 @@ def bot_rollback(bot_id: str, revision_id: str, wait: Wait = True, timeout: Time
                  workspace: Workspace = None) -> None:
     """Make an older revision the desired one again; on a running bot it is applied to the gateway and
     followed to the end (exit 9 if it ends in ERROR), or with --no-wait the bot is printed at once."""
-    conn = connect()
-    ws = conn.workspace(workspace)
-    started = time.monotonic()
-    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
-    try:
-        bot = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/rollback", {"revision_id": revision_id})[1]
-    except BaseException:
-        if stream:
-            stream.close()
-        raise
-    _finish(conn, ws, bot, stream, wait=wait, timeout=timeout, started=started)
+    _post_and_follow(workspace, bot_id, "rollback", {"revision_id": revision_id}, wait=wait, timeout=timeout)
 
 
 @bot_app.command("refresh")
