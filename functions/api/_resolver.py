@@ -8,11 +8,12 @@ reaches validation, so it learns nothing about the body it sent).
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from clawster.domain.errors import (
     BadRequest,
@@ -72,6 +73,12 @@ GATEWAY = (409, 422)  # reads the bot's gateway: 409 when it has none (naming th
 CREATE = MEMBER + ROLE + BODY + IDEMPOTENT + WRITE  # POST of a new entity in a workspace (409: name taken)
 EDIT = MEMBER + ROLE + BODY + IF_MATCH + WRITE  # PATCH of a versioned entity (role above VIEWER)
 REMOVE = MEMBER + ROLE + IF_MATCH + WRITE  # DELETE of a versioned entity (409 also: not empty, wrong state)
+
+
+# Parameters many routes share.
+IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
 def documented(*success: int, errors: tuple[int, ...]) -> dict[int, dict[str, Any]]:

@@ -7,7 +7,7 @@ import re
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from clawster.api.models import (
     BotCreate,
@@ -42,6 +42,9 @@ from functions.api._resolver import (
     REMOVE,
     ROLE,
     WRITE,
+    Cursor,
+    IfMatch,
+    Limit,
     create_app,
     documented,
     lambda_entry,
@@ -50,9 +53,6 @@ from functions.api._resolver import (
 )
 
 app = create_app()
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 TagFilter = Annotated[
     list[str] | None,
     Query(description="key or key=value; repeat to require several tags", max_length=10),

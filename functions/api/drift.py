@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
-from typing import Annotated
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from clawster.api.drift_models import BotDrift, DriftPage, DriftPolicyOut, DriftPolicySet, DriftReportOut
 from clawster.services import drift_access
-from functions.api._resolver import BODY, CURSOR, MEMBER, ROLE, WRITE, create_app, documented, lambda_entry
+from functions.api._resolver import (
+    BODY,
+    CURSOR,
+    MEMBER,
+    ROLE,
+    WRITE,
+    Cursor,
+    Limit,
+    create_app,
+    documented,
+    lambda_entry,
+)
 
 app = create_app()
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 PREFIX = "/workspaces/<workspace_id>"
 SET_POLICY = documented(200, errors=MEMBER + ROLE + BODY + WRITE + (409,))  # 409: a concurrent policy write
 

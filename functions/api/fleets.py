@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
-from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
 from clawster.api.models import FleetCreate, FleetOut, FleetPage, FleetUpdate
 from clawster.services import fleets
@@ -17,6 +15,9 @@ from functions.api._resolver import (
     EDIT,
     MEMBER,
     REMOVE,
+    Cursor,
+    IfMatch,
+    Limit,
     create_app,
     documented,
     lambda_entry,
@@ -25,9 +26,6 @@ from functions.api._resolver import (
 )
 
 app = create_app()
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 
 
 def _out(fleet) -> FleetOut:

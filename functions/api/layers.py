@@ -2,10 +2,9 @@
 one (the bots it would touch). The same five routes for each kind, made by `_routes`."""
 
 from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
-from typing import Annotated, Any
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 from pydantic import BaseModel, ValidationError
 
 from clawster.api.models import (
@@ -30,6 +29,9 @@ from functions.api._resolver import (
     EDIT,
     MEMBER,
     REMOVE,
+    Cursor,
+    IfMatch,
+    Limit,
     create_app,
     documented,
     lambda_entry,
@@ -38,9 +40,6 @@ from functions.api._resolver import (
 )
 
 app = create_app()
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 PREFIX = "/workspaces/<workspace_id>"
 MODELS: dict[str, tuple[type[BaseModel], type[BaseModel]]] = {
     "template": (TemplateCreate, TemplateUpdate),

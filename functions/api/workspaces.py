@@ -8,7 +8,7 @@ from typing import Annotated
 from urllib.parse import unquote
 
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Header, Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from clawster.api.models import (
     MemberList,
@@ -33,6 +33,9 @@ from functions.api._resolver import (
     ROLE,
     TOKEN,
     WRITE,
+    Cursor,
+    IfMatch,
+    Limit,
     create_app,
     documented,
     lambda_entry,
@@ -41,15 +44,12 @@ from functions.api._resolver import (
 )
 
 app = create_app()
-Limit = Annotated[int, Query(ge=1, le=100)]
-Cursor = Annotated[str | None, Query(max_length=2048)]
 USER_ID = re.compile(r"^[A-Za-z0-9._@+=-]{1,128}$")
 # As sent: a client may percent-encode a character of the id (e.g. "@" as %40), and the resolver hands
 # the segment over undecoded; _user_id decodes it and checks the id itself.
 # Only the escapes of the id's own punctuation (@ + - . = _): any other escape would decode to a character
 # the id may not hold, and the schema must refuse exactly what the handler refuses (schemathesis ST202).
 UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^([A-Za-z0-9._@+=-]|%(40|2[BbDdEe]|3[Dd]|5[Ff]))+$")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", description="The version you read (ETag)")]
 
 
 def _user_id(raw: str) -> str:
