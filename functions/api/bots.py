@@ -64,7 +64,9 @@ PREFIX = "/workspaces/<workspace_id>"
 
 
 def _out(bot) -> BotOut:
-    return BotOut.model_validate(bot.public())
+    out = BotOut.model_validate(bot.public())
+    out.policy_warnings = getattr(bot, "policy_warnings", None)  # a deploy's WARNING findings, not stored
+    return out
 
 
 def _tag_filters(raw: list[str] | None) -> dict[str, str | None]:
@@ -84,9 +86,7 @@ def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
         bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
                           config=body.config, tags=body.tags, target=body.target.value if body.target else None,
                           ready_timeout_s=body.ready_timeout_s, openclaw_version=body.openclaw_version)
-        out = _out(bot)
-        out.policy_warnings = bot.policy_warnings  # with a target: the WARNING findings of the policy packs
-        return 201, out, bot.version
+        return 201, _out(bot), bot.version  # with a target: the WARNING findings of the policy packs
 
     return once(app, idempotency_key, body, create)
 
@@ -109,7 +109,7 @@ def get_bot(workspace_id: str, bot_id: str) -> Response[BotOut]:
 def update_bot(workspace_id: str, bot_id: str, body: BotUpdate, if_match: IfMatch = None) -> Response[BotOut]:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     bot = bots.update(app.context["access"], bot_id, expected_version=require_if_match(if_match), changes=changes)
-    return respond(200, _out(bot), bot.version)
+    return respond(200, _out(bot), bot.version)  # with the policy packs' WARNING findings on a config applied live
 
 
 DELETE_RESPONSES = documented(202, 204, errors=REMOVE) | {202: {

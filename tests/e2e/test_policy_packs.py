@@ -195,3 +195,24 @@ def test_the_cli_manages_packs_and_evaluates(stack, new_user, tmp_path):
     warned = ok(cli("policy", "evaluate", "--config-file", str(clean), "-e", "prod", *ws)).stdout
     assert "WARNING" in warned and "tools.profile" in warned and "ERROR" not in warned
     assert ok(cli("policy", "delete", pack["id"], *ws)).stdout.strip() == f"deleted policy pack {pack['id']}"
+
+
+def test_a_config_applied_live_returns_its_warnings(stack, team, owner_access, monkeypatch):
+    """A config change on a running bot is a deploy: its WARNING findings come back with the PATCH (the
+    workflow start fails in-process here, so no gateway is needed and the bot is put back as it was)."""
+    from tests.helpers import put_bot_in_status
+
+    monkeypatch.setattr(executions, "state_machine_arn",
+                        lambda action: "arn:aws:states:us-east-1:123456789012:stateMachine:test")
+    monkeypatch.setattr(executions, "start", lambda *_a, **_k: (_ for _ in ()).throw(
+        executions.WorkflowsUnavailable("workflows are off in this test")))
+    fleet = fleets.create(owner_access, name="live", environment="dev", description="", tags={})
+    bot = bots.create(owner_access, fleet.id, name="live", template_id="minimal", config=None, tags={})
+    stored = Bot.get(*Bot.key(team.workspace_id, bot.id), consistent_read=True)
+    stored.target = "local"
+    stored.save()
+    put_bot_in_status(team.workspace_id, bot.id, "RUNNING")
+    team.owner.post(f"{team.ws}/policy-packs", {"name": "tls", "rules": [TLS_RULE]}).ok(201)
+    etag = team.owner.get(f"{team.ws}/bots/{bot.id}").ok(200).etag
+    patched = team.owner.patch(f"{team.ws}/bots/{bot.id}", {"config": {"ui": {"seamColor": "#123456"}}}, etag=etag)
+    assert [(w["rule_id"], w["severity"]) for w in patched.ok(200).body["policy_warnings"]] == [("tls", "WARNING")]

@@ -219,7 +219,8 @@ class BotOut(BaseModel):
     version: int
     created_at: datetime
     updated_at: datetime
-    policy_warnings: list[dict[str, Any]] | None = None  # on a create that provisions: WARNING findings of the packs
+    policy_warnings: list[dict[str, Any]] | None = None  # on a deploy (a create with a target, a config
+    #                                                     applied live): the WARNING findings of the packs
 
 
 class BotPage(BaseModel):

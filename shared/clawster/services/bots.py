@@ -206,7 +206,7 @@ def _own_for_apply(access: Access, bot: Bot, edited: list[str],
     join `edited`, one transaction), once the policy packs allow the config (a deploy, as a provision
     is); refused while a workflow owns the bot; else only recorded."""
     if bot.target and bot.status in APPLIES_LIVE:
-        _check_policy(access, get_fleet(access, bot.fleet_id), canonical)
+        bot.policy_warnings = _check_policy(access, get_fleet(access, bot.fleet_id), canonical)  # the answer shows them
         request_id, start = _own(access, bot, Workflow.APPLY, bot.target)  # 409 if a workflow owns the bot
         edited += ["intent", "status"]
         return request_id, start
