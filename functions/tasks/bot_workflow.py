@@ -306,3 +306,6 @@ def _with_secrets(config: Any) -> Any:
     if isinstance(config, list):
         return [_with_secrets(value) for value in config]
     return config
+
+
+from functions.tasks import rotation as _rotation  # noqa: E402, F401  (the rotate workflow's steps, by name)
