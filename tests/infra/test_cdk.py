@@ -599,7 +599,7 @@ def test_staged_code_depends_only_on_the_code(template):
 
 # --- workflows (Step Functions) ---------------------------------------------------------------------
 
-WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply"}  # one per statemachines/*.asl.json
+WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply", "rotate"}  # one per statemachines/*.asl.json
 
 
 def _machines(template: dict) -> dict[str, dict]:
@@ -632,7 +632,7 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
     machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
     lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
     starters = {f.name for f in FUNCTIONS if f.starts_workflows}
-    assert starters == {"api-bots"}
+    assert starters == {"api-bots", "api-connectors"}  # bot workflows; a connector's rotation
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in starters}
     for _, policy, statement in _statements(template):
         if "states:StartExecution" in _as_list(statement["Action"]):
