@@ -79,7 +79,8 @@ def value(name: str, version_id: str) -> str:
 
 
 def current_value(name: str) -> str:
-    return _call("read", name, "get_secret_value", SecretId=name)["SecretString"]
+    # The stage named: moto's unnamed read ignores a stage moved by UpdateSecretVersionStage (clawster.secrets).
+    return _call("read", name, "get_secret_value", SecretId=name, VersionStage=CURRENT)["SecretString"]
 
 
 def stages(name: str) -> dict[str, list[str]]:

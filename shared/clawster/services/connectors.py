@@ -10,6 +10,7 @@ rotate workflow on its way to the gateways. Audit events carry the metadata, nev
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -152,11 +153,11 @@ def rotate(access: Access, connector_id: str, *, value: str, batch_size: int | N
         raise InvalidState(f"connector {connector_id} is being rotated already ({item.rotation_id})",
                            {"rotation_id": item.rotation_id})
     _refuse_bad_value(item.kind, value)
+    if hmac.compare_digest(value.encode(), secret_store.current_value(item.secret_name).encode()):
+        raise ValidationFailed("value", "is the current value; a rotation needs a new one")
     rotation_id = ids.new_id()
     token = hashlib.sha256(rotation_id.encode()).hexdigest()[:48]
     new_version = secret_store.put_pending(item.secret_name, value, token)
-    if new_version == item.current_version_id:
-        raise ValidationFailed("value", "is the current value; a rotation needs a new one")
     rotation = Rotation.new(workspace_id=access.workspace_id, connector_id=item.id, status="RUNNING",
                             old_version_id=item.current_version_id, new_version_id=new_version,
                             batch_size=batch_size or DEFAULT_BATCH_SIZE, requested_by=access.caller.user_id)

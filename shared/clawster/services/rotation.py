@@ -48,12 +48,12 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
     """The affected bots (a live gateway whose applied config references the connector) in batches; the
     others that reference it are listed as skipped, with why."""
     connector, rotation = load(state)
-    if rotation.batch_count or rotation.bots:  # planned by an earlier run of this step
+    if rotation.batch_count or bot_progress(rotation) or _as_dict(rotation.skipped):  # planned by an earlier run
         return {"batches": _batches_of(rotation), "next": rotation.batches_done,
                 "done": rotation.batches_done >= rotation.batch_count}
     live, skipped = [], {}
-    for bot, config in connectors.referencing_bots(connector):
-        if bot.status in connectors.ROTATABLE and bot.target:
+    for bot, config in connectors.referencing_bots(connector, applied_only=False):
+        if bot.status in connectors.ROTATABLE and bot.target and config is not None:
             live.append(bot.id)
         else:
             skipped[bot.id] = f"{bot.status}{'' if bot.target else ', no gateway'}: gets the value at its next deploy"
@@ -66,8 +66,15 @@ def plan(state: dict[str, Any]) -> dict[str, Any]:
     return {"batches": batches, "next": 0, "done": not batches}
 
 
+def _as_dict(value: Any) -> dict[str, Any]:
+    """A raw MapAttribute as a dict (an empty MapAttribute object is truthy)."""
+    if value is None:
+        return {}
+    return value.as_dict() if hasattr(value, "as_dict") else dict(value)
+
+
 def _batches_of(rotation: Rotation) -> list[list[str]]:
-    bots = rotation.bots.as_dict() if hasattr(rotation.bots, "as_dict") else dict(rotation.bots)
+    bots = bot_progress(rotation)
     batches: list[list[str]] = [[] for _ in range(int(rotation.batch_count))]
     for bot_id, progress in bots.items():
         batches[int(progress["batch"])].append(bot_id)
@@ -75,7 +82,7 @@ def _batches_of(rotation: Rotation) -> list[list[str]]:
 
 
 def bot_progress(rotation: Rotation) -> dict[str, dict[str, Any]]:
-    bots = rotation.bots.as_dict() if hasattr(rotation.bots, "as_dict") else dict(rotation.bots)
+    bots = _as_dict(rotation.bots)
     return {bot_id: dict(progress) for bot_id, progress in bots.items()}
 
 
