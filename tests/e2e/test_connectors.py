@@ -155,3 +155,31 @@ def assert_no_leak(stack, answers: list[str], caplog) -> None:
     gateways = stack.state_dir / "gateways"
     files = [p for p in stack.state_dir.rglob("*") if p.is_file() and gateways not in p.parents]
     assert files and not [p for p in files if SENTINEL.encode() in p.read_bytes()]
+
+
+def test_a_rotation_whose_workflow_cannot_start_ends_failed_and_holds_nothing(stack, team, monkeypatch):
+    """Step Functions refusing the start: a 503, and the connector is free again with its value unchanged (no
+    rotation left RUNNING that would refuse every later one)."""
+    from clawster.domain.roles import Role
+    from clawster.services import connectors, executions
+    from clawster.services.context import Access, Caller
+
+    access = Access(Caller(team.users["OPERATOR"], "test-start-fails"), team.workspace_id, Role.OPERATOR,
+                    "connector.rotate")
+    created = team.clients["OPERATOR"].post(f"{team.ws}/connectors", {"name": "tg", "kind": "telegram",
+                                                                       "value": "123456:" + "A" * 35}).ok(201).body
+
+    def refused(*args, **kwargs):
+        raise executions.WorkflowsUnavailable("Step Functions throttled the start")
+
+    monkeypatch.setattr(executions, "start", refused)
+    monkeypatch.setenv(executions.ENV, json.dumps(stack.state_machines))
+    with pytest.raises(executions.WorkflowsUnavailable):
+        connectors.rotate(access, created["id"], value="123456:" + "B" * 35, batch_size=None)
+    after = team.clients["VIEWER"].get(f"{team.ws}/connectors/{created['id']}").ok(200).body
+    assert after["rotation_id"] is None and after["last_rotation"]["status"] == "FAILED"
+    assert "could not start" in after["last_rotation"]["reason"]
+    assert after["current_version_id"] == created["current_version_id"]
+    versions = stages(stack, created["secret_name"])
+    assert versions[created["current_version_id"]] == ["AWSCURRENT"]
+    assert all(labels == [] for version, labels in versions.items() if version != created["current_version_id"])

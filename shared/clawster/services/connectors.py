@@ -178,7 +178,13 @@ def rotate(access: Access, connector_id: str, *, value: str, batch_size: int | N
         raise
     state = {"workspace_id": access.workspace_id, "connector_id": item.id, "rotation_id": rotation_id,
              "request_id": rotation_id, "action": "rotate"}
-    executions.start(machine, rotation_id, state)
+    try:
+        executions.start(machine, rotation_id, state)
+    except executions.WorkflowsUnavailable as error:
+        from clawster.services import rotation as workflow  # (it imports this module)
+
+        workflow.fail(state, f"the rotate workflow could not start: {error.message}")  # nothing is held
+        raise
     announce(rotation, "connector.rotation")
     return rotation
 
