@@ -183,3 +183,30 @@ def test_a_rotation_whose_workflow_cannot_start_ends_failed_and_holds_nothing(st
     versions = stages(stack, created["secret_name"])
     assert versions[created["current_version_id"]] == ["AWSCURRENT"]
     assert all(labels == [] for version, labels in versions.items() if version != created["current_version_id"])
+
+
+def test_a_rotation_waits_a_bounded_time_for_a_bot_another_workflow_owns_then_stops(stack, team):
+    """A bot owned by another workflow (its intent set) is not written under it: the rotation retries (the
+    ASL's bounded backoff), then stops, FAILED naming the bot's workflow, with the old version current."""
+    from clawster.store.entities import Bot
+
+    operator = team.clients["OPERATOR"]
+    connector = operator.post(f"{team.ws}/connectors", {"name": "busy", "kind": "openai", "value": value(7)}).ok(201).body
+    team.with_bot()
+    config = {"models": {"providers": {"openai": {"apiKey": connector["reference"]}}}}
+    bot = team.owner.post(f"{team.ws}/fleets/{team.fleet_id}/bots",
+                          {"name": "owned", "template_id": "minimal", "config": config}).ok(201).body
+    item = Bot.get(*Bot.key(team.workspace_id, bot["id"]), consistent_read=True)
+    # As a running bot whose `apply` workflow holds it (tests of the workflows run those for real).
+    item.status, item.target, item.applied_revision_id = "RUNNING", "local", item.desired_revision_id
+    item.intent = {"id": "another-request", "action": "apply"}
+    item.stamp()
+    item.save()
+
+    path = f"{team.ws}/connectors/{connector['id']}"
+    started = operator.post(f"{path}/rotate", {"value": value(8)}).ok(202).body
+    rotation = wait_rotation(operator, f"{path}/rotations/{started['id']}")
+    assert rotation["status"] == "FAILED" and "owned by its 'apply' workflow" in rotation["reason"], rotation
+    assert rotation["bots"][bot["id"]]["status"] == "WAITING"  # never written
+    versions = stages(stack, connector["secret_name"])
+    assert versions[connector["current_version_id"]] == ["AWSCURRENT"] and versions[started["new_version_id"]] == []
