@@ -67,7 +67,8 @@ def check_batch(state: dict[str, Any], execution: str) -> dict[str, Any]:
                 raise failure
             waiting.append(f"{bot_id} {status.state.value}")
             continue
-        _verify({"bot_id": bot_id, "target": progress[bot_id]["target"]})  # the gateway's own health call
+        verified = _verify({"bot_id": bot_id, "target": progress[bot_id]["target"]})  # the gateway's health call
+        rotation.record_hash(state, bot_id, verified["applied_config_hash"])  # what drift compares the gateway with
         rotation.mark(state, bot_id, "VERIFIED")
     if waiting:
         if time.time() > state["deadline_at"]:
@@ -97,7 +98,10 @@ def roll_back_rotation(state: dict[str, Any], execution: str) -> dict[str, Any]:
         try:
             config = revision_config(state["workspace_id"], bot_id, progress["applied_revision_id"])
             live = _with_secrets(rotation.pinned(config, connector.references(), old_value))
-            provider_for(progress["target"]).update(bot_id, GatewayUpdate(config=live))
+            status = provider_for(progress["target"]).update(bot_id, GatewayUpdate(config=live))
+            if status.state is GatewayState.RUNNING:  # best effort: a restarting gateway's hash drift will see
+                verified = _verify({"bot_id": bot_id, "target": progress["target"]})
+                rotation.record_hash(state, bot_id, verified["applied_config_hash"])
             rotation.mark(state, bot_id, "ROLLED_BACK")
         except ClawsterError as error:
             rotation.mark(state, bot_id, "ROLLBACK_FAILED", detail=f"{error.code}: {error.message}"[:500])

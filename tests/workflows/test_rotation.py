@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from layers.providers.local import faults
+from layers.providers.local import LocalProvider, faults
 from layers.providers.local.instance import InstanceFiles
 from tests.helpers import Team
 from tests.workflows.test_failures import CEILING_S, delete, settle
@@ -114,5 +114,11 @@ def test_a_rotation_reaches_every_bot_in_batches_then_retires_the_old_version(st
     assert versions[started["new_version_id"]] == ["AWSCURRENT"] and versions[old_version] == []  # retired
     after = team.owner.get(path).ok(200).body
     assert after["current_version_id"] == started["new_version_id"] and after["last_rotation"]["status"] == "SUCCEEDED"
+    provider = LocalProvider(stack.state_dir / "gateways", supervise=False)
     for bot_id in bots:
-        assert team.owner.get(f"{team.ws}/bots/{bot_id}").ok(200).body["status"] == "RUNNING"
+        bot = team.owner.get(f"{team.ws}/bots/{bot_id}").ok(200).body
+        assert bot["status"] == "RUNNING"
+        with provider.client(bot_id) as client:  # the gateway's own hash is on the bot: drift sees no change
+            assert bot["applied_config_hash"] == client.config_get().hash
+    audit = team.owner.get(f"{team.ws}/audit", query={"limit": 100, "action": "bot.secret.rotated"}).ok(200).body
+    assert {e["target"] for e in audit["items"]} >= {f"bot/{b}" for b in bots}

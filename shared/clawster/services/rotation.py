@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from clawster import secret_store
+from clawster.domain.diff import diff
 from clawster.domain.errors import Conflict, VersionConflict
 from clawster.domain.secret_refs import CONFIG_KEY
 from clawster.errors import RetryableError
@@ -117,6 +118,37 @@ def free_bot(state: dict[str, Any], bot_id: str) -> Bot:
     return bot
 
 
+def record_hash(state: dict[str, Any], bot_id: str, config_hash: str) -> None:
+    """The gateway's own hash of the config it now runs (the new value in it) on the bot, so drift detection
+    does not take the rotation for a change made behind the control plane's back. Audited; only while no
+    workflow owns the bot (else BotBusy)."""
+    for _ in range(ATTEMPTS):
+        bot = free_bot(state, bot_id)
+        if bot.applied_config_hash == config_hash:
+            return
+        before = bot.public()
+        bot.applied_config_hash = config_hash
+        change = Change().edit(bot, ["applied_config_hash"], expected_version=bot.version,
+                               condition=Bot.intent.does_not_exist(),
+                               stale_error=lambda: VersionConflict("bot changed meanwhile"))
+        change.audit(_workflow_event(bot.workspace_id, f"bot/{bot_id}", "bot.secret.rotated", before, bot.public(),
+                                     state["rotation_id"]))
+        try:
+            change.commit()
+            return
+        except VersionConflict:
+            continue  # an edit (a rename) or a workflow's start landed meanwhile: read again
+    raise Conflict(f"bot {bot_id} kept changing during the rotation")
+
+
+def _workflow_event(workspace_id: str, target: str, action: str, before: dict[str, Any] | None,
+                    after: dict[str, Any] | None, request_id: str) -> AuditEvent:
+    before, after = (json.loads(json.dumps(v, default=str)) if v is not None else None for v in (before, after))
+    return AuditEvent.new(workspace_id=workspace_id, actor=WORKFLOW_ACTOR, role=None, action=action,
+                          outcome="ALLOWED", target=target, before=before, after=after, diff=diff(before, after),
+                          request_id=request_id)
+
+
 def check_unchanged(state: dict[str, Any]) -> None:
     """Before the new version becomes current: every updated bot still runs what the rotation gave it (no
     workflow wrote its config since, with the value then current)."""
@@ -172,14 +204,9 @@ def _end(state: dict[str, Any], status: str, reason: str | None, fields: dict[st
                                stale_error=lambda: VersionConflict("rotation changed meanwhile"))
         change.edit(connector, ["rotation_id", "last_rotation", *fields], expected_version=connector.version,
                     stale_error=lambda: VersionConflict("connector changed meanwhile"))
-        after = json.loads(json.dumps(connectors.view(connector), default=str))
-        before = json.loads(json.dumps(before, default=str))
-        from clawster.domain.diff import diff
-
-        change.audit(AuditEvent.new(workspace_id=connector.workspace_id, actor=WORKFLOW_ACTOR, role=None,
-                                    action=f"connector.rotate.{status.lower()}", outcome="ALLOWED",
-                                    target=f"connector/{connector.id}", before=before, after=after,
-                                    diff=diff(before, after), request_id=rotation.id))
+        change.audit(_workflow_event(connector.workspace_id, f"connector/{connector.id}",
+                                     f"connector.rotate.{status.lower()}", before, connectors.view(connector),
+                                     rotation.id))
         try:
             change.commit()
         except VersionConflict:
