@@ -10,12 +10,14 @@ gateway's own config file holds the new value, AWSCURRENT is the new version and
 from __future__ import annotations
 
 import itertools
+import json
 import time
 
 import pytest
 
 from layers.providers.local import LocalProvider, faults
 from layers.providers.local.instance import InstanceFiles
+from tests.e2e.test_websocket import open_socket, receive, subscribe  # noqa: F401  (open_socket: the fixture)
 from tests.helpers import Team
 from tests.workflows.test_failures import CEILING_S, delete, settle
 
@@ -99,13 +101,23 @@ def test_a_rotation_that_fails_on_one_bot_stops_and_keeps_the_old_value(stack, f
         assert team.owner.get(f"{team.ws}/bots/{bot_id}").ok(200).body["status"] == "RUNNING"
 
 
-def test_a_rotation_reaches_every_bot_in_batches_then_retires_the_old_version(stack, fleet):
+def test_a_rotation_reaches_every_bot_in_batches_then_retires_the_old_version(stack, fleet, open_socket):  # noqa: F811
     team, connector, bots = fleet
     path = f"{team.ws}/connectors/{connector['id']}"
     old_version = team.owner.get(path).ok(200).body["current_version_id"]
+    viewer = open_socket(team.users["VIEWER"])  # the progress, live on the workspace's topic
+    subscribe(viewer, f"workspaces/{team.workspace_id}")
     started = team.owner.post(f"{path}/rotate", {"value": key(3), "batch_size": 2}).ok(202).body
     rotation = ended(team, f"{path}/rotations/{started['id']}")
     assert rotation["status"] == "SUCCEEDED", rotation
+    announced = []
+    while not announced or announced[-1]["status"] == "RUNNING":
+        message = receive(viewer)
+        if message["type"] == "connector.rotation" and message["data"]["rotation_id"] == started["id"]:
+            announced.append(message["data"])
+    assert [(a["status"], a["batches_done"]) for a in announced] == [
+        ("RUNNING", 0), ("RUNNING", 0), ("RUNNING", 1), ("RUNNING", 2), ("SUCCEEDED", 2)]  # start, plan, batches, end
+    assert key(3) not in json.dumps(announced)
     assert rotation["batch_count"] == rotation["batches_done"] == 2
     assert {b: p["status"] for b, p in rotation["bots"].items()} == dict.fromkeys(bots, "VERIFIED")
     assert sorted(p["batch"] for p in rotation["bots"].values()) == [0, 0, 1]
