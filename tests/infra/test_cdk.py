@@ -241,6 +241,26 @@ def test_each_function_role_holds_exactly_its_catalog_table_actions(template):
         assert granted == set(spec.table_actions), spec.name
 
 
+def test_secrets_manager_actions_are_the_catalogs_on_the_connector_secrets_only(template):
+    """Only the functions whose catalog entry names Secrets Manager actions hold them, exactly those, and only
+    on the secrets named clawster/* (the connectors' and the configs' references)."""
+    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    holders = {spec.name for spec in FUNCTIONS if spec.secret_actions}
+    assert holders == {"api-connectors", "task-bot-workflow"}
+    for spec in FUNCTIONS:
+        role_id = lambdas[ids[spec.name]]["Properties"]["Role"]["Fn::GetAtt"][0]
+        granted = set()
+        for _, policy, statement in _statements(template):
+            actions = {a for a in _as_list(statement["Action"]) if a.startswith("secretsmanager:")}
+            if not actions or {"Ref": role_id} not in policy["Properties"]["Roles"]:
+                continue
+            granted |= actions
+            for arn in _as_list(statement["Resource"]):
+                parts = arn["Fn::Join"][1]
+                assert ":secretsmanager:" in json.dumps(parts) and parts[-1] == ":secret:clawster/*", arn
+        assert granted == set(spec.secret_actions), spec.name
+
+
 def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(out, template):
     report = json.loads((out / "validation-report.json").read_text())
     assert all(p.get("conclusion") != "failure" for p in report["pluginReports"])
