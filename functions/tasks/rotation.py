@@ -42,7 +42,7 @@ def update_batch(state: dict[str, Any], execution: str) -> dict[str, Any]:
             continue  # done by an earlier run of this step
         bot = rotation.free_bot(state, bot_id)
         config = revision_config(bot.workspace_id, bot.id, bot.applied_revision_id)
-        live = _with_secrets(rotation.pinned(config, connector.references(), new_value))
+        live = _with_secrets(rotation.pinned(config, connector.references(), new_value), bot.workspace_id)
         rotation.mark(state, bot_id, "UPDATING", applied_revision_id=bot.applied_revision_id, target=bot.target)
         provider_for(bot.target).update(bot_id, GatewayUpdate(config=live))
         rotation.mark(state, bot_id, "UPDATED")
@@ -97,7 +97,7 @@ def roll_back_rotation(state: dict[str, Any], execution: str) -> dict[str, Any]:
             continue
         try:
             config = revision_config(state["workspace_id"], bot_id, progress["applied_revision_id"])
-            live = _with_secrets(rotation.pinned(config, connector.references(), old_value))
+            live = _with_secrets(rotation.pinned(config, connector.references(), old_value), state["workspace_id"])
             status = provider_for(progress["target"]).update(bot_id, GatewayUpdate(config=live))
             if status.state is GatewayState.RUNNING:  # best effort: a restarting gateway's hash drift will see
                 verified = _verify({"bot_id": bot_id, "target": progress["target"]})

@@ -210,3 +210,24 @@ def test_a_rotation_waits_a_bounded_time_for_a_bot_another_workflow_owns_then_st
     assert rotation["bots"][bot["id"]]["status"] == "WAITING"  # never written
     versions = stages(stack, connector["secret_name"])
     assert versions[connector["current_version_id"]] == ["AWSCURRENT"] and versions[started["new_version_id"]] == []
+
+
+def test_a_bot_cannot_run_on_another_workspaces_connector(stack, team, client_for, new_user):
+    """Another tenant's connector named in a bot's config: the provision stops before any gateway gets it,
+    the bot in ERROR naming the config path (the reference format alone cannot tell whose a secret is)."""
+    from layers.providers.local.instance import InstanceFiles
+    from tests.workflows.test_failures import settle
+
+    other = client_for(new_user("other-tenant"))
+    elsewhere = other.post("/workspaces", {"name": "elsewhere"}).ok(201).body["id"]
+    theirs = other.post(f"/workspaces/{elsewhere}/connectors",
+                        {"name": "theirs", "kind": "openai", "value": value(9)}).ok(201).body
+    team.with_bot()
+    config = {"models": {"providers": {"openai": {"apiKey": theirs["reference"]}}}}
+    bot = team.owner.post(f"{team.ws}/fleets/{team.fleet_id}/bots", {
+        "name": "borrower", "template_id": "minimal", "target": "local", "config": config}).ok(201).body
+    failed = settle(team, f"{team.ws}/bots/{bot['id']}", ceiling_s=CEILING_S)
+    assert failed["status"] == "ERROR", failed
+    assert "config.models.providers.openai.apiKey: names a connector secret of another workspace" \
+        in failed["status_reason"]
+    assert not InstanceFiles(stack.state_dir / "gateways", bot["id"]).exists()  # no gateway was created
