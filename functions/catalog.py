@@ -61,6 +61,11 @@ Trigger = RestRoute | WebSocketRoute | WebSocketAuthorizer | Schedule | StepFunc
 # IAM actions, grouped by the resource they apply to (never "*").
 TABLE_READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem")
 TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+SECRET_READ = ("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret")
+SECRET_STAGES = ("secretsmanager:UpdateSecretVersionStage",)
+SECRET_WRITE = ("secretsmanager:CreateSecret", "secretsmanager:TagResource", "secretsmanager:PutSecretValue",
+                "secretsmanager:DeleteSecret")
+SECRETS_PREFIX = "clawster/"  # the secrets these actions apply to: arn:...:secret:clawster/*
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Function:
     posts_to_connections: bool = False  # publishes to the stream API (clawster.services.stream)
     starts_workflows: bool = False  # starts executions of the state machines (clawster.services.executions)
     stops_workflows: bool = False  # stops executions of the state machines (the stuck-work sweeper)
+    secret_actions: tuple[str, ...] = ()  # Secrets Manager actions, on the connectors' secrets (clawster/*) only
     extra: dict = field(default_factory=dict)
 
     @property
@@ -221,6 +227,25 @@ FUNCTIONS: tuple[Function, ...] = (
             ("DELETE", WS + "/policy-packs/{pack_id}", "policy.delete"),
         ),
     ),
+    Function(
+        name="api-connectors",
+        handler="functions.api.connectors.handler",
+        description="Connectors (LLM keys, channel tokens in Secrets Manager): metadata, offline tests, rotations",
+        table_actions=TABLE_READ + TABLE_WRITE,
+        secret_actions=SECRET_READ + SECRET_WRITE + SECRET_STAGES,  # a failed create/rotate undoes its write
+        starts_workflows=True,  # the rotate workflow
+        posts_to_connections=True,  # a rotation's start, live on the stream API
+        triggers=_routes(
+            ("POST", WS + "/connectors", "connector.create"),
+            ("GET", WS + "/connectors", "connector.list"),
+            ("GET", WS + "/connectors/{connector_id}", "connector.read"),
+            ("PATCH", WS + "/connectors/{connector_id}", "connector.update"),
+            ("DELETE", WS + "/connectors/{connector_id}", "connector.delete"),
+            ("POST", WS + "/connectors/{connector_id}/test", "connector.test"),
+            ("POST", WS + "/connectors/{connector_id}/rotate", "connector.rotate"),
+            ("GET", WS + "/connectors/{connector_id}/rotations/{rotation_id}", "connector.read"),
+        ),
+    ),
 )
 
 FUNCTIONS += (
@@ -264,11 +289,14 @@ FUNCTIONS += (
     Function(
         name="task-bot-workflow",
         handler="functions.tasks.bot_workflow.handler",
-        description="Each step of the bot workflows: provision, lifecycle, upgrade, deprovision",
+        description="Each step of the bot workflows: provision, lifecycle, upgrade, deprovision, apply, rotate",
         timeout_s=60,  # a step starts work and returns; the state machine does the waiting
         table_actions=TABLE_READ + TABLE_WRITE + ("dynamodb:BatchWriteItem",),
+        # Configs' references resolved for the gateways; a rotation's versions read and their stages moved.
+        secret_actions=SECRET_READ + SECRET_STAGES,
         posts_to_connections=True,  # status and step progress, live on the stream API
-        triggers=(StepFunctionsTask("BotWorkflowTask", ("provision", "lifecycle", "upgrade", "deprovision")),),
+        triggers=(StepFunctionsTask("BotWorkflowTask", ("provision", "lifecycle", "upgrade", "deprovision", "apply",
+                                                        "rotate")),),
     ),
 )
 

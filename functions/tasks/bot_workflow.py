@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import PynamoDBConnectionError
 
 from clawster.domain import bots as machine
-from clawster.domain.secret_refs import CONFIG_KEY, SecretRef
+from clawster.domain.secret_refs import CONFIG_KEY, SecretRef, check_workspace
 from clawster.errors import ClawsterError, PermanentError, Unavailable
 from clawster.services import workflow
 from clawster.services.workflow import DeadlineExceeded
@@ -143,7 +143,7 @@ def create_gateway(state: dict[str, Any], execution: str) -> dict[str, Any]:
         bot = workflow.owned(state)
         revision = Revision.get(*Revision.key(bot.workspace_id, bot.id, state["desired_revision_id"]),
                                 consistent_read=True)
-        spec = GatewaySpec(bot.id, config=_with_secrets(json.loads(revision.config)),
+        spec = GatewaySpec(bot.id, config=_with_secrets(json.loads(revision.config), bot.workspace_id),
                            openclaw_version=state.get("openclaw_version") or _provider(state).capabilities()
                            .openclaw_versions[0])
         return {"gateway_state": _provider(state).create(spec).state.value}
@@ -161,7 +161,7 @@ def apply_config(state: dict[str, Any], execution: str) -> dict[str, Any]:
         bot = workflow.owned(state)
         revision = Revision.get(*Revision.key(bot.workspace_id, bot.id, state["desired_revision_id"]),
                                 consistent_read=True)
-        change = GatewayUpdate(config=_with_secrets(json.loads(revision.config)))
+        change = GatewayUpdate(config=_with_secrets(json.loads(revision.config), bot.workspace_id))
         status = _provider(state).update(state["bot_id"], change)
         return {"gateway_state": status.state.value, "apply_detail": status.detail,
                 "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S)}
@@ -299,15 +299,20 @@ def _reason(error: dict[str, Any]) -> str:
     return str(parsed)[:1000]
 
 
-def _with_secrets(config: Any) -> Any:
+def _with_secrets(config: Any, workspace_id: str, path: str = "config") -> Any:
     """The config with each {"$secretRef": ...} replaced by its value, for the gateway's own file.
-    Only here, on the way to the provider; what the table and the API hold are references."""
+    Only here, on the way to the provider; what the table and the API hold are references. A reference to
+    another workspace's connector (clawster/<workspace>/...) is refused, naming its path."""
     from clawster.secrets import resolve
 
     if isinstance(config, dict):
         if set(config) == {CONFIG_KEY}:
-            return resolve(SecretRef.from_config(config))
-        return {key: _with_secrets(value) for key, value in config.items()}
+            ref = SecretRef.from_config(config, field=path)
+            check_workspace(ref, workspace_id, field=path)
+            return resolve(ref)
+        return {key: _with_secrets(value, workspace_id, f"{path}.{key}") for key, value in config.items()}
     if isinstance(config, list):
-        return [_with_secrets(value) for value in config]
+        return [_with_secrets(value, workspace_id, f"{path}[{i}]") for i, value in enumerate(config)]
     return config
+
+from functions.tasks import rotation as _rotation  # noqa: E402, F401  (the rotate workflow's steps, by name)

@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from functions.catalog import Function
+from functions.catalog import SECRETS_PREFIX, Function
 
 from .nag import acknowledge
 from .storage import index_arns
@@ -50,6 +50,15 @@ def catalog_function(
         role.add_to_policy(
             iam.PolicyStatement(actions=list(spec.table_actions), resources=[table.table_arn, *index_arns(table)])
         )
+    if spec.secret_actions:
+        stack = cdk.Stack.of(scope)
+        role.add_to_policy(iam.PolicyStatement(actions=list(spec.secret_actions), resources=[stack.format_arn(
+            service="secretsmanager", resource="secret", resource_name=f"{SECRETS_PREFIX}*",
+            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)]))
+        acknowledge(role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:"
+                          f"<AWS::AccountId>:secret:{SECRETS_PREFIX}*]",
+                    "connector secrets are created at run time, named clawster/<workspace>/<connector>: the "
+                    "function may touch those only")
     fn = lambda_.Function(
         scope,
         cid,

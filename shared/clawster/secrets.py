@@ -51,7 +51,9 @@ class SecretResolver:
         import botocore.exceptions
 
         try:
-            answer = self._secretsmanager().get_secret_value(SecretId=ref.id)
+            # The stage named, though AWS defaults to it: moto answers an unnamed read with the version that
+            # was current at the last PutSecretValue, not the one a rotation moved AWSCURRENT to.
+            answer = self._secretsmanager().get_secret_value(SecretId=ref.id, VersionStage="AWSCURRENT")
         except botocore.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             raise _classified(code, ref) from None

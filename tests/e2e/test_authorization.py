@@ -82,6 +82,14 @@ MINIMUM_ROLE = {
     ("GET", WS + "/policy-packs/{pack_id}"): "VIEWER",
     ("PATCH", WS + "/policy-packs/{pack_id}"): "ADMIN",
     ("DELETE", WS + "/policy-packs/{pack_id}"): "ADMIN",
+    ("POST", WS + "/connectors"): "OPERATOR",
+    ("GET", WS + "/connectors"): "VIEWER",
+    ("GET", WS + "/connectors/{connector_id}"): "VIEWER",
+    ("PATCH", WS + "/connectors/{connector_id}"): "OPERATOR",
+    ("DELETE", WS + "/connectors/{connector_id}"): "ADMIN",
+    ("POST", WS + "/connectors/{connector_id}/test"): "OPERATOR",
+    ("POST", WS + "/connectors/{connector_id}/rotate"): "OPERATOR",
+    ("GET", WS + "/connectors/{connector_id}/rotations/{rotation_id}"): "VIEWER",
 }
 RANK = {"VIEWER": 1, "OPERATOR": 2, "ADMIN": 3, "OWNER": 4}  # each role can do what the ones below can
 UNDOCUMENTED = {("GET", "/swagger")}  # a page about the API, kept out of its document
@@ -108,7 +116,8 @@ HEADERS = {"PATCH": {"If-Match": '"999"'}, "DELETE": {"If-Match": '"999"'}}
 def _fill(path: str, team) -> str:
     values = {"workspace_id": team.workspace_id, "fleet_id": team.fleet_id, "bot_id": team.bot_id,
               "revision_id": team.revision_id, "user_id": "not-a-member", "action": "pause",
-              "pack_id": "01J0000000000000000000000P", "layer_id": "01J0000000000000000000000L"}
+              "pack_id": "01J0000000000000000000000P", "layer_id": "01J0000000000000000000000L",
+              "connector_id": "01J0000000000000000000000C", "rotation_id": "01J0000000000000000000000R"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

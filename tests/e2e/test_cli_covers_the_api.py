@@ -75,6 +75,14 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
     ("GET", f"{W}/policy-packs/{{pack_id}}"): ["policy get"],
     ("PATCH", f"{W}/policy-packs/{{pack_id}}"): ["policy update"],
     ("DELETE", f"{W}/policy-packs/{{pack_id}}"): ["policy delete"],
+    ("POST", f"{W}/connectors"): ["connector create"],
+    ("GET", f"{W}/connectors"): ["connector list"],
+    ("GET", f"{W}/connectors/{{connector_id}}"): ["connector get"],
+    ("PATCH", f"{W}/connectors/{{connector_id}}"): ["connector rename"],
+    ("DELETE", f"{W}/connectors/{{connector_id}}"): ["connector delete"],
+    ("POST", f"{W}/connectors/{{connector_id}}/test"): ["connector test"],
+    ("POST", f"{W}/connectors/{{connector_id}}/rotate"): ["connector rotate"],
+    ("GET", f"{W}/connectors/{{connector_id}}/rotations/{{rotation_id}}"): ["connector rotation"],
 }
 
 

@@ -83,6 +83,12 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 [[operations]]
 include-path-regex = "/(templates|profiles|overlays|config-preview|refresh|effective-config)"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# Connectors also 422: a value must have the shape of its kind's credential (tests/unit/test_connector_checks.py),
+# and a rotation's value must differ from the current one; the schema cannot state either.
+[[operations]]
+include-path-regex = "/connectors"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 """
 FUZZ_PHASES = "examples,coverage,fuzzing"
 OWNER_EXAMPLES = 200  # per operation (issue 8): the highest role; the lower roles run fewer

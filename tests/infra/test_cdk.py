@@ -242,6 +242,26 @@ def test_each_function_role_holds_exactly_its_catalog_table_actions(template):
         assert granted == set(spec.table_actions), spec.name
 
 
+def test_secrets_manager_actions_are_the_catalogs_on_the_connector_secrets_only(template):
+    """Only the functions whose catalog entry names Secrets Manager actions hold them, exactly those, and only
+    on the secrets named clawster/* (the connectors' and the configs' references)."""
+    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    holders = {spec.name for spec in FUNCTIONS if spec.secret_actions}
+    assert holders == {"api-connectors", "task-bot-workflow"}
+    for spec in FUNCTIONS:
+        role_id = lambdas[ids[spec.name]]["Properties"]["Role"]["Fn::GetAtt"][0]
+        granted = set()
+        for _, policy, statement in _statements(template):
+            actions = {a for a in _as_list(statement["Action"]) if a.startswith("secretsmanager:")}
+            if not actions or {"Ref": role_id} not in policy["Properties"]["Roles"]:
+                continue
+            granted |= actions
+            for arn in _as_list(statement["Resource"]):
+                parts = arn["Fn::Join"][1]
+                assert ":secretsmanager:" in json.dumps(parts) and parts[-1] == ":secret:clawster/*", arn
+        assert granted == set(spec.secret_actions), spec.name
+
+
 def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(out, template):
     report = json.loads((out / "validation-report.json").read_text())
     assert all(p.get("conclusion") != "failure" for p in report["pluginReports"])
@@ -606,7 +626,7 @@ def test_staged_code_depends_only_on_the_code(template):
 
 # --- workflows (Step Functions) ---------------------------------------------------------------------
 
-WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply"}  # one per statemachines/*.asl.json
+WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply", "rotate"}  # one per statemachines/*.asl.json
 
 
 def _machines(template: dict) -> dict[str, dict]:
@@ -639,8 +659,9 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
     machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
     lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
     starters = {f.name for f in FUNCTIONS if f.starts_workflows}
-    # job-drift: a revert is the apply workflow; api-pairing: an approval is a new revision, applied
-    assert starters == {"api-bots", "job-drift", "api-pairing"}
+    # job-drift: a revert is the apply workflow; api-pairing: an approval is a new revision, applied;
+    # api-connectors: a connector's rotation
+    assert starters == {"api-bots", "job-drift", "api-pairing", "api-connectors"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in starters}
     for _, policy, statement in _statements(template):
         if "states:StartExecution" in _as_list(statement["Action"]):

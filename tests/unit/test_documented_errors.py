@@ -86,6 +86,19 @@ EXPECTED = {
     ("GET", WS + "/policy-packs/{pack_id}"): {401, 404, 429, 503},
     ("PATCH", WS + "/policy-packs/{pack_id}"): {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503},
     ("DELETE", WS + "/policy-packs/{pack_id}"): {401, 403, 404, 409, 422, 428, 429, 503},
+    # OPERATOR and up; body (422 also: a value of the wrong shape for its kind); no Idempotency-Key (a hash of
+    # the body, which holds the secret, would be stored); 503 the transaction or Secrets Manager
+    ("POST", WS + "/connectors"): {400, 401, 403, 404, 413, 415, 422, 429, 503},
+    ("GET", WS + "/connectors"): {400, 401, 404, 422, 429, 503},
+    ("GET", WS + "/connectors/{connector_id}"): {401, 404, 429, 503},
+    ("PATCH", WS + "/connectors/{connector_id}"): {400, 401, 403, 404, 409, 413, 415, 422, 428, 429, 503},
+    # 409 also: being rotated, or referenced by a bot's config
+    ("DELETE", WS + "/connectors/{connector_id}"): {401, 403, 404, 409, 422, 428, 429, 503},
+    # OPERATOR and up (it reads the value); no body; 503 the result's write or Secrets Manager
+    ("POST", WS + "/connectors/{connector_id}/test"): {401, 403, 404, 429, 503},
+    # a body (422: wrong shape, or the current value again); 409 a rotation runs already
+    ("POST", WS + "/connectors/{connector_id}/rotate"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    ("GET", WS + "/connectors/{connector_id}/rotations/{rotation_id}"): {401, 404, 429, 503},
 }
 
 

@@ -90,8 +90,9 @@ def test_a_missing_secret_is_a_permanent_not_found_naming_the_reference(secretsm
 def test_throttling_is_retryable_and_denial_is_permanent():
     client = boto3.client("secretsmanager", region_name="us-east-1")
     with Stubber(client) as stub:
-        stub.add_client_error("get_secret_value", "ThrottlingException", expected_params={"SecretId": "s"})
-        stub.add_client_error("get_secret_value", "AccessDeniedException", expected_params={"SecretId": "s"})
+        current = {"SecretId": "s", "VersionStage": "AWSCURRENT"}
+        stub.add_client_error("get_secret_value", "ThrottlingException", expected_params=current)
+        stub.add_client_error("get_secret_value", "AccessDeniedException", expected_params=current)
         with pytest.raises(SecretStoreUnavailable) as throttled:
             SecretResolver(client).resolve("s")
         assert isinstance(throttled.value, RetryableError)

@@ -25,7 +25,7 @@ def validate(path: Path) -> subprocess.CompletedProcess:
 
 def test_there_is_one_machine_per_workflow():
     assert [p.name for p in MACHINES] == ["apply.asl.json", "deprovision.asl.json", "lifecycle.asl.json",
-                                          "provision.asl.json", "upgrade.asl.json"]
+                                          "provision.asl.json", "rotate.asl.json", "upgrade.asl.json"]
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)

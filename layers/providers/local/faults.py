@@ -21,8 +21,15 @@ def inject(root: Path, method: str, times: int) -> None:
     (folder / method).write_text(str(times))
 
 
-def take(root: Path, method: str) -> None:
-    """Raise Throttled if a fault is armed for `method` (and use it up)."""
+def take(root: Path, method: str, bot_id: str | None = None) -> None:
+    """Raise Throttled if a fault is armed for `method` (and use it up); with `bot_id`, a fault armed for
+    that bot only (`inject(root, f"{method}.{bot_id}", n)`) counts too."""
+    _take(root, method)
+    if bot_id is not None:
+        _take(root, f"{method}.{bot_id}")
+
+
+def _take(root: Path, method: str) -> None:
     path = root / FOLDER / method
     if not path.exists():
         return

@@ -270,7 +270,7 @@ class LocalProvider:
             return self._status(files, record)
 
     def update(self, bot_id: str, change: GatewayUpdate) -> GatewayStatus:
-        faults.take(self.root, "update")
+        faults.take(self.root, "update", bot_id)
         with self._held(bot_id):
             files = self._existing(bot_id)
             record = files.load()

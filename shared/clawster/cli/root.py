@@ -10,6 +10,7 @@ import typer
 from clawster.cli import auth, meta
 from clawster.cli.audit import audit_app
 from clawster.cli.bots import bot_app, revision_app
+from clawster.cli.connectors import connector_app
 from clawster.cli.drift import drift_app
 from clawster.cli.exits import CliError, epilog
 from clawster.cli.fleets import fleet_app
@@ -26,7 +27,7 @@ app = typer.Typer(
 for name, group in (("workspace", workspace_app), ("member", member_app), ("fleet", fleet_app), ("bot", bot_app),
                     ("revision", revision_app), ("template", meta.template_app), ("audit", audit_app),
                     ("policy", policy_app), ("profile", profile_app), ("overlay", overlay_app),
-                    ("config", config_app), ("drift", drift_app)):
+                    ("config", config_app), ("drift", drift_app), ("connector", connector_app)):
     app.add_typer(group, name=name)
 auth.register(app)
 meta.register(app)

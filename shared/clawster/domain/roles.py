@@ -69,6 +69,13 @@ PERMISSIONS: dict[str, str | Role] = {
     "policy.create": Role.ADMIN,
     "policy.update": Role.ADMIN,
     "policy.delete": Role.ADMIN,
+    "connector.list": Role.VIEWER,
+    "connector.read": Role.VIEWER,  # metadata only: a value is never returned
+    "connector.create": Role.OPERATOR,
+    "connector.update": Role.OPERATOR,
+    "connector.test": Role.OPERATOR,  # reads the value (server-side) to check it
+    "connector.rotate": Role.OPERATOR,
+    "connector.delete": Role.ADMIN,
 }
 
 

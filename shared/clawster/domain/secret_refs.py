@@ -69,6 +69,21 @@ class SecretRef:
         return {CONFIG_KEY: str(self)}
 
 
+# A connector's secret (services/connectors.py): clawster/<workspace id>/<connector id>, ids being ULIDs.
+_CONNECTOR_SECRET = re.compile(r"^clawster/([0-9A-HJKMNP-TV-Z]{26})/")
+
+
+def check_workspace(ref: SecretRef, workspace_id: str, *, field: str = "secretRef") -> None:
+    """A connector's secret belongs to its workspace: a reference, by name or ARN, to
+    clawster/<another workspace>/... is refused (a bot must not run on another tenant's credentials)."""
+    if ref.store != SECRETS_MANAGER:
+        return
+    name = ref.id.split(":secret:", 1)[1] if ref.id.startswith("arn:") else ref.id
+    match = _CONNECTOR_SECRET.match(name)
+    if match and match.group(1) != workspace_id:
+        raise InvalidSecretRef(field, "names a connector secret of another workspace")
+
+
 def is_config_ref(value: Any) -> bool:
     try:
         SecretRef.from_config(value)

@@ -33,10 +33,15 @@ class WorkflowsUnavailable(Unavailable):
 
 
 def state_machine_arn(action: Workflow) -> str:
+    return state_machine_arn_of(MACHINE_OF[action], action.value)
+
+
+def state_machine_arn_of(machine: str, purpose: str | None = None) -> str:
+    """The ARN of statemachines/<machine>.asl.json as deployed here."""
     try:
-        return json.loads(os.environ[ENV])[MACHINE_OF[action]]
+        return json.loads(os.environ[ENV])[machine]
     except (KeyError, ValueError):
-        raise WorkflowsUnavailable(f"no state machine for '{action.value}' is deployed here ({ENV})") from None
+        raise WorkflowsUnavailable(f"no state machine for '{purpose or machine}' is deployed here ({ENV})") from None
 
 
 def execution_arn(machine_arn: str, name: str) -> str:
