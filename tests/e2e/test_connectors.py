@@ -213,10 +213,11 @@ def test_a_rotation_waits_a_bounded_time_for_a_bot_another_workflow_owns_then_st
 
 
 def test_a_bot_cannot_run_on_another_workspaces_connector(stack, team, client_for, new_user):
-    """Another tenant's connector named in a bot's config: the provision stops before any gateway gets it,
-    the bot in ERROR naming the config path (the reference format alone cannot tell whose a secret is)."""
-    from layers.providers.local.instance import InstanceFiles
-    from tests.workflows.test_failures import settle
+    """Another tenant's connector named in a bot's config, a profile or an overlay: a 422 naming the path,
+    nothing stored. The deploy step refuses it too (a config stored before this check), before any
+    gateway gets the value."""
+    from clawster.domain.secret_refs import InvalidSecretRef
+    from functions.tasks.bot_workflow import _with_secrets
 
     other = client_for(new_user("other-tenant"))
     elsewhere = other.post("/workspaces", {"name": "elsewhere"}).ok(201).body["id"]
@@ -224,10 +225,17 @@ def test_a_bot_cannot_run_on_another_workspaces_connector(stack, team, client_fo
                         {"name": "theirs", "kind": "openai", "value": value(9)}).ok(201).body
     team.with_bot()
     config = {"models": {"providers": {"openai": {"apiKey": theirs["reference"]}}}}
-    bot = team.owner.post(f"{team.ws}/fleets/{team.fleet_id}/bots", {
-        "name": "borrower", "template_id": "minimal", "target": "local", "config": config}).ok(201).body
-    failed = settle(team, f"{team.ws}/bots/{bot['id']}", ceiling_s=CEILING_S)
-    assert failed["status"] == "ERROR", failed
-    assert "config.models.providers.openai.apiKey: names a connector secret of another workspace" \
-        in failed["status_reason"]
-    assert not InstanceFiles(stack.state_dir / "gateways", bot["id"]).exists()  # no gateway was created
+    bots = f"{team.ws}/fleets/{team.fleet_id}/bots"
+    before = len(team.owner.get(bots).ok(200).body["items"])
+    refused = team.owner.post(bots, {"name": "borrower", "template_id": "minimal", "target": "local",
+                                     "config": config}).ok(422).body
+    assert refused["details"]["errors"] == [{"field": "config.models.providers.openai.apiKey",
+                                             "reason": "names a connector secret of another workspace"}]
+    assert len(team.owner.get(bots).ok(200).body["items"]) == before
+    team.clients["ADMIN"].post(f"{team.ws}/profiles", {"name": "borrowed", "config": config}).ok(422)
+    ours = team.owner.post(f"{team.ws}/connectors", {"name": "ours", "kind": "openai", "value": value(10)}).ok(201).body
+    team.clients["ADMIN"].post(f"{team.ws}/profiles", {
+        "name": "own", "config": {"models": {"providers": {"openai": {"apiKey": ours["reference"]}}}}}).ok(201)
+    with pytest.raises(InvalidSecretRef) as caught:
+        _with_secrets(config, team.workspace_id)
+    assert caught.value.details["errors"][0]["field"] == "config.models.providers.openai.apiKey"

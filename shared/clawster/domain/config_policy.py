@@ -154,15 +154,29 @@ def check_config(config: dict[str, Any], field: str = "config", openclaw_version
     return canonical
 
 
-def check_layer(config: dict[str, Any], field: str = "config") -> str:
-    """A layer's config (a template, profile, overlay or override): secrets by reference and the size; the
-    schema is checked on the effective config of each bot the layer reaches (null deletes a key, so a
-    layer alone is not a config the schema could judge). Returns the canonical JSON."""
+def check_layer(config: dict[str, Any], field: str = "config", *, workspace_id: str | None = None) -> str:
+    """A layer's config (a template, profile, overlay or override): secrets by reference (and, given the
+    workspace, none to another workspace's connector) and the size; the schema is checked on the effective
+    config of each bot the layer reaches (null deletes a key, so a layer alone is not a config the schema
+    could judge). Returns the canonical JSON."""
     _walk(config, "", (), field)
+    if workspace_id is not None:
+        _own_workspace_refs(config, field, workspace_id)
     canonical = canonical_json(config)
     if len(canonical.encode()) > MAX_CONFIG_BYTES:
         raise ValidationFailed(field, f"config is larger than {MAX_CONFIG_BYTES // 1024} KiB")
     return canonical
+
+
+def _own_workspace_refs(node: Any, path: str, workspace_id: str) -> None:
+    if isinstance(node, dict) and SECRET_REF in node:
+        secret_refs.check_workspace(secret_refs.SecretRef.from_config(node, field=path), workspace_id, field=path)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            _own_workspace_refs(value, f"{path}.{key}", workspace_id)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            _own_workspace_refs(value, f"{path}[{index}]", workspace_id)
 
 
 def canonical_json(config: dict[str, Any]) -> str:

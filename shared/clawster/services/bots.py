@@ -52,7 +52,7 @@ def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
     fleet = get_fleet(access, fleet_id)
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1,
-                  override=config_policy.check_layer(config or {}),
+                  override=config_policy.check_layer(config or {}, workspace_id=access.workspace_id),
                   openclaw_version=None if target else openclaw_version)  # without a target: for its provision
     revision = _resolved(access, bot, fleet, 1, "template" if template_id else "raw", target=target,
                          openclaw_version=openclaw_version)
@@ -118,7 +118,7 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
     for field in edited:
         setattr(bot, field, changes[field])
     if "config" in changes:
-        bot.override = config_policy.check_layer(changes["config"])
+        bot.override = config_policy.check_layer(changes["config"], workspace_id=access.workspace_id)
         edited.append("override")
     revision = None
     if {"config", "template_id", "tags"} & changes.keys():

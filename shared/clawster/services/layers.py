@@ -253,7 +253,7 @@ def _stored(access: Access, kind: str, fields: dict[str, Any]) -> dict[str, Any]
     stored: dict[str, Any] = {}
     for key, value in fields.items():
         if key == "config":
-            stored["config"] = config_policy.check_layer(value)
+            stored["config"] = config_policy.check_layer(value, workspace_id=access.workspace_id)
         elif key in ("locked_paths", "selector"):
             stored[key] = json.dumps(value, sort_keys=True)
         elif key == "fleet_ids":
