@@ -11,6 +11,7 @@ Budget and split: docs/decisions.md (2026-11-26).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -30,66 +31,42 @@ CHECKS = "all"
 # positive_data_acceptance: a listing's cursor is opaque (any string up to 2048 characters in the
 # schema), so a generated one is not a cursor the listing issued: 400, by design. That is the only
 # 4xx a schema-valid request may get beyond the defaults (401, 403, 404, 409, 429), but for /audit.
-CONFIG_CHECKS = """
+POSITIVE = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
+CONFIG_CHECKS = f"""
 [checks.missing_required_header]
 expected-statuses = ["400", "401", "403", "406", "415", "422", "428"]
 
 [checks.positive_data_acceptance]
-expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "429", "5xx"]
-
-# /audit also 422: since after until is refused by design (tests/e2e/test_audit.py), a rule between
-# two parameters that the schema cannot state.
-[[operations]]
-include-path = "/workspaces/{workspace_id}/audit"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
-
-# A bot's create and config change also 422: the config is checked against the OpenClaw config schema of
-# the bot's version (shared/clawster/domain/openclaw_schemas/, ~1 MB each, with JavaScript regexes), which
-# the OpenAPI document does not carry, so a generated config with unknown keys is schema-valid here only.
-# The refusals themselves are tested with hand-written cases: tests/unit/test_openclaw_config_schema.py.
-[[operations]]
-include-path = "/workspaces/{workspace_id}/fleets/{fleet_id}/bots"
-include-method = "POST"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
-
-[[operations]]
-include-path = "/workspaces/{workspace_id}/bots/{bot_id}"
-include-method = "PATCH"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
-
-[[operations]]
-include-path = "/workspaces/{workspace_id}/bots/{bot_id}/rollback"
-include-method = "POST"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
-
-# A pairing approval also 422: the channel must be one the bot's config has, with an allowFrom list in the
-# OpenClaw schema of its version (tests/unit/test_pairing.py, tests/workflows/test_drift.py).
-[[operations]]
-include-path = "/workspaces/{workspace_id}/bots/{bot_id}/pairing/approve"
-include-method = "POST"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
-
-# Policy packs also 422: a rule's settings are checked against its type's own (path and op only for a
-# "path" rule, each OpenClaw rule type its settings), and evaluate's pack_ids against the workspace's
-# packs; the schema states neither yet (a schema per rule type would: see docs/decisions.md).
-[[operations]]
-include-path-regex = "/policy-packs"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
-
-# Config layers, their preview, and a bot's refresh and effective config also 422: a layer is checked
-# against the bots it reaches (the OpenClaw schema of each bot's version, as above), its fleets against the
-# workspace, a window's start against its end, and a preview's `change` against the kind's body.
-# Hand-written cases: tests/e2e/test_config_layers.py.
-[[operations]]
-include-path-regex = "/(templates|profiles|overlays|config-preview|refresh|effective-config)"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
-
-# Connectors also 422: a value must have the shape of its kind's credential (tests/unit/test_connector_checks.py),
-# and a rotation's value must differ from the current one; the schema cannot state either.
-[[operations]]
-include-path-regex = "/connectors"
-checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+expected-statuses = {json.dumps(POSITIVE)}
 """
+# Operations where a schema-valid request may also be a 422, by a rule the schema cannot state; each
+# such refusal is tested with hand-written cases in the file named.
+ALSO_422: list[tuple[str, dict[str, str]]] = [
+    # since after until (tests/e2e/test_audit.py): a rule between two parameters
+    ("audit", {"include-path": "/workspaces/{workspace_id}/audit"}),
+    # A bot's config is checked against the OpenClaw config schema of its version (shared/clawster/domain/
+    # openclaw_schemas/, ~1 MB each, with JavaScript regexes), which the OpenAPI document does not carry
+    # (tests/unit/test_openclaw_config_schema.py, tests/e2e/test_config_schema_refusals.py).
+    ("bot create", {"include-path": "/workspaces/{workspace_id}/fleets/{fleet_id}/bots", "include-method": "POST"}),
+    ("bot update", {"include-path": "/workspaces/{workspace_id}/bots/{bot_id}", "include-method": "PATCH"}),
+    ("rollback", {"include-path": "/workspaces/{workspace_id}/bots/{bot_id}/rollback", "include-method": "POST"}),
+    # the channel must be one the bot's config has, with an allowFrom list in its version's schema
+    # (tests/unit/test_pairing.py, tests/workflows/test_drift.py)
+    ("pairing", {"include-path": "/workspaces/{workspace_id}/bots/{bot_id}/pairing/approve", "include-method": "POST"}),
+    # a rule's settings per its type, evaluate's pack_ids against the workspace (tests/e2e/test_policy_packs.py;
+    # a schema per rule type would state them: docs/decisions.md)
+    ("policy packs", {"include-path-regex": "/policy-packs"}),
+    # a layer against every bot it reaches (their versions' schemas), its fleets against the workspace, a
+    # window's start against its end, a preview's `change` against its kind's body (tests/e2e/test_config_layers.py)
+    ("config layers", {"include-path-regex": "/(templates|profiles|overlays|config-preview|refresh|effective-config)"}),
+    # a value must have the shape of its kind's credential, a rotation's differ from the current one
+    # (tests/unit/test_connector_checks.py, tests/e2e/test_connectors.py)
+    ("connectors", {"include-path-regex": "/connectors"}),
+]
+CONFIG_CHECKS += "".join(
+    f"\n# {name}\n[[operations]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in selector.items())
+    + f"checks.positive_data_acceptance.expected-statuses = {json.dumps(sorted(POSITIVE + ['422']))}\n"
+    for name, selector in ALSO_422)
 FUZZ_PHASES = "examples,coverage,fuzzing"
 OWNER_EXAMPLES = 200  # per operation (issue 8): the highest role; the lower roles run fewer
 # A key reused with another body is a 422 by design (the IETF Idempotency-Key draft), and a key reused
