@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from clawster.domain import bots as machine
@@ -46,7 +44,7 @@ from clawster.domain import drift as rules
 from clawster.domain.diff import diff
 from clawster.domain.errors import InvalidState, PermanentError, VersionConflict
 from clawster.domain.roles import Role
-from clawster.services import executions
+from clawster.services import executions, sweep
 from clawster.services.context import Access, Caller
 from clawster.store.entities import AuditEvent, Bot, DriftPolicy, DriftReport, Fleet, Revision, now
 from clawster.store.transaction import Change
@@ -64,7 +62,7 @@ CHECKED = (machine.BotStatus.RUNNING, machine.BotStatus.DEGRADED)
 
 
 @dataclass
-class DriftRunReport:
+class DriftRunReport(sweep.Tally):
     listed: int = 0
     checked: int = 0
     in_sync: int = 0
@@ -75,17 +73,6 @@ class DriftRunReport:
     unreachable: int = 0
     raced: int = 0  # the bot changed between the read and the write: left for the next run
     skipped: int = 0  # a desired revision not applied yet, or a workflow took the bot meanwhile
-    stopped_early: bool = False
-    elapsed_s: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
 
 LiveReader = Callable[[Bot], Any]  # bot -> layers.providers.base.LiveConfig
@@ -95,30 +82,15 @@ def run(*, live: LiveReader, remaining_ms: Callable[[], int], request_id: str, c
         first_shard: int | None = None) -> DriftRunReport:
     """Check every eligible bot (module docstring). `live(bot)` reads its gateway's config (`gateway_live`)."""
     started, report = time.monotonic(), DriftRunReport()
-    if first_shard is None:
-        first_shard = datetime.now(timezone.utc).minute % Bot.STATUS_SHARDS
-    slots = threading.BoundedSemaphore(2 * concurrency)
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drift") as pool:
-        for bot in _eligible(first_shard, report):
-            if remaining_ms() < RESERVE_MS:
-                report.stopped_early = True
-                break
-            slots.acquire()
-            future = pool.submit(_guarded, bot, live, request_id, report)
-            future.add_done_callback(lambda _: slots.release())
+    bots = (bot for bot in sweep.bots_in([s.value for s in CHECKED], first_shard=first_shard, page_size=PAGE_SIZE,
+                                         listed=lambda: report.add(listed=1))
+            if _checkable(bot))
+    report.stopped_early = sweep.fan_out(bots, lambda bot: _guarded(bot, live, request_id, report),
+                                         concurrency=concurrency, remaining_ms=remaining_ms, reserve_ms=RESERVE_MS,
+                                         name="drift")
     report.elapsed_s = round(time.monotonic() - started, 3)
     log.info("drift run: %s", report.as_dict())
     return report
-
-
-def _eligible(first_shard: int, report: DriftRunReport) -> Iterator[Bot]:
-    shards = [(first_shard + i) % Bot.STATUS_SHARDS for i in range(Bot.STATUS_SHARDS)]
-    for status in CHECKED:
-        for shard in shards:
-            for bot in Bot.by_status.query(Bot.status_partition(status.value, shard), page_size=PAGE_SIZE):
-                report.add(listed=1)
-                if _checkable(bot):
-                    yield bot
 
 
 def _checkable(bot: Bot) -> bool:

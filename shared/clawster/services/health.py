@@ -37,17 +37,15 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from clawster.domain import bots as machine
 from clawster.domain.diff import diff
 from clawster.domain.errors import VersionConflict
+from clawster.services import sweep
 from clawster.store.entities import AuditEvent, Bot
 from clawster.store.transaction import Change
 
@@ -68,7 +66,7 @@ class Health:
 
 
 @dataclass
-class HealthReport:
+class HealthReport(sweep.Tally):
     listed: int = 0  # bots read from the index
     checked: int = 0
     healthy: int = 0
@@ -77,17 +75,6 @@ class HealthReport:
     degraded: int = 0  # RUNNING -> DEGRADED by this run
     recovered: int = 0  # DEGRADED -> RUNNING by this run
     raced: int = 0  # the bot changed between the read and the write: left for the next run
-    stopped_early: bool = False
-    elapsed_s: float = 0.0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if not f.name.startswith("_")}
 
 
 def poll(*, probe: Callable[[Bot], Health], remaining_ms: Callable[[], int], request_id: str,
@@ -95,30 +82,15 @@ def poll(*, probe: Callable[[Bot], Health], remaining_ms: Callable[[], int], req
     """Check every eligible bot (module docstring). `probe(bot)` is the health check (`gateway_health` with a
     provider); `request_id` goes on the audit events (the job's invocation)."""
     started, report = time.monotonic(), HealthReport()
-    if first_shard is None:
-        first_shard = datetime.now(timezone.utc).minute % Bot.STATUS_SHARDS
-    slots = threading.BoundedSemaphore(2 * concurrency)
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="health") as pool:
-        for bot in _eligible(first_shard, report):
-            if remaining_ms() < RESERVE_MS:
-                report.stopped_early = True
-                break
-            slots.acquire()
-            future = pool.submit(_check, bot, probe, request_id, report)
-            future.add_done_callback(lambda _: slots.release())
+    bots = (bot for bot in sweep.bots_in([s.value for s in POLLED], first_shard=first_shard, page_size=PAGE_SIZE,
+                                         listed=lambda: report.add(listed=1))
+            if bot.target and not bot.intent)
+    report.stopped_early = sweep.fan_out(bots, lambda bot: _check(bot, probe, request_id, report),
+                                         concurrency=concurrency, remaining_ms=remaining_ms, reserve_ms=RESERVE_MS,
+                                         name="health")
     report.elapsed_s = round(time.monotonic() - started, 3)
     log.info("health poll: %s", report.as_dict())
     return report
-
-
-def _eligible(first_shard: int, report: HealthReport) -> Iterator[Bot]:
-    shards = [(first_shard + i) % Bot.STATUS_SHARDS for i in range(Bot.STATUS_SHARDS)]
-    for status in POLLED:
-        for shard in shards:
-            for bot in Bot.by_status.query(Bot.status_partition(status.value, shard), page_size=PAGE_SIZE):
-                report.add(listed=1)
-                if bot.target and not bot.intent:
-                    yield bot
 
 
 def _check(bot: Bot, probe: Callable[[Bot], Health], request_id: str, report: HealthReport) -> None:
