@@ -200,6 +200,34 @@ def test_updates_apply_live_and_a_refused_config_changes_nothing(provider):
         provider.update(BOT, GatewayUpdate(openclaw_version="2026.1.1"))
 
 
+def test_a_gateway_restarting_for_a_restart_class_change_is_starting_until_its_boot_changes(provider):
+    """After a write the gateway answers with requiresRestart (a restart-class change), update() records the
+    bootId it had; describe() is STARTING, naming the change, until the gateway restarted in place (a new
+    bootId, same pid). In 2026.9.6 the restart-class paths that do restart (port, bind, mode, auth) are the
+    target's own, so the write is recorded as update() records it, and the restart is the gateway's own
+    in-process one (SIGUSR2: same pid, a new bootId; openclaw-gateway.md §7)."""
+    from layers.providers.local import process
+
+    files = provider._files(BOT)
+    record = files.load()
+    port, token, launched = record.port, files.token(), record.pid
+    with provider.client(BOT) as client:
+        pid = client._call("status", {})["pid"]  # the gateway itself (record.pid is its launch, a recorder)
+    boot = process.boot_id(port, token)
+    assert boot
+    record.restart_boot, record.restart_paths = boot, ["gateway.port"]
+    files.save(record)
+    status = provider.describe(BOT)
+    assert status.state is GatewayState.STARTING and "restart-class" in status.detail and "gateway.port" in status.detail
+
+    os.kill(pid, signal.SIGUSR2)
+    assert wait_for(lambda: provider.describe(BOT).state is GatewayState.RUNNING, 600)
+    assert process.boot_id(port, token) not in (None, boot) and files.load().pid == launched
+    with provider.client(BOT) as client:
+        assert client._call("status", {})["pid"] == pid  # in place: the same process
+    assert files.load().restart_boot is None  # checked once: no more bootId handshakes on describe()
+
+
 def test_a_config_openclaw_refuses_at_startup_is_reported_with_its_issues(provider, root):
     bad = GatewaySpec("bad-config", config={"bogusTopLevelKey": 1})
     assert provider.create(bad).state is GatewayState.STARTING  # the refusal comes from the gateway, later
@@ -252,30 +280,3 @@ def test_create_refuses_a_duplicate_and_delete_removes_everything(provider, root
         provider.describe(BOT)
 
 
-
-def test_a_gateway_restarting_for_a_restart_class_change_is_starting_until_its_boot_changes(provider):
-    """After a write the gateway answers with requiresRestart (a restart-class change), update() records the
-    bootId it had; describe() is STARTING, naming the change, until the gateway restarted in place (a new
-    bootId, same pid). In 2026.9.6 the restart-class paths that do restart (port, bind, mode, auth) are the
-    target's own, so the write is recorded as update() records it, and the restart is the gateway's own
-    in-process one (SIGUSR2: same pid, a new bootId; openclaw-gateway.md §7)."""
-    from layers.providers.local import process
-
-    files = provider._files(BOT)
-    record = files.load()
-    port, token, launched = record.port, files.token(), record.pid
-    with provider.client(BOT) as client:
-        pid = client._call("status", {})["pid"]  # the gateway itself (record.pid is its launch, a recorder)
-    boot = process.boot_id(port, token)
-    assert boot
-    record.restart_boot, record.restart_paths = boot, ["gateway.port"]
-    files.save(record)
-    status = provider.describe(BOT)
-    assert status.state is GatewayState.STARTING and "restart-class" in status.detail and "gateway.port" in status.detail
-
-    os.kill(pid, signal.SIGUSR2)
-    assert wait_for(lambda: provider.describe(BOT).state is GatewayState.RUNNING, 600)
-    assert process.boot_id(port, token) not in (None, boot) and files.load().pid == launched
-    with provider.client(BOT) as client:
-        assert client._call("status", {})["pid"] == pid  # in place: the same process
-    assert files.load().restart_boot is None  # checked once: no more bootId handshakes on describe()

@@ -7,6 +7,7 @@ by priority < active overlays by priority < the bot's override < secure defaults
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -196,3 +197,19 @@ def test_a_layer_change_reaches_a_bot_by_refresh(layered):
     events = team.owner.get(f"{team.ws}/audit", query={"target": f"profile/{ids['low']}"}).ok(200).body["items"]
     assert sorted(e["action"] for e in events) == ["profile.write", "profile.write"]
     team.outsider.get(f"{team.ws}/profiles/{ids['low']}").ok(404)
+
+
+def test_hostile_layer_bodies_are_4xx_and_any_config_key_is_audited(team):
+    """Found by schemathesis: a boolean priority and a numeric window time were taken (pydantic's lax mode),
+    and a config key DynamoDB cannot hold as a map key ("") broke the audit write (502). The audit keeps a
+    layer's config as its JSON text, as it does a policy pack's rules."""
+    admin, ws = team.clients["ADMIN"], team.ws
+    assert admin.post(f"{ws}/profiles", {"name": "p", "config": {}, "priority": False}).ok(422).body[
+        "details"]["errors"][0]["field"].endswith("priority")
+    refused = admin.post(f"{ws}/overlays", {"name": "o", "config": {}, "window": {"start": 1700000000}}).ok(422).body
+    assert "window" in refused["details"]["errors"][0]["field"]
+    odd = {"": {":": None, "-": None}, "c\ue15f$\U00015003": {"x": "$"}}
+    template = team.clients["OPERATOR"].post(f"{ws}/templates", {"name": "odd", "config": odd}).ok(201).body
+    assert team.owner.get(f"{ws}/templates/{template['id']}").ok(200).body["config"] == odd
+    [event] = team.owner.get(f"{ws}/audit", query={"target": f"template/{template['id']}"}).ok(200).body["items"]
+    assert json.loads(event["after"]["config"]) == odd

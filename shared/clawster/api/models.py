@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from clawster.domain.bots import BotStatus, Target, Workflow
 from clawster.domain.roles import Role
@@ -373,7 +373,7 @@ class TemplateList(BaseModel):
 # --- config layers: a workspace's templates, profiles and overlays ---------------------------------------
 
 DotPath = Annotated[str, StringConstraints(min_length=1, max_length=256, pattern=r"^[^.\s]+(\.[^.\s]+)*$")]
-Priority = Annotated[int, Field(ge=-1000, le=1000)]
+Priority = Annotated[int, Field(ge=-1000, le=1000, strict=True)]  # strict: true/false are not numbers here
 LayerConfig = Annotated[dict[str, Any], Field(description="An OpenClaw config fragment merged as `config patch` "
                                                           "does (null deletes a key); secrets only by reference")]
 FleetIds = Annotated[list[Annotated[str, StringConstraints(min_length=1, max_length=64)]], Field(max_length=50)]
@@ -391,6 +391,13 @@ class Selector(Strict):
 class Window(Strict):
     start: datetime | None = None
     end: datetime | None = None
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, str):  # pydantic would take a number as epoch seconds
+            raise ValueError("an ISO 8601 date-time with a zone, as a string")
+        return value
 
 
 class TemplateCreate(Strict):

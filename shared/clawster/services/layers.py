@@ -215,7 +215,7 @@ def create(access: Access, kind: str, fields: dict[str, Any]) -> ConfigLayer:
     item = ConfigLayer.new(workspace_id=access.workspace_id, kind=kind, **_stored(access, kind, fields))
     to_domain(item)  # checks the lock paths and the window
     _check_bots(access, read(access.workspace_id).replaced(kind, item.id, item))
-    change = audit.audited(access, f"{kind}/{item.id}", None, view(item))
+    change = audit.audited(access, f"{kind}/{item.id}", None, item.public())
     change.create(item, exists_error=lambda: Conflict(f"{kind} id collision")).commit()
     return item
 
@@ -223,7 +223,7 @@ def create(access: Access, kind: str, fields: dict[str, Any]) -> ConfigLayer:
 def update(access: Access, kind: str, layer_id: str, *, expected_version: int, changes: dict[str, Any]) -> ConfigLayer:
     item = get(access, kind, layer_id)
     check_version(kind, layer_id, item.version, expected_version)
-    before = view(item)
+    before = item.public()  # the config as its JSON text: any key a config may hold is not a valid map key
     stored = _stored(access, kind, changes)
     for key, value in stored.items():
         setattr(item, key, value)
@@ -231,7 +231,7 @@ def update(access: Access, kind: str, layer_id: str, *, expected_version: int, c
     _check_bots(access, read(access.workspace_id).replaced(kind, layer_id, item))
     change = Change().edit(item, list(stored), expected_version=expected_version,
                            stale_error=lambda: stale(kind, layer_id))
-    change.audit(audit.event(access, f"{kind}/{layer_id}", before, view(item))).commit()
+    change.audit(audit.event(access, f"{kind}/{layer_id}", before, item.public())).commit()
     return item
 
 
@@ -245,7 +245,7 @@ def delete(access: Access, kind: str, layer_id: str, *, expected_version: int) -
     else:
         _check_bots(access, read(access.workspace_id).replaced(kind, layer_id, None))
     change = Change().delete(item, expected_version=expected_version, stale_error=lambda: stale(kind, layer_id))
-    change.audit(audit.event(access, f"{kind}/{layer_id}", view(item), None)).commit()
+    change.audit(audit.event(access, f"{kind}/{layer_id}", item.public(), None)).commit()
 
 
 def _stored(access: Access, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
