@@ -25,7 +25,7 @@ from typing import Any
 
 from functions import catalog
 
-from . import lambda_runtime, moto_dynamodb, scan_guard, workflows
+from . import durable_secrets, lambda_runtime, moto_dynamodb, scan_guard, workflows
 from .api_gateway import LocalApiGateway
 from .issuer import Issuer
 from .journal import SNAPSHOT_FILE, DurableTable
@@ -65,6 +65,7 @@ class LocalStack:
         self.run_schedules = run_schedules
         self.demo_workspace_id: str | None = None
         self.restored_items = 0
+        self.restored_secrets = 0
         self._moto: Any = None
         self._gateway: LocalApiGateway | None = None
         self._ws: LocalWebSocketApi | None = None
@@ -97,6 +98,8 @@ class LocalStack:
         client = self._client("dynamodb")
         self._create_table(client)
         self._durable = self._restore(client)
+        durable_secrets.install()
+        self.restored_secrets = durable_secrets.attach(self.state_dir, self._client("secretsmanager"))
         self._deploy_functions()
         self._deploy_workflows()
         if self.seed:
@@ -133,6 +136,8 @@ class LocalStack:
             if not self.keep_gateways:
                 self._provider.stop_all()
             self._provider = None
+        if self._moto:
+            durable_secrets.detach(self.state_dir)
         if self._durable:
             saved = self._durable.stop()
             log.info("saved %d items to %s", saved, self.state_dir / SNAPSHOT_FILE)
