@@ -82,6 +82,10 @@ MINIMUM_ROLE = {
     ("GET", WS + "/policy-packs/{pack_id}"): "VIEWER",
     ("PATCH", WS + "/policy-packs/{pack_id}"): "ADMIN",
     ("DELETE", WS + "/policy-packs/{pack_id}"): "ADMIN",
+    ("POST", WS + "/rollouts"): "OPERATOR",  # changes bots, as PATCH of a bot does
+    ("GET", WS + "/rollouts"): "VIEWER",
+    ("GET", WS + "/rollouts/{rollout_id}"): "VIEWER",
+    ("POST", WS + "/rollouts/{rollout_id}/{action}"): "OPERATOR",  # pause, resume, approve, abort, promote
 }
 RANK = {"VIEWER": 1, "OPERATOR": 2, "ADMIN": 3, "OWNER": 4}  # each role can do what the ones below can
 UNDOCUMENTED = {("GET", "/swagger")}  # a page about the API, kept out of its document
@@ -108,7 +112,8 @@ HEADERS = {"PATCH": {"If-Match": '"999"'}, "DELETE": {"If-Match": '"999"'}}
 def _fill(path: str, team) -> str:
     values = {"workspace_id": team.workspace_id, "fleet_id": team.fleet_id, "bot_id": team.bot_id,
               "revision_id": team.revision_id, "user_id": "not-a-member", "action": "pause",
-              "pack_id": "01J0000000000000000000000P", "layer_id": "01J0000000000000000000000L"}
+              "pack_id": "01J0000000000000000000000P", "layer_id": "01J0000000000000000000000L",
+              "rollout_id": "01J0000000000000000000000R"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

@@ -75,6 +75,11 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
     ("GET", f"{W}/policy-packs/{{pack_id}}"): ["policy get"],
     ("PATCH", f"{W}/policy-packs/{{pack_id}}"): ["policy update"],
     ("DELETE", f"{W}/policy-packs/{{pack_id}}"): ["policy delete"],
+    ("POST", f"{W}/rollouts"): ["rollout create"],
+    ("GET", f"{W}/rollouts"): ["rollout list"],
+    ("GET", f"{W}/rollouts/{{rollout_id}}"): ["rollout get"],
+    ("POST", f"{W}/rollouts/{{rollout_id}}/{{action}}"): ["rollout pause", "rollout resume", "rollout approve",
+                                                        "rollout abort", "rollout promote"],
 }
 
 
