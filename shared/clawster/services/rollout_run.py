@@ -118,6 +118,8 @@ def evaluate(state: dict[str, Any], read: GateReader | None = None) -> dict[str,
         if item.wave != number or item.state != BotState.DONE.value:
             continue
         bot = Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True)
+        if bot.status not in bot_service.APPLIES_LIVE:  # stopped or paused: no gateway to read (no data)
+            continue
         health = read.gateway_health(bot)
         item.health = health.value
         if health is Reading.FAIL:  # a bot whose gateway is unhealthy failed: the abort threshold counts it
@@ -129,8 +131,7 @@ def evaluate(state: dict[str, Any], read: GateReader | None = None) -> dict[str,
             readings["channel_health"].append(read.channel_health(bot))
     done = sum(1 for i in items if i.state in (BotState.DONE.value, BotState.FAILED.value))
     failed = sum(1 for i in items if i.state == BotState.FAILED.value)
-    gates = {gate: domain.combine(values) if values or gate != "gateway_health" else Reading.PASS
-             for gate, values in readings.items()}
+    gates = {gate: domain.combine(values) for gate, values in readings.items()}  # none read: NO_DATA
     decision = domain.decide(gates, spec.abort, done=done, failed=failed)
     return _record_decision(state, decision, gates, done, failed)
 
@@ -242,7 +243,7 @@ def check_bot(state: dict[str, Any]) -> dict[str, Any]:
     last = bot.last_workflow.as_dict() if bot.last_workflow else {}
     ok = last.get("id") == item.request_id and last.get("status") == "RUNNING"
     if state["mode"] == "rollback":
-        healthy = ok and GateReader().gateway_health(bot) is Reading.PASS
+        healthy = ok and _verified(bot)
         item.state = (BotState.ROLLED_BACK if healthy else BotState.ROLLBACK_FAILED).value
     else:
         item.state = (BotState.DONE if ok else BotState.FAILED).value
@@ -293,12 +294,20 @@ def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -
     intent = bot.intent.as_dict() if bot.intent else {}
     item.state, item.request_id = BotState.ROLLING_BACK.value, intent.get("id")
     if item.request_id is None:  # nothing to apply (not live, or never changed): verify its health now
-        healthy = bot.status not in bot_service.APPLIES_LIVE or GateReader().gateway_health(bot) is Reading.PASS
+        healthy = _verified(bot)
         item.state = (BotState.ROLLED_BACK if healthy else BotState.ROLLBACK_FAILED).value
         item.detail = f"back on revision {item.previous_revision_id}"
     item.save_progress()
     _announce_bot(item)
     return {**state, "bot_state": item.state, "poll_s": POLL_S}
+
+
+def _verified(bot: Bot) -> bool:
+    """A rolled-back bot passes the same health gate; one that is stopped or paused on purpose has no gateway
+    running to verify (it starts on its previous revision)."""
+    if bot.status in ("STOPPED", "PAUSED"):
+        return True
+    return GateReader().gateway_health(bot) is Reading.PASS
 
 
 def finish(state: dict[str, Any]) -> dict[str, Any]:
