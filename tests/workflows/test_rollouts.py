@@ -135,13 +135,15 @@ def test_two_rollouts_racing_for_one_bot_one_is_refused(fleet, monkeypatch):
     assert lost[0].details["rollout_id"] == won[0].id
     claim = RolloutClaim.get(*RolloutClaim.key(team.workspace_id, shared), consistent_read=True)
     assert claim.rollout_id == won[0].id
-    # The loser claimed nothing (its other bot is free), and the API says the same with a 409.
-    with pytest.raises(RolloutClaim.DoesNotExist):
-        RolloutClaim.get(*RolloutClaim.key(team.workspace_id, own), consistent_read=True)
+    # The loser claimed nothing (a bot only it named is free), and the API says the same with a 409.
+    if own not in won[0].waves:
+        with pytest.raises(RolloutClaim.DoesNotExist):
+            RolloutClaim.get(*RolloutClaim.key(team.workspace_id, own), consistent_read=True)
     refused = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", {"targets": {"bot_ids": [shared]}, "change": change}).ok(409)
     assert refused.body["details"]["rollout_id"] == won[0].id
     team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{won[0].id}/abort").ok(200)
-    wait_for(team, won[0].id, lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")
+    aborted = wait_for(team, won[0].id, lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")
+    assert aborted["status"] == "ROLLED_BACK", aborted
 
 
 @pytest.mark.parametrize(("body", "field"), [
