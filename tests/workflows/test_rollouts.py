@@ -162,3 +162,25 @@ def test_a_bot_without_a_gateway_cannot_be_rolled_out_to(team):
     body = {"targets": {"bot_ids": [team.bot_id]}, "change": {"kind": "refresh"}}
     refused = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(422)
     assert refused.body["details"]["errors"][0]["field"] == "targets" and team.bot_id in refused.body["message"]
+
+
+def test_a_wave_that_needs_an_approval_waits_for_an_operator(fleet):
+    team = fleet
+    a = stopped_bot(team, "approved")
+    body = {"targets": {"bot_ids": [a]}, "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#00aa00"}}},
+            "approval_before_waves": [1]}
+    assert team.clients["OPERATOR"].post(f"{team.ws}/rollouts", {**body, "approval_before_waves": [2]}).ok(422) \
+        .body["details"]["errors"][0]["field"] == "approval_before_waves"  # the plan has one wave
+    created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    waiting = wait_for(team, created["id"], lambda r: r["status"] == "AWAITING_APPROVAL", "awaiting approval")
+    assert bots_by_id(waiting)[a]["state"] == "PENDING"  # nothing moves before the approval
+    assert team.clients["VIEWER"].post(f"{team.ws}/rollouts/{created['id']}/approve").status == 403
+    assert team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").status == 409  # not paused
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/approve").ok(200)
+    paused = wait_for(team, created["id"], lambda r: r["status"] == "PAUSED", "paused after its wave (no data)")
+    assert bots_by_id(paused)[a]["state"] == "DONE"
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").ok(200)
+    wait_for(team, created["id"], lambda r: r["status"] == "SUCCEEDED", "succeeded")
+    assert team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/nope").status == 422
+    listing = team.clients["VIEWER"].get(f"{team.ws}/rollouts").ok(200).body["items"]
+    assert created["id"] in [r["id"] for r in listing]

@@ -189,19 +189,29 @@ def start_bot(state: dict[str, Any]) -> dict[str, Any]:
         return _started(state, item, bot)
     try:
         bot = _change(_spec(rollout).change, _access(state, "rollout.apply"), bot)
-    except InvalidState:
-        return {**state, "bot_state": BotState.PENDING.value, "poll_s": POLL_S}  # owned by another workflow: wait
+    except InvalidState as error:
+        if _owned_by_a_workflow(item):  # another workflow (a drift revert, a restart) owns it now: wait
+            return {**state, "bot_state": BotState.PENDING.value, "poll_s": POLL_S}
+        return _failed(state, item, error)  # a status that does not take the change (e.g. an upgrade when stopped)
     except ClawsterError as error:
-        item.state, item.detail = BotState.FAILED.value, f"{error.code}: {error.message}"[:500]
-        item.save_progress()
-        _announce_bot(item)
-        return {**state, "bot_state": item.state}
+        return _failed(state, item, error)
     if bot is None:  # nothing to change on this bot
         item.state, item.detail = BotState.DONE.value, "already up to date"
         item.save_progress()
         _announce_bot(item)
         return {**state, "bot_state": item.state}
     return _started(state, item, bot)
+
+
+def _owned_by_a_workflow(item: RolloutBot) -> bool:
+    return Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True).intent is not None
+
+
+def _failed(state: dict[str, Any], item: RolloutBot, error: ClawsterError) -> dict[str, Any]:
+    item.state, item.detail = BotState.FAILED.value, f"{error.code}: {error.message}"[:500]
+    item.save_progress()
+    _announce_bot(item)
+    return {**state, "bot_state": item.state}
 
 
 def _started(state: dict[str, Any], item: RolloutBot, bot: Bot) -> dict[str, Any]:
