@@ -12,7 +12,7 @@ Key layout (docs/access-patterns.md lists every pattern):
   StepRecord  pk=WS#<ws>               sk=STEP#<bot>#<execution>#<step>   (a workflow step's progress)
   DriftPolicy pk=WS#<ws>               sk=DRIFTPOLICY#FLEET#<fleet> | DRIFTPOLICY#BOT#<bot>
   DriftReport pk=WS#<ws>               sk=DRIFT#<bot>             (the last drift check of a bot)
-  Rollout     pk=WS#<ws>               sk=ROLLOUT#<rollout>
+  Rollout     pk=WS#<ws>               sk=ROLLOUT#<rollout>       gsi2: ROLLOUTS#ACTIVE / <ws>#<rollout> (active only)
   RolloutBot  pk=WS#<ws>               sk=ROLLOUTBOT#<rollout>#<bot>  (one bot's progress in a rollout)
   RolloutClaim pk=WS#<ws>              sk=ROLLOUTCLAIM#<bot>      (the bot is in this active rollout)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
@@ -643,6 +643,8 @@ class Rollout(Mutable):
     ([{number, status, verdict, reason, readings, bake_until}]). Its bots' progress are RolloutBot items."""
 
     ENTITY = "Rollout"
+    ACTIVE_PARTITION = "ROLLOUTS#ACTIVE"  # sparse: only active rollouts have gsi2 keys (a restart resumes them)
+    by_status = Gsi2()
     id = UnicodeAttribute()
     workspace_id = UnicodeAttribute()
     status = UnicodeAttribute()
@@ -656,17 +658,29 @@ class Rollout(Mutable):
     promoted_wave = NumberAttribute(null=True)  # `promote`: this wave's bake ends now
     approved_wave = NumberAttribute(null=True)  # the last wave an approval let start
     ended_at = UTCDateTimeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
 
     @staticmethod
     def key(workspace_id: str, rollout_id: str) -> tuple[str, str]:
         return ws_pk(workspace_id), f"ROLLOUT#{rollout_id}"
+
+    @classmethod
+    def active(cls) -> Iterator[Rollout]:
+        """Every active rollout, in every workspace (GSIs are eventually consistent on AWS: re-read before acting)."""
+        yield from cls.by_status.query(cls.ACTIVE_PARTITION)
 
     @staticmethod
     def sk_prefix() -> str:
         return "ROLLOUT#"
 
     def derive_keys(self) -> None:
+        from clawster.domain.rollouts import ACTIVE
+
         self.pk, self.sk = self.key(self.workspace_id, self.id)
+        active = self.status in ACTIVE
+        self.gsi2pk = self.ACTIVE_PARTITION if active else None
+        self.gsi2sk = f"{self.workspace_id}#{self.id}" if active else None
 
 
 class RolloutBot(Entity):
