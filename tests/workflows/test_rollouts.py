@@ -184,3 +184,50 @@ def test_a_wave_that_needs_an_approval_waits_for_an_operator(fleet):
     assert team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/nope").status == 422
     listing = team.clients["VIEWER"].get(f"{team.ws}/rollouts").ok(200).body["items"]
     assert created["id"] in [r["id"] for r in listing]
+
+
+def test_a_rollout_run_again_skips_the_bots_it_finished_and_is_streamed(stack, fleet):
+    """The execution is stopped while the rollout holds after its canary (as a restart of the stack stops it),
+    then a new execution runs it from its recorded progress: the canary is not changed a second time."""
+    from clawster.domain import topics
+    from clawster.services import executions
+    from clawster.store.entities import Rollout
+    from tests.workflows.test_jobs import Listener
+
+    team = fleet
+    listener = Listener(stack, team.users["VIEWER"], str(topics.workspace_topic(team.workspace_id)))
+    canary, rest = stopped_bot(team, "first"), stopped_bot(team, "second")
+    body = {"targets": {"bot_ids": [canary, rest]}, "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#abcdef"}}},
+            "strategy": {"kind": "CANARY", "canary_bot_ids": [canary]}}
+    created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    paused = wait_for(team, created["id"], lambda r: r["status"] == "PAUSED", "paused after the canary")
+    done_once = bots_by_id(paused)[canary]
+    count_once = len(team.owner.get(f"{team.ws}/bots/{canary}/revisions").ok(200).body["items"])
+    sfn = stack._client("stepfunctions")
+    arn = Rollout.get(*Rollout.key(team.workspace_id, created["id"])).execution_arn
+    sfn.stop_execution(executionArn=arn, cause="the stack stopped")
+    deadline = time.monotonic() + CEILING_S
+    while sfn.describe_execution(executionArn=arn)["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+
+    executions.start(stack.state_machines["rollout"], f"{created['id']}-rerun",
+                     {"workspace_id": team.workspace_id, "rollout_id": created["id"]})
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").ok(200)
+    ended = wait_for(team, created["id"], lambda r: r["status"] == "PAUSED" and r["current_wave"] == 2,
+                     "paused after wave 2, run by the new execution")
+    again = bots_by_id(ended)
+    assert again[canary] == done_once  # not started again: same revision, same state
+    assert len(team.owner.get(f"{team.ws}/bots/{canary}/revisions").ok(200).body["items"]) == count_once
+    assert again[rest]["state"] == "DONE"
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").ok(200)
+    wait_for(team, created["id"], lambda r: r["status"] == "SUCCEEDED", "succeeded")
+
+    # Its story on the workspace's stream: its status, its waves (with the verdicts), its bots.
+    def seen(kind, **data):
+        return listener.wait_for(lambda m: m["type"] == kind and m["data"].get("rollout_id") == created["id"]
+                                 and all(m["data"].get(k) == v for k, v in data.items()))
+    seen("rollout.wave", wave=1, verdict="PAUSE")
+    seen("rollout.bot", bot_id=rest, state="DONE")
+    seen("rollout.status", status="SUCCEEDED")
+    listener.socket.close()
