@@ -83,6 +83,14 @@ checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401",
 [[operations]]
 include-path-regex = "/(templates|profiles|overlays|config-preview|refresh|effective-config)"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
+
+# A rollout's create also 422: rules between fields (bot ids or a selector, each change kind's own fields, the
+# canaries among the targets, approval wave numbers within the plan: clawster.domain.rollouts.parse) and a
+# target bot without a gateway.
+[[operations]]
+include-path = "/workspaces/{workspace_id}/rollouts"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", "400", "401", "403", "404", "409", "422", "429", "5xx"]
 """
 FUZZ_PHASES = "examples,coverage,fuzzing"
 OWNER_EXAMPLES = 200  # per operation (issue 8): the highest role; the lower roles run fewer
