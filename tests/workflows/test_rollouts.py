@@ -231,3 +231,22 @@ def test_a_rollout_run_again_skips_the_bots_it_finished_and_is_streamed(stack, f
     seen("rollout.bot", bot_id=rest, state="DONE")
     seen("rollout.status", status="SUCCEEDED")
     listener.socket.close()
+
+
+def test_a_rollout_reaching_prod_waits_for_an_approval_before_its_first_prod_wave(team):
+    """Environment promotion: the same change rolled dev first, then prod; prod's wave waits for a person."""
+    team.fleet_id = team.owner.post(f"{team.ws}/fleets", {"name": "dev-fleet", "environment": "dev"}).ok(201).body["id"]
+    dev = stopped_bot(team, "dev-bot")
+    team.fleet_id = team.owner.post(f"{team.ws}/fleets", {"name": "prod-fleet", "environment": "prod"}).ok(201).body["id"]
+    prod = stopped_bot(team, "prod-bot")
+    body = {"targets": {"bot_ids": [dev, prod]}, "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#0f0f0f"}}},
+            "strategy": {"kind": "CANARY", "canary_bot_ids": [dev]}}
+    created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    assert created["spec"]["approval_before_waves"] == [2]  # added: wave 2 is the first with a prod bot
+    wait_for(team, created["id"], lambda r: r["status"] == "PAUSED", "paused after the dev wave (no data)")
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").ok(200)
+    waiting = wait_for(team, created["id"], lambda r: r["status"] == "AWAITING_APPROVAL", "waiting before prod")
+    assert bots_by_id(waiting)[prod]["state"] == "PENDING" and waiting["current_wave"] == 1
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/abort").ok(200)
+    ended = wait_for(team, created["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "rolled back")
+    assert ended["status"] == "ROLLED_BACK" and bots_by_id(ended)[dev]["state"] == "ROLLED_BACK"

@@ -43,6 +43,7 @@ def create(access: Access, body: dict[str, Any]) -> Rollout:
     waves = domain.plan_waves([b.id for b in bots], spec.plan)
     if any(n > len(waves) for n in spec.approval_before_waves):
         raise ValidationFailed("approval_before_waves", f"the plan has {len(waves)} waves")
+    body = {**body, "approval_before_waves": _with_prod_approval(access, bots, waves, spec.approval_before_waves)}
     machine_arn = executions.machine_arn("rollout")  # 503 before anything is written
     rollout_id = ids.new_id()
     rollout = Rollout(id=rollout_id, workspace_id=access.workspace_id, status=RolloutStatus.RUNNING.value,
@@ -64,6 +65,17 @@ def create(access: Access, body: dict[str, Any]) -> Rollout:
         end(rollout, RolloutStatus.FAILED, "the rollout workflow could not start", actor=access.caller.user_id)
         raise
     return rollout
+
+
+def _with_prod_approval(access: Access, bots: list[Bot], waves: list[list[str]], asked: tuple[int, ...]) -> list[int]:
+    """The waves that wait for an approval: those asked for, and always the first wave that reaches a bot of a
+    prod fleet (promotion to prod is a person's decision; the prod policy packs still check each bot's config)."""
+    from clawster.services.fleets import get as get_fleet
+
+    environments = {fleet_id: get_fleet(access, fleet_id).environment for fleet_id in {b.fleet_id for b in bots}}
+    prod = {b.id for b in bots if environments[b.fleet_id] == "prod"}
+    first = next((n for n, wave in enumerate(waves, 1) if prod.intersection(wave)), None)
+    return sorted(set(asked) | ({first} if first else set()))
 
 
 def _claim(access: Access, rollout: Rollout, bot_ids: list[str]) -> None:
