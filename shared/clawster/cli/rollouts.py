@@ -113,6 +113,60 @@ def _control(action: str, doc: str):
     rollout_app.command(action)(command)
 
 
+ENDED = ("SUCCEEDED", "ROLLED_BACK", "FAILED")
+
+
+@rollout_app.command("watch")
+def rollout_watch(rollout_id: str, workspace: Workspace = None,
+                  ceiling: Annotated[float, typer.Option(help="Give up after this many seconds")] = 3600) -> None:
+    """Follow the rollout live, from the stream (its waves, gates, bots), until it ends; then show it. Exits 9
+    when it ended ROLLED_BACK or FAILED. Without the stream it polls."""
+    import sys
+    import time
+
+    from clawster.cli.exits import CliError, ExitCode
+    from clawster.cli.watch import CHECK_S, POLL_S, Stream
+
+    conn = connect()
+    ws = conn.workspace(workspace)
+    path = f"/workspaces/{ws}/rollouts/{rollout_id}"
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}")
+    deadline, last = time.monotonic() + ceiling, ""
+    rollout = conn.api.get(path)
+    try:
+        while rollout["status"] not in ENDED:
+            if time.monotonic() > deadline:
+                raise CliError(ExitCode.FAILURE, f"rollout {rollout_id} still {rollout['status']} after {ceiling:g} s")
+            message = stream.next(CHECK_S) if stream and not stream.closed.is_set() else None
+            if message and message.get("data", {}).get("rollout_id") == rollout_id:
+                print(_line(message), file=sys.stderr)
+            elif message is None and not stream:
+                time.sleep(POLL_S)
+            rollout = conn.api.get(path)
+            status = f"{rollout['status']} wave {rollout['current_wave']}/{rollout['wave_count']}"
+            if status != last and not stream:
+                print(status, file=sys.stderr)
+            last = status
+    finally:
+        if stream:
+            stream.close()
+    _show(rollout)
+    if rollout["status"] != "SUCCEEDED":
+        raise CliError(ExitCode.BOT_ERROR,
+                       f"rollout {rollout_id} ended {rollout['status']}: {rollout.get('status_reason')}")
+
+
+def _line(message: dict[str, Any]) -> str:
+    data, kind = message.get("data", {}), message.get("type", "")
+    if kind == "rollout.bot":
+        return f"bot {data.get('bot_id')} (wave {data.get('wave')}): {data.get('state')}" + \
+            (f" - {data['detail']}" if data.get("detail") else "")
+    if kind == "rollout.wave":
+        verdict = f" {data['verdict']}: {data.get('reason')}" if data.get("verdict") else ""
+        return f"wave {data.get('wave')}: {data.get('status')}{verdict}"
+    return f"rollout: {data.get('status')}" + (f" ({data['reason']})" if data.get("reason") else "")
+
+
 for _action, _doc in (("pause", "Hold before the next wave."), ("resume", "Go on (past a gate that paused it)."),
                       ("approve", "Let the wave that waits for an approval start."),
                       ("abort", "Stop and roll back every bot changed."), ("promote", "End the current bake now.")):
