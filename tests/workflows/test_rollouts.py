@@ -250,3 +250,22 @@ def test_a_rollout_reaching_prod_waits_for_an_approval_before_its_first_prod_wav
     team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/abort").ok(200)
     ended = wait_for(team, created["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "rolled back")
     assert ended["status"] == "ROLLED_BACK" and bots_by_id(ended)[dev]["state"] == "ROLLED_BACK"
+
+
+def test_a_selector_picks_the_matching_bots_of_the_workspace(fleet):
+    team = fleet
+    gold, plain = stopped_bot(team, "gold"), stopped_bot(team, "plain")
+    etag = team.owner.get(f"{team.ws}/bots/{gold}").ok(200).etag
+    team.owner.patch(f"{team.ws}/bots/{gold}", {"tags": {"tier": "gold"}}, etag=etag).ok(200)
+    body = {"targets": {"fleet_ids": [team.fleet_id], "environments": ["dev"], "tags": {"tier": "gold"}},
+            "change": {"kind": "refresh"}}
+    created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    assert created["bot_count"] == 1
+    detail = team.clients["VIEWER"].get(f"{team.ws}/rollouts/{created['id']}").ok(200).body
+    assert list(bots_by_id(detail)) == [gold] and plain not in bots_by_id(detail)
+    none = {**body, "targets": {"environments": ["prod"]}}
+    assert team.clients["OPERATOR"].post(f"{team.ws}/rollouts", none).ok(422).body["details"]["errors"][0]["field"] \
+        == "targets"  # no bot matches
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/abort").ok(200)
+    ended = wait_for(team, created["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")
+    assert ended["status"] == "ROLLED_BACK"

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from clawster.domain import rollouts as domain
-from clawster.domain.errors import ClawsterError, InvalidState, ValidationFailed
+from clawster.domain.errors import ClawsterError, InvalidState, ValidationFailed, VersionConflict
 from clawster.domain.roles import Role
 from clawster.domain.rollouts import BotState, Reading, RolloutStatus, Verdict
 from clawster.services import bots as bot_service
@@ -323,17 +323,22 @@ def _verified(bot: Bot) -> bool:
 def finish(state: dict[str, Any]) -> dict[str, Any]:
     """The rollout's end: SUCCEEDED after its last wave; after a rollback ROLLED_BACK when every changed bot is
     back and healthy, else FAILED (a person must look). Its claims are released."""
-    rollout = load(state)
-    if RolloutStatus(rollout.status) not in domain.ACTIVE:
-        return {**state, "status": rollout.status}
-    if rollout.status == RolloutStatus.ROLLING_BACK.value or rollout.status == RolloutStatus.ABORTING.value:
-        stuck = [i.bot_id for i in rollouts.bots_of(rollout) if i.state == BotState.ROLLBACK_FAILED.value]
-        status = RolloutStatus.FAILED if stuck else RolloutStatus.ROLLED_BACK
-        reason = (rollout.status_reason or "") + (f"; not rolled back healthy: {', '.join(stuck)}" if stuck else "")
-    else:
-        status, reason = RolloutStatus.SUCCEEDED, None
-    rollouts.end(rollout, status, reason, actor=actor(rollout.id))
-    return {**state, "status": status.value}
+    for _ in range(EDIT_ATTEMPTS):
+        rollout = load(state)
+        if RolloutStatus(rollout.status) not in domain.ACTIVE:
+            return {**state, "status": rollout.status}
+        if rollout.status in (RolloutStatus.ROLLING_BACK.value, RolloutStatus.ABORTING.value):
+            stuck = [i.bot_id for i in rollouts.bots_of(rollout) if i.state == BotState.ROLLBACK_FAILED.value]
+            status = RolloutStatus.FAILED if stuck else RolloutStatus.ROLLED_BACK
+            reason = (rollout.status_reason or "") + (f"; not rolled back healthy: {', '.join(stuck)}" if stuck else "")
+        else:
+            status, reason = RolloutStatus.SUCCEEDED, None
+        try:
+            rollouts.end(rollout, status, reason, actor=actor(rollout.id))
+        except VersionConflict:
+            continue  # a control landed between the read and the write: read again
+        return {**state, "status": status.value}
+    raise InvalidState("the rollout kept changing; try the step again")
 
 
 # -- gates -----------------------------------------------------------------------------------------

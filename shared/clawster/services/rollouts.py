@@ -122,7 +122,8 @@ def _release_claims(workspace_id: str, rollout_id: str, bot_ids: list[str]) -> N
 def _targets(access: Access, targets: domain.Targets) -> list[Bot]:
     if targets.is_explicit():
         return [get_bot(access, bot_id) for bot_id in targets.bot_ids]  # 404 names a bot outside the workspace
-    fleets = list(Fleet.query(*_prefix(access.workspace_id, Fleet.sk_prefix())))
+    partition = Fleet.key(access.workspace_id, "")[0]
+    fleets = list(Fleet.query(partition, Fleet.sk.startswith(Fleet.sk_prefix())))
     found = []
     for fleet in fleets:
         if targets.fleet_ids and fleet.id not in targets.fleet_ids:
