@@ -122,3 +122,15 @@ def test_selector_matching():
     assert not targets.matches(bot_id="x", fleet_id="f", environment="dev", tags={"tier": "gold"})
     assert not targets.matches(bot_id="x", fleet_id="f", environment="prod", tags={})
     assert r.Targets(bot_ids=("x",)).matches(bot_id="x", fleet_id="f", environment="dev", tags={})
+
+
+@pytest.mark.parametrize(("payload", "reading"), [
+    ({"channelOrder": ["telegram"], "channelAccounts": {}, "statusIssues": []}, PASS),
+    ({"channelOrder": ["telegram"], "statusIssues": [{"channel": "telegram", "message": "logged out"}]}, FAIL),
+    ({"channelOrder": [], "channelAccounts": {}, "statusIssues": []}, NO),  # no channel: nothing to judge
+    ({"ts": 1}, NO),
+    ("not an object", INC),
+    ({"channelOrder": "telegram"}, INC),
+])
+def test_the_channel_gate_from_channels_status(payload, reading):
+    assert r.channel_reading(payload) is reading

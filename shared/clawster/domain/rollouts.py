@@ -307,6 +307,17 @@ def combine(per_bot: Sequence[Reading]) -> Reading:
     return Reading.PASS
 
 
+def channel_reading(payload: Any) -> Reading:
+    """The channel health gate from a gateway's channels.status answer ({channelOrder, channelAccounts,
+    statusIssues, ...}): an issue fails it; a gateway with no channel has no data (pause, never pass); an answer
+    of another shape is inconclusive."""
+    if not isinstance(payload, Mapping) or not isinstance(payload.get("channelOrder", []), list):
+        return Reading.INCONCLUSIVE
+    if payload.get("statusIssues"):
+        return Reading.FAIL
+    return Reading.PASS if payload.get("channelOrder") else Reading.NO_DATA
+
+
 def merge_patch(base: Any, patch: Any) -> Any:
     """RFC 7396 JSON merge patch: objects merge, null removes a key, anything else replaces."""
     if not isinstance(patch, Mapping):

@@ -367,11 +367,7 @@ class GateReader:
                 payload = client.channels_status()
         except (GatewayError, ProviderError):
             return Reading.NO_DATA
-        if not isinstance(payload, dict):
-            return Reading.INCONCLUSIVE
-        if payload.get("statusIssues"):
-            return Reading.FAIL
-        return Reading.PASS if payload.get("channelOrder") else Reading.NO_DATA
+        return domain.channel_reading(payload)
 
 
 def _announce_bot(item: RolloutBot) -> None:
