@@ -86,7 +86,7 @@ def test_a_canary_rollout_pauses_on_no_data_resumes_and_succeeds(fleet):
     team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{again['id']}/abort").ok(200)
     wait_for(team, again["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")
     audit = team.owner.get(f"{team.ws}/audit", query={"target": f"rollout/{created['id']}"}).ok(200).body["items"]
-    assert {"rollout.create", "rollout.resume", "rollout.succeeded"} <= {e["action"] for e in audit}
+    assert {"rollout.create", "rollout.paused", "rollout.resume", "rollout.succeeded"} <= {e["action"] for e in audit}
 
 
 def test_the_abort_threshold_counts_only_after_its_minimum_sample_then_rolls_back(fleet):
@@ -117,6 +117,11 @@ def test_the_abort_threshold_counts_only_after_its_minimum_sample_then_rolls_bac
     assert states == {old1: "FAILED", new1: "ROLLED_BACK", old2: "FAILED", new2: "PENDING"}
     for bot_id in (old1, new1, old2, new2):  # nothing left half-applied: every bot on its revision from before
         assert team.owner.get(f"{team.ws}/bots/{bot_id}").ok(200).body["desired_revision_id"] == before[bot_id]
+    audit = team.owner.get(f"{team.ws}/audit", query={"target": f"rollout/{created['id']}"}).ok(200).body["items"]
+    assert {"rollout.rolling_back", "rollout.rolled_back"} <= {e["action"] for e in audit}
+    changes = team.owner.get(f"{team.ws}/audit", query={"target": f"bot/{new1}"}).ok(200).body["items"]
+    assert {(e["actor"], e["action"]) for e in changes} >= {(f"rollout/{created['id']}", "rollout.apply"),
+                                                           (f"rollout/{created['id']}", "bot.rollback")}
 
 
 def test_two_rollouts_racing_for_one_bot_one_is_refused(fleet, monkeypatch):

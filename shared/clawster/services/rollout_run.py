@@ -43,14 +43,19 @@ def _spec(rollout: Rollout) -> domain.RolloutSpec:
     return domain.parse(json.loads(rollout.spec))
 
 
-def _save(rollout: Rollout, fields: list[str], waves: list[dict[str, Any]] | None = None) -> bool:
-    """Write the fields (and the waves) if no control landed since the read; False when one did."""
+def _save(rollout: Rollout, fields: list[str], waves: list[dict[str, Any]] | None = None, *,
+          before: dict[str, Any] | None = None, action: str | None = None) -> bool:
+    """Write the fields (and the waves) if no control landed since the read; False when one did. A change of
+    the rollout's status (`action`) is audited in the same transaction, with the view `before` it."""
     if waves is not None:
         rollout.waves = json.dumps(waves)
         fields = [*fields, "waves"]
+    change = Change().edit(rollout, fields, expected_version=rollout.version,
+                           stale_error=lambda: InvalidState("the rollout changed meanwhile"))
+    if action is not None:
+        change.audit(rollouts.workflow_event(rollout, before, action, actor(rollout.id), rollout.status_reason))
     try:
-        Change().edit(rollout, fields, expected_version=rollout.version,
-                      stale_error=lambda: InvalidState("the rollout changed meanwhile")).commit()
+        change.commit()
         return True
     except InvalidState:
         return False
@@ -74,8 +79,9 @@ def next_wave(state: dict[str, Any]) -> dict[str, Any]:
             return {**state, "action": "done"}
         number = int(wave["number"])
         if number in _spec(rollout).approval_before_waves and rollout.approved_wave != number:
+            before = rollouts.audit_view(rollout)
             rollout.status, rollout.status_reason = RolloutStatus.AWAITING_APPROVAL.value, f"wave {number} needs an approval"
-            if _save(rollout, ["status", "status_reason"]):
+            if _save(rollout, ["status", "status_reason"], before=before, action="rollout.awaiting_approval"):
                 rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "wave": number})
             continue
         wave["status"], rollout.current_wave = "RUNNING", number
@@ -140,6 +146,7 @@ def _record_decision(state: dict[str, Any], decision: domain.Decision, gates: di
                      failed: int) -> dict[str, Any]:
     for _ in range(EDIT_ATTEMPTS):
         rollout = load(state)
+        before = rollouts.audit_view(rollout)
         verdict = decision.verdict
         if RolloutStatus(rollout.status) in (RolloutStatus.ABORTING, RolloutStatus.ROLLING_BACK):
             verdict = Verdict.ROLLBACK
@@ -154,7 +161,8 @@ def _record_decision(state: dict[str, Any], decision: domain.Decision, gates: di
         elif verdict is Verdict.ROLLBACK and rollout.status != RolloutStatus.ABORTING.value:
             rollout.status, rollout.status_reason, fields = RolloutStatus.ROLLING_BACK.value, decision.reason, [
                 "status", "status_reason"]
-        if _save(rollout, fields, waves):
+        action = f"rollout.{rollout.status.lower()}" if fields else None  # paused, or rolling back: audited
+        if _save(rollout, fields, waves, before=before, action=action):
             rollouts.announce(rollout, "rollout.wave", {"wave": wave["number"], "status": wave["status"],
                                                         "verdict": verdict.value, "reason": decision.reason,
                                                         "readings": wave["readings"]})
@@ -268,9 +276,10 @@ def rollback_plan(state: dict[str, Any]) -> dict[str, Any]:
     """The bots the rollout changed, for the rollback's Map; the rollout is ROLLING_BACK."""
     rollout = load(state)
     if rollout.status != RolloutStatus.ROLLING_BACK.value:
+        before = rollouts.audit_view(rollout)
         rollout.status = RolloutStatus.ROLLING_BACK.value
         rollout.status_reason = rollout.status_reason or "rolling back"
-        _save(rollout, ["status", "status_reason"])
+        _save(rollout, ["status", "status_reason"], before=before, action="rollout.rolling_back")
         rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason})
     changed = [i for i in rollouts.bots_of(rollout) if i.new_revision_id or i.request_id
                or i.state in (BotState.ROLLING_BACK.value, BotState.ROLLED_BACK.value, BotState.ROLLBACK_FAILED.value)]

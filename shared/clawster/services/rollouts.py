@@ -91,7 +91,7 @@ def _claim(access: Access, rollout: Rollout, bot_ids: list[str]) -> None:
                 change.create(claim, exists_error=_taken(access.workspace_id, bot_id))
             if index == len(chunks) - 1:
                 change.create(rollout, exists_error=lambda: Conflict("rollout id collision"))
-                change.audit(audit.event(access, f"rollout/{rollout.id}", None, _audit_view(rollout)))
+                change.audit(audit.event(access, f"rollout/{rollout.id}", None, audit_view(rollout)))
             change.commit()
             made += chunk
     except Exception:
@@ -211,7 +211,7 @@ def control(access: Access, rollout_id: str, action: str) -> Rollout:
         raise InvalidState(f"a {rollout.status} rollout does not take '{action}'",
                            {"status": rollout.status,
                             "allowed_actions": [a for a, s in _ALLOWED.items() if RolloutStatus(rollout.status) in s]})
-    before, expected = _audit_view(rollout), rollout.version
+    before, expected = audit_view(rollout), rollout.version
     edited = ["status", "status_reason"]
     if action == "pause":
         rollout.status, rollout.status_reason = RolloutStatus.PAUSED.value, f"paused by {access.caller.user_id}"
@@ -225,7 +225,7 @@ def control(access: Access, rollout_id: str, action: str) -> Rollout:
     else:
         rollout.promoted_wave, edited = int(rollout.current_wave or 0), ["promoted_wave"]
     change = Change().edit(rollout, edited, expected_version=expected, stale_error=lambda: stale("rollout", rollout_id))
-    change.audit(audit.event(access, f"rollout/{rollout.id}", before, _audit_view(rollout), action=f"rollout.{action}"))
+    change.audit(audit.event(access, f"rollout/{rollout.id}", before, audit_view(rollout), action=f"rollout.{action}"))
     change.commit()
     announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason, "control": action})
     return rollout
@@ -240,7 +240,7 @@ def _next_wave(rollout: Rollout) -> int:
 
 def end(rollout: Rollout, status: RolloutStatus, reason: str | None, *, actor: str) -> None:
     """The rollout ends in `status`: its claims are released, so its bots may join another rollout."""
-    before = _audit_view(rollout)
+    before = audit_view(rollout)
     rollout.status, rollout.status_reason, rollout.ended_at = status.value, reason, now()
     change = Change().edit(rollout, ["status", "status_reason", "ended_at"], expected_version=rollout.version,
                            stale_error=lambda: stale("rollout", rollout.id))
@@ -253,13 +253,13 @@ def end(rollout: Rollout, status: RolloutStatus, reason: str | None, *, actor: s
 
 def workflow_event(rollout: Rollout, before: dict[str, Any] | None, action: str, actor: str,
                    reason: str | None) -> AuditEvent:
-    after = _audit_view(rollout)
+    after = audit_view(rollout)
     return AuditEvent.new(workspace_id=rollout.workspace_id, actor=actor, role=None, action=action, outcome="ALLOWED",
                           target=f"rollout/{rollout.id}", before=before, after=after, diff=diff(before, after),
                           reason=reason, request_id=rollout.id)
 
 
-def _audit_view(rollout: Rollout) -> dict[str, Any]:
+def audit_view(rollout: Rollout) -> dict[str, Any]:
     return json.loads(json.dumps(public(rollout), default=str))
 
 
