@@ -74,3 +74,32 @@ def test_a_canary_that_fails_health_is_rolled_back_on_its_gateway_and_the_rest_i
     assert untouched["applied_config_hash"] == other["applied_config_hash"]
     delete(team, canary_path)
     delete(team, other_path)
+
+
+def test_a_gateway_killed_mid_rollout_leaves_nothing_half_applied(stack, team):
+    """The second wave's gateway is killed (SIGKILL) as its wave starts: whatever the race gives (its apply
+    waits for the supervisor's restart, or fails and the rollout rolls back), every bot ends with its desired
+    revision applied, on its gateway, and the rollout ends."""
+    team.with_bot()
+    (first, first_path), (second, second_path) = provision(team, "first"), provision(team, "second")
+    first, second = settle(team, first_path), settle(team, second_path)
+    assert first["status"] == second["status"] == "RUNNING", (first["status_reason"], second["status_reason"])
+    body = {"targets": {"bot_ids": [first["id"], second["id"]]},
+            "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#3c3c3c"}}},
+            "strategy": {"kind": "CANARY", "canary_bot_ids": [first["id"]]}}
+    rollout = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    until(team, rollout["id"], lambda r: r["current_wave"] == 2, "its second wave")
+    record = InstanceFiles(Path(stack.state_dir) / "gateways", second["id"]).load()
+    os.killpg(record.pid, signal.SIGKILL)
+
+    ended = until(team, rollout["id"], lambda r: r["status"] in ("SUCCEEDED", "ROLLED_BACK", "FAILED"), "its end")
+    assert ended["status"] in ("SUCCEEDED", "ROLLED_BACK"), ended
+    for bot_path in (first_path, second_path):
+        bot = settle(team, bot_path)
+        assert bot["desired_revision_id"] == bot["applied_revision_id"], bot
+        with LocalProvider(stack.state_dir / "gateways", supervise=False).client(bot["id"]) as client:
+            live = client.config_get()
+        has_color = live.config.get("ui", {}).get("seamColor") == "#3c3c3c"
+        assert has_color == (ended["status"] == "SUCCEEDED"), (ended["status"], live.config.get("ui"))
+    delete(team, first_path)
+    delete(team, second_path)
