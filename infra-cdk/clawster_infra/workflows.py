@@ -55,16 +55,24 @@ def make_workflows(scope: Construct, specs: tuple[Function, ...], functions: dic
         if not tracing:
             acknowledge(machine, "AwsSolutions-SF2", "X-Ray is opt-in for the whole stack (-c tracing=true)")
         machines[name] = machine
-    arns = cdk.Stack.of(scope).to_json_string({name: m.state_machine_arn for name, m in machines.items()})
+    stack = cdk.Stack.of(scope)
+    arns = stack.to_json_string({name: m.state_machine_arn for name, m in machines.items()})
+    # A task function that starts workflows (the rollout's starts each bot's apply) cannot name the machines by
+    # reference: each machine already names it (its substitution), a cycle. It gets their ARNs built from
+    # their fixed names instead: the same ARNs, no reference.
+    built = {name: stack.format_arn(service="states", resource="stateMachine", resource_name=m_name,
+                                    arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)
+             for name, m_name in ((name, f"clawster-{name}") for name in machines)}
     for spec in specs:
         if spec.starts_workflows:
             fn = functions[spec.name]
-            fn.add_environment(ENV, arns)
-            fn.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"],
-                                                      resources=[m.state_machine_arn for m in machines.values()]))
+            is_task = any(isinstance(t, StepFunctionsTask) for t in spec.triggers)
+            fn.add_environment(ENV, stack.to_json_string(built) if is_task else arns)
+            fn.add_to_role_policy(iam.PolicyStatement(
+                actions=["states:StartExecution"],
+                resources=list(built.values()) if is_task else [m.state_machine_arn for m in machines.values()]))
         if spec.stops_workflows:  # the sweeper: StopExecution on these machines' executions, nothing else
             fn = functions[spec.name]
-            stack = cdk.Stack.of(scope)
             fn.add_to_role_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=[
                 stack.format_arn(service="states", resource="execution",
                                  resource_name=f"{m.state_machine_name}:*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)

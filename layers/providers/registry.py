@@ -18,7 +18,8 @@ from .base import Provider
 from .errors import UnknownTarget
 
 LOCAL_ROOT_ENV = "CLAWSTER_LOCAL_PROVIDER_ROOT"
-TARGETS = ("local",)
+LOOPBACK_ENV = "CLAWSTER_LOOPBACK_INVENTORY"  # gateways run by someone else, by address (layers/providers/loopback.py)
+TARGETS = ("local", "loopback")
 
 _cache: dict[tuple[int, str, str], Provider] = {}
 _guard = threading.Lock()
@@ -30,6 +31,11 @@ def provider_for(target: str) -> Provider:
         if not root:
             raise UnknownTarget(f"target 'local' is not available here: {LOCAL_ROOT_ENV} is not set")
         return _cached(target, root, lambda: _local(root))
+    if target == "loopback":
+        inventory = os.environ.get(LOOPBACK_ENV)
+        if not inventory:
+            raise UnknownTarget(f"target 'loopback' is not available here: {LOOPBACK_ENV} is not set")
+        return _cached(target, inventory, lambda: _loopback(inventory))
     raise UnknownTarget(f"no provider for target {target!r} (known: {', '.join(TARGETS)})")
 
 
@@ -45,3 +51,9 @@ def _local(root: str) -> Provider:
     from .local import LocalProvider  # not in the Lambda bundle: only where the local target exists
 
     return LocalProvider(root, supervise=False)
+
+
+def _loopback(inventory: str) -> Provider:
+    from .loopback import LoopbackProvider
+
+    return LoopbackProvider(inventory)

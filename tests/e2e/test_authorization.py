@@ -90,6 +90,10 @@ MINIMUM_ROLE = {
     ("POST", WS + "/connectors/{connector_id}/test"): "OPERATOR",
     ("POST", WS + "/connectors/{connector_id}/rotate"): "OPERATOR",
     ("GET", WS + "/connectors/{connector_id}/rotations/{rotation_id}"): "VIEWER",
+    ("POST", WS + "/rollouts"): "OPERATOR",  # changes bots, as PATCH of a bot does
+    ("GET", WS + "/rollouts"): "VIEWER",
+    ("GET", WS + "/rollouts/{rollout_id}"): "VIEWER",
+    ("POST", WS + "/rollouts/{rollout_id}/{action}"): "OPERATOR",  # pause, resume, approve, abort, promote
 }
 RANK = {"VIEWER": 1, "OPERATOR": 2, "ADMIN": 3, "OWNER": 4}  # each role can do what the ones below can
 UNDOCUMENTED = {("GET", "/swagger")}  # a page about the API, kept out of its document
@@ -117,7 +121,8 @@ def _fill(path: str, team) -> str:
     values = {"workspace_id": team.workspace_id, "fleet_id": team.fleet_id, "bot_id": team.bot_id,
               "revision_id": team.revision_id, "user_id": "not-a-member", "action": "pause",
               "pack_id": "01J0000000000000000000000P", "layer_id": "01J0000000000000000000000L",
-              "connector_id": "01J0000000000000000000000C", "rotation_id": "01J0000000000000000000000R"}
+              "connector_id": "01J0000000000000000000000C", "rotation_id": "01J0000000000000000000000R",
+              "rollout_id": "01J0000000000000000000000U"}
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
 
 

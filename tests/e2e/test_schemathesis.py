@@ -62,6 +62,10 @@ ALSO_422: list[tuple[str, dict[str, str]]] = [
     # a value must have the shape of its kind's credential, a rotation's differ from the current one
     # (tests/unit/test_connector_checks.py, tests/e2e/test_connectors.py)
     ("connectors", {"include-path-regex": "/connectors"}),
+    # rules between a rollout's fields (bot ids or a selector, each change kind's own fields, canaries among the
+    # targets, approval waves within the plan: clawster.domain.rollouts.parse) and a target without a gateway
+    # (tests/unit/test_rollout_planning.py, tests/workflows/test_rollouts.py)
+    ("rollout create", {"include-path": "/workspaces/{workspace_id}/rollouts", "include-method": "POST"}),
 ]
 CONFIG_CHECKS += "".join(
     f"\n# {name}\n[[operations]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in selector.items())

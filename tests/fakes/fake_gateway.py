@@ -340,7 +340,8 @@ def _response(status: int, data: bytes, content_type: str, headers: dict | None 
 class FakeGateway:
     def __init__(self, token: str = "fake-token", *, config: dict | None = None, tick_interval_ms: int = 30000,
                  startup_unavailable_connects: int = 0, retry_after_ms: int = 500, agent_delay_s: float = 0.05,
-                 write_limit: int = 30, write_window_ms: int = 60_000, restart_ms: int = 300):
+                 write_limit: int = 30, write_window_ms: int = 60_000, restart_ms: int = 300,
+                 write_latency_s: float = 0.0):
         # fake: with no config the admin HTTP RPC plugin is enabled, so HTTP tests need no setup patch.
         base = {"gateway": {"mode": "local", "port": 18789, "bind": "loopback", "auth": {"mode": "token"}},
                 "update": {"checkOnStart": False}, "plugins": {"entries": {"admin-http-rpc": {"enabled": True}}}}
@@ -349,6 +350,7 @@ class FakeGateway:
         self.tick_interval_ms, self.retry_after_ms = tick_interval_ms, retry_after_ms
         self.startup_unavailable_connects, self.agent_delay_s = startup_unavailable_connects, agent_delay_s
         self.write_limit, self.write_window_ms, self.restart_ms = write_limit, write_window_ms, restart_ms
+        self.write_latency_s = write_latency_s  # fake: a fixed delay before each config write answers (benchmarks)
         self.write_buckets: dict[str, dict] = {}  # "method|caller" -> {count, windowStartMs}
         self.starting_until = 0.0  # monotonic: after a restart request, starting until then
         self.injected: dict[str, dict] = {}  # method -> the error object its next call answers
@@ -506,6 +508,10 @@ class FakeGateway:
             return None  # the WebSocket handshake proceeds
         return _text_response(404, "Not Found")
 
+    async def _write_delay(self, method: str) -> None:
+        if method in CONTROL_PLANE_WRITES and self.write_latency_s:
+            await asyncio.sleep(self.write_latency_s)
+
     async def _admin_rpc(self, conn: ServerConnection, request: Request) -> Response:
         plugin = self._config.get("plugins", {}).get("entries", {}).get("admin-http-rpc", {})
         if plugin.get("enabled") is not True:  # no route registered: the server's plain 404
@@ -534,6 +540,7 @@ class FakeGateway:
                 raise invalid(f"admin HTTP RPC method is not supported: {method}")
             if method == "commands.list":
                 return _json_response(200, {"id": rid, "ok": True, "payload": {"methods": sorted(ADMIN_RPC_METHODS)}})
+            await self._write_delay(method)
             result = await self.call(_Client(None, list(ALL_SCOPES), ip="127.0.0.1"), method, body.get("params"))
             if isinstance(result, _Accepted):
                 payload, error = await result.final()

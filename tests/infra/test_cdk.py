@@ -626,7 +626,7 @@ def test_staged_code_depends_only_on_the_code(template):
 
 # --- workflows (Step Functions) ---------------------------------------------------------------------
 
-WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply", "rotate"}  # one per statemachines/*.asl.json
+WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply", "rotate", "rollout"}  # one per statemachines/*.asl.json
 
 
 def _machines(template: dict) -> dict[str, dict]:
@@ -638,21 +638,24 @@ def _machines(template: dict) -> dict[str, dict]:
 def test_each_workflow_is_a_state_machine_with_its_task_function_substituted(template):
     machines = _machines(template)
     assert set(machines) == WORKFLOWS
-    task_id = function_ids(template)["task-bot-workflow"]
+    ids = function_ids(template)
+    task_id, rollout_task_id = ids["task-bot-workflow"], ids["task-rollout-workflow"]
     for name, props in machines.items():
-        assert props["DefinitionSubstitutions"] == {"BotWorkflowTask": {"Fn::GetAtt": [task_id, "Arn"]}}, name
+        assert props["DefinitionSubstitutions"] == {"BotWorkflowTask": {"Fn::GetAtt": [task_id, "Arn"]},
+                                                    "RolloutWorkflowTask": {"Fn::GetAtt": [rollout_task_id, "Arn"]}}, name
         logging = props["LoggingConfiguration"]
         assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False, name
 
 
 def test_the_machines_may_invoke_only_the_task_function(template):
-    task_id = function_ids(template)["task-bot-workflow"]
+    ids = function_ids(template)
+    task_arns = [{"Fn::GetAtt": [ids[name], "Arn"]} for name in ("task-bot-workflow", "task-rollout-workflow")]
     schedule_roles = _schedule_role_ids(template)  # each may invoke its one job (the schedule test)
     invokes = [s for _, policy, s in _statements(template) if "lambda:InvokeFunction" in _as_list(s["Action"])
                and not {r["Ref"] for r in policy["Properties"]["Roles"]} & schedule_roles]
     assert len(invokes) == len(WORKFLOWS)
     for statement in invokes:
-        assert _as_list(statement["Resource"]) == [{"Fn::GetAtt": [task_id, "Arn"]}]  # no ":*" versions
+        assert _as_list(statement["Resource"]) == task_arns  # the task functions only, no ":*" versions
 
 
 def test_only_functions_that_start_workflows_may_and_know_the_machines(template):
@@ -660,12 +663,19 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
     lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
     starters = {f.name for f in FUNCTIONS if f.starts_workflows}
     # job-drift: a revert is the apply workflow; api-pairing: an approval is a new revision, applied;
-    # api-connectors: a connector's rotation
-    assert starters == {"api-bots", "job-drift", "api-pairing", "api-connectors"}
+    # api-connectors: a connector's rotation; api-rollouts: the rollout workflow; task-rollout-workflow: each
+    # bot's change is its apply (or upgrade)
+    assert starters == {"api-bots", "job-drift", "api-pairing", "api-connectors", "api-rollouts", "task-rollout-workflow"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in starters}
+    task_role = lambdas[ids["task-rollout-workflow"]]["Properties"]["Role"]["Fn::GetAtt"][0]
     for _, policy, statement in _statements(template):
         if "states:StartExecution" in _as_list(statement["Action"]):
             assert {r["Ref"] for r in policy["Properties"]["Roles"]} <= roles
+            if {r["Ref"] for r in policy["Properties"]["Roles"]} == {task_role}:
+                # The rollout task names the machines by their built ARNs (a reference would be a cycle).
+                built = {json.dumps(r) for r in _as_list(statement["Resource"])}
+                assert len(built) == len(WORKFLOWS) and all("stateMachine:clawster-" in r for r in built)
+                continue
             assert {r["Ref"] for r in _as_list(statement["Resource"])} == machine_ids
     for name, logical_id in ids.items():
         env = lambdas[logical_id]["Properties"]["Environment"]["Variables"]

@@ -99,6 +99,14 @@ EXPECTED = {
     # a body (422: wrong shape, or the current value again); 409 a rotation runs already
     ("POST", WS + "/connectors/{connector_id}/rotate"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
     ("GET", WS + "/connectors/{connector_id}/rotations/{rotation_id}"): {401, 404, 429, 503},
+    # OPERATOR and up; body (422 also: a rule between fields, a bot without a gateway); 409 a bot in another
+    # active rollout; 404 an explicit bot outside the workspace; no Idempotency-Key, no If-Match
+    ("POST", WS + "/rollouts"): {400, 401, 403, 404, 409, 413, 415, 422, 429, 503},
+    # VIEWER may list (no 403); cursor (400) and limit (422)
+    ("GET", WS + "/rollouts"): {400, 401, 404, 422, 429, 503},
+    ("GET", WS + "/rollouts/{rollout_id}"): {401, 404, 429, 503},
+    # OPERATOR and up; no body; 422 an unknown action; 409 a status that does not take it, or a stale write
+    ("POST", WS + "/rollouts/{rollout_id}/{action}"): {401, 403, 404, 409, 422, 429, 503},
 }
 
 

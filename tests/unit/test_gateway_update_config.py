@@ -75,3 +75,29 @@ def test_each_caller_has_its_own_budget_and_the_window_resets(fake):
             assert time.monotonic() < deadline, error
             time.sleep(min(0.05, error.retry_after_ms / 1000))
     assert limited.retry_after_ms <= WINDOW_MS
+
+
+def exhaust_apply(client: GatewayClient, config: dict) -> RateLimited:
+    """The limit is per method: spend config.apply's budget."""
+    for n in range(LIMIT):
+        client.config_apply({**config, "ui": {"seamColor": f"#00000{n}"}}, base_hash=client.config_get().hash)
+    with pytest.raises(RateLimited) as caught:
+        client.config_apply(config, base_hash=client.config_get().hash)
+    return caught.value
+
+
+def test_a_whole_config_apply_waits_out_the_limit_too(fake):
+    """The apply workflow (and so every rollout) writes with apply_config: the limit delays it, never fails it."""
+    client = GatewayClient(AdminRpcTransport(fake.http_url, "t"))
+    config = {**fake.config, "ui": {"seamColor": "#0a0b0c"}}
+    limited = exhaust_apply(client, config)
+    waits: list[float] = []
+    write = client.apply_config(config, deadline_s=30, sleep=recording_sleep(waits))
+    assert fake.config["ui"]["seamColor"] == "#0a0b0c" and write.hash == fake.config_hash
+    assert len(waits) == 1 and limited.retry_after_ms / 1000 - 0.5 <= waits[0] <= WINDOW_MS / 1000 + 0.5
+    with pytest.raises(RateLimited):  # the budget of the window the wait opened, spent
+        for _ in range(LIMIT + 1):
+            client.config_apply(config, base_hash=client.config_get().hash)
+    with pytest.raises(RateLimited):  # past its deadline it raises (retryable), and writes nothing
+        client.apply_config({**config, "ui": {"seamColor": "#ffffff"}}, deadline_s=0.1, sleep=recording_sleep([]))
+    assert fake.config["ui"]["seamColor"] != "#ffffff"

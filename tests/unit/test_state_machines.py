@@ -25,7 +25,8 @@ def validate(path: Path) -> subprocess.CompletedProcess:
 
 def test_there_is_one_machine_per_workflow():
     assert [p.name for p in MACHINES] == ["apply.asl.json", "deprovision.asl.json", "lifecycle.asl.json",
-                                          "provision.asl.json", "rotate.asl.json", "upgrade.asl.json"]
+                                          "provision.asl.json", "rollout.asl.json", "rotate.asl.json",
+                                          "upgrade.asl.json"]
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
@@ -42,7 +43,20 @@ def test_the_validator_refuses_a_dangling_next(tmp_path):
 
 
 def tasks(definition: dict) -> list[tuple[str, dict]]:
-    return [(name, s) for name, s in definition["States"].items() if s["Type"] == "Task"]
+    """Every Task, also those inside a Map's ItemProcessor."""
+    found = []
+    for name, state in definition["States"].items():
+        if state["Type"] == "Task":
+            found.append((name, state))
+        if state["Type"] == "Map":
+            found += tasks(state["ItemProcessor"])
+    return found
+
+
+# The rollout's failure paths: a bot's step ends that bot (BotFailed), a rollout step ends the rollout (Fail).
+FAILURE_PATHS = {"RecordFailure": ("RecordFailure", "Rollback"),
+                 "RolloutWorkflowTask": ("Fail", "BotFailed", "UndoBotFailed")}
+FINAL = {"RecordFailure", "Fail", "BotFailed", "UndoBotFailed"}  # the failure paths themselves end in a Fail or Succeed state
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
@@ -53,21 +67,28 @@ def test_every_task_retries_retryable_errors_with_backoff_and_catches_the_rest(p
         assert retried == {RETRYABLE} | LAMBDA_RETRIES, name
         assert all(r["BackoffRate"] > 1 and r["MaxAttempts"] >= 3 for r in state["Retry"]), name
         assert PERMANENT not in retried, name  # a permanent error is never retried
-        if name != "RecordFailure":  # the failure path itself ends in a Fail state
+        function = state["Parameters"]["FunctionName"]
+        rollout = path.name == "rollout.asl.json"
+        assert function == ("${RolloutWorkflowTask}" if rollout else "${BotWorkflowTask}"), name
+        if name not in FINAL:
             catch = state["Catch"]
             assert [c["ErrorEquals"] for c in catch] == [["States.ALL"]], name
-            assert catch[0]["Next"] in ("RecordFailure", "Rollback"), name
-        assert state["Parameters"]["FunctionName"] == "${BotWorkflowTask}", name
+            assert catch[0]["Next"] in FAILURE_PATHS["RolloutWorkflowTask" if rollout else "RecordFailure"], name
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
 def test_every_wait_loop_goes_through_a_task_that_can_end_it(path):
     """A Wait is always followed by a check task (it raises a permanent error past the deadline)."""
-    states = json.loads(path.read_text())["States"]
-    for name, state in states.items():
-        if state["Type"] == "Wait":
-            assert states[state["Next"]]["Type"] == "Task", name
-            assert states[state["Next"]]["Parameters"]["Payload"]["step"].startswith("check_"), name
+    definition = json.loads(path.read_text())
+    scopes = [definition["States"]] + [s["ItemProcessor"]["States"] for s in definition["States"].values()
+                                       if s["Type"] == "Map"]
+    for states in scopes:
+        for name, state in states.items():
+            if state["Type"] == "Wait":
+                assert states[state["Next"]]["Type"] == "Task", name
+                step = states[state["Next"]]["Parameters"]["Payload"]["step"]
+                # The rollout's hold (paused, awaiting approval) goes back to next_wave, which reads the status.
+                assert step.startswith("check_") or step == "next_wave", name
 
 
 def test_the_local_stack_deploys_each_machine_with_its_substitutions(stack):
@@ -78,4 +99,5 @@ def test_the_local_stack_deploys_each_machine_with_its_substitutions(stack):
     for name, arn in stack.state_machines.items():
         definition = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
         assert "${" not in definition, name
-        assert ":function:task-bot-workflow" in definition, name
+        task = "task-rollout-workflow" if name == "rollout" else "task-bot-workflow"
+        assert f":function:{task}" in definition, name

@@ -67,6 +67,7 @@ BACKUPS_KEPT = 3  # per bot: the newest backups (one per upgrade) stay, older on
 VERSIONS = ".versions"  # <root>/.versions/<version>: versions installed for this root only (tests)
 SIZE = SizeTier("small", vcpu=1, memory_mb=1536, description="one gateway process on this machine (~1-1.5 GB RSS)")
 MAX_BACKOFF_S = 60.0
+APPLY_WAIT_S = 40.0  # a config write waits out the gateway's write limit this long, within a task's 60 s
 LOCKS = ".locks"
 
 
@@ -583,17 +584,17 @@ class LocalProvider:
 
     def _apply_live(self, bot_id: str, config: dict, attempts: int = 3) -> ConfigWrite:
         """config.apply on the base hash just read; a concurrent write (ConfigConflict) is read again, a
-        bounded number of times, then the conflict is raised (retryable: the workflow tries later)."""
+        bounded number of times, then the conflict is raised (retryable: the workflow tries later). The
+        gateway's write limit (RateLimited, retryAfterMs) is waited out as told, within APPLY_WAIT_S (inside
+        a task's timeout); past it the RateLimited escapes, retryable, and the workflow tries later."""
         with self.client(bot_id) as client:
-            for attempt in range(1, attempts + 1):
-                snapshot = client.config_get()
-                try:
-                    return client.config_apply(config, base_hash=snapshot.hash, note="clawster: provider update")
-                except InvalidConfig as error:
-                    raise ConfigRejected(error.message, error.issues) from error
-                except ConfigConflict as conflict:
-                    if attempt == attempts:
-                        raise ProviderBusy(f"the config of bot {bot_id} kept changing under us: {conflict}") from conflict
+            try:
+                return client.apply_config(config, note="clawster: provider update", attempts=attempts,
+                                           deadline_s=APPLY_WAIT_S)
+            except InvalidConfig as error:
+                raise ConfigRejected(error.message, error.issues) from error
+            except ConfigConflict as conflict:
+                raise ProviderBusy(f"the config of bot {bot_id} kept changing under us: {conflict}") from conflict
 
     def _write_validated(self, files: InstanceFiles, config: dict) -> None:
         previous = files.read_config()

@@ -16,6 +16,7 @@ from clawster.cli.exits import CliError, epilog
 from clawster.cli.fleets import fleet_app
 from clawster.cli.layers import config_app, overlay_app, profile_app
 from clawster.cli.policies import policy_app
+from clawster.cli.rollouts import rollout_app
 from clawster.cli.session import command_options, globals_, reset, root_options
 from clawster.cli.workspaces import member_app, workspace_app
 from clawster.local import discovery
@@ -27,7 +28,8 @@ app = typer.Typer(
 for name, group in (("workspace", workspace_app), ("member", member_app), ("fleet", fleet_app), ("bot", bot_app),
                     ("revision", revision_app), ("template", meta.template_app), ("audit", audit_app),
                     ("policy", policy_app), ("profile", profile_app), ("overlay", overlay_app),
-                    ("config", config_app), ("drift", drift_app), ("connector", connector_app)):
+                    ("config", config_app), ("drift", drift_app), ("connector", connector_app),
+                    ("rollout", rollout_app)):
     app.add_typer(group, name=name)
 auth.register(app)
 meta.register(app)

@@ -62,6 +62,10 @@ PERMISSIONS: dict[str, str | Role] = {
     "drift.list": Role.VIEWER,
     "drift.read": Role.VIEWER,
     "drift.policy.update": Role.ADMIN,
+    "rollout.list": Role.VIEWER,
+    "rollout.read": Role.VIEWER,
+    "rollout.create": Role.OPERATOR,
+    "rollout.control": Role.OPERATOR,  # pause, resume, approve, abort, promote
     "policy.builtin": AUTHENTICATED,
     "policy.list": Role.VIEWER,
     "policy.read": Role.VIEWER,

@@ -139,11 +139,30 @@ class GatewayClient:
         A RateLimited write is retried after the gateway's retry_after_ms (it does not count as an
         attempt); it escapes only when that wait would end after `deadline_s` from the call.
         """
+        return self._write_on_base(lambda base: self.config_patch(patch, base_hash=base, note=note),
+                                   attempts=attempts, deadline_s=deadline_s, sleep=sleep)
+
+    def apply_config(
+        self,
+        config: dict,
+        *,
+        note: str | None = None,
+        attempts: int = 3,
+        deadline_s: float = 120.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> ConfigWrite:
+        """config.get then config.apply (the whole config), with update_config's conflict and rate-limit rules:
+        a fleet rollout's writes wait as the gateway tells them, never failing for the limit alone."""
+        return self._write_on_base(lambda base: self.config_apply(config, base_hash=base, note=note),
+                                   attempts=attempts, deadline_s=deadline_s, sleep=sleep)
+
+    def _write_on_base(self, write: Callable[[str], ConfigWrite], *, attempts: int, deadline_s: float,
+                       sleep: Callable[[float], None]) -> ConfigWrite:
         deadline = time.monotonic() + deadline_s
         conflicts = 0
         while True:
             try:
-                return self.config_patch(patch, base_hash=self.config_get().hash, note=note)
+                return write(self.config_get().hash)
             except ConfigConflict:
                 conflicts += 1
                 if conflicts >= attempts:

@@ -91,6 +91,22 @@ def resume(state_machines: dict[str, str]) -> list[str]:
                      **(intent.get("extra") or {})}
             executions.start(state_machines[executions.MACHINE_OF[action]], intent["id"], state)
             resumed.append(bot.id)
+    resumed += resume_rollouts(state_machines)
+    return resumed
+
+
+def resume_rollouts(state_machines: dict[str, str]) -> list[str]:
+    """Start again, under its own name, every rollout a previous run of the stack left active: its recorded
+    progress (services/rollout_run.py) makes the new execution skip the bots and waves already finished."""
+    from clawster.services import executions
+    from clawster.store.entities import Rollout
+
+    resumed = []
+    for listed in Rollout.active():
+        rollout = Rollout.get(listed.pk, listed.sk, consistent_read=True)
+        executions.start(state_machines["rollout"], rollout.id,
+                         {"workspace_id": rollout.workspace_id, "rollout_id": rollout.id})
+        resumed.append(rollout.id)
     return resumed
 
 

@@ -44,6 +44,14 @@ def state_machine_arn_of(machine: str, purpose: str | None = None) -> str:
         raise WorkflowsUnavailable(f"no state machine for '{purpose or machine}' is deployed here ({ENV})") from None
 
 
+def machine_arn(name: str) -> str:
+    """A state machine by its file's name (e.g. "rollout": statemachines/rollout.asl.json)."""
+    try:
+        return json.loads(os.environ[ENV])[name]
+    except (KeyError, ValueError):
+        raise WorkflowsUnavailable(f"no state machine '{name}' is deployed here ({ENV})") from None
+
+
 def execution_arn(machine_arn: str, name: str) -> str:
     return machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
 

@@ -12,6 +12,9 @@ Key layout (docs/access-patterns.md lists every pattern):
   StepRecord  pk=WS#<ws>               sk=STEP#<bot>#<execution>#<step>   (a workflow step's progress)
   DriftPolicy pk=WS#<ws>               sk=DRIFTPOLICY#FLEET#<fleet> | DRIFTPOLICY#BOT#<bot>
   DriftReport pk=WS#<ws>               sk=DRIFT#<bot>             (the last drift check of a bot)
+  Rollout     pk=WS#<ws>               sk=ROLLOUT#<rollout>       gsi2: ROLLOUTS#ACTIVE / <ws>#<rollout> (active only)
+  RolloutBot  pk=WS#<ws>               sk=ROLLOUTBOT#<rollout>#<bot>  (one bot's progress in a rollout)
+  RolloutClaim pk=WS#<ws>              sk=ROLLOUTCLAIM#<bot>      (the bot is in this active rollout)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
   SecurityEvent pk=SECURITY#<user>     sk=EVENT#<event ulid>      TTL expires_at (non-members' refusals)
@@ -630,6 +633,108 @@ class DriftReport(Entity):
     @staticmethod
     def sk_prefix() -> str:
         return "DRIFT#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.bot_id)
+
+
+class Rollout(Mutable):
+    """A fleet rollout (clawster.domain.rollouts): its spec and plan as JSON, its status, and each wave's state
+    ([{number, status, verdict, reason, readings, bake_until}]). Its bots' progress are RolloutBot items."""
+
+    ENTITY = "Rollout"
+    ACTIVE_PARTITION = "ROLLOUTS#ACTIVE"  # sparse: only active rollouts have gsi2 keys (a restart resumes them)
+    by_status = Gsi2()
+    id = UnicodeAttribute()
+    workspace_id = UnicodeAttribute()
+    status = UnicodeAttribute()
+    status_reason = UnicodeAttribute(null=True)
+    spec = UnicodeAttribute()  # JSON: the request as accepted
+    waves = UnicodeAttribute()  # JSON list of wave states, each with its bot ids
+    current_wave = NumberAttribute(default=0)  # the wave being run (from 1); 0: none yet
+    bot_count = NumberAttribute(default=0)
+    created_by = UnicodeAttribute()
+    execution_arn = UnicodeAttribute(null=True)
+    promoted_wave = NumberAttribute(null=True)  # `promote`: this wave's bake ends now
+    approved_wave = NumberAttribute(null=True)  # the last wave an approval let start
+    ended_at = UTCDateTimeAttribute(null=True)
+    gsi2pk = UnicodeAttribute(null=True)
+    gsi2sk = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, rollout_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"ROLLOUT#{rollout_id}"
+
+    @classmethod
+    def active(cls) -> Iterator[Rollout]:
+        """Every active rollout, in every workspace (GSIs are eventually consistent on AWS: re-read before acting)."""
+        yield from cls.by_status.query(cls.ACTIVE_PARTITION)
+
+    @staticmethod
+    def sk_prefix() -> str:
+        return "ROLLOUT#"
+
+    def derive_keys(self) -> None:
+        from clawster.domain.rollouts import ACTIVE
+
+        self.pk, self.sk = self.key(self.workspace_id, self.id)
+        active = self.status in ACTIVE
+        self.gsi2pk = self.ACTIVE_PARTITION if active else None
+        self.gsi2sk = f"{self.workspace_id}#{self.id}" if active else None
+
+
+class RolloutBot(Entity):
+    """One bot's progress in a rollout: which wave, its state, the revision (or version) it had before (what a
+    rollback returns it to) and the one the rollout gave it, and the apply request that changed it."""
+
+    ENTITY = "RolloutBot"
+    workspace_id = UnicodeAttribute()
+    rollout_id = UnicodeAttribute()
+    bot_id = UnicodeAttribute()
+    wave = NumberAttribute()
+    state = UnicodeAttribute(default="PENDING")
+    previous_revision_id = UnicodeAttribute(null=True)
+    new_revision_id = UnicodeAttribute(null=True)
+    previous_version = UnicodeAttribute(null=True)
+    request_id = UnicodeAttribute(null=True)  # the bot workflow the rollout started on it (apply, or rollback)
+    health = UnicodeAttribute(null=True)  # the last gate reading of this bot: PASS | FAIL | NO_DATA
+    detail = UnicodeAttribute(null=True)
+
+    @staticmethod
+    def key(workspace_id: str, rollout_id: str, bot_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"ROLLOUTBOT#{rollout_id}#{bot_id}"
+
+    @staticmethod
+    def sk_prefix(rollout_id: str) -> str:
+        return f"ROLLOUTBOT#{rollout_id}#"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.rollout_id, self.bot_id)
+
+    def save_progress(self) -> None:
+        """Progress, as a StepRecord's: written by the rollout workflow alone, one step at a time per bot."""
+        self.stamp()
+        self.save()
+
+
+class RolloutClaim(Entity):
+    """A bot taken by an active rollout: created with attribute_not_exists in the rollout's create transaction
+    (so of two rollouts naming one bot, one is a 409), removed when that rollout ends."""
+
+    ENTITY = "RolloutClaim"
+    workspace_id = UnicodeAttribute()
+    bot_id = UnicodeAttribute()
+    rollout_id = UnicodeAttribute()
+
+    @classmethod
+    def of(cls, workspace_id: str, bot_id: str, rollout_id: str) -> RolloutClaim:
+        item = cls(workspace_id=workspace_id, bot_id=bot_id, rollout_id=rollout_id)
+        item.derive_keys()
+        return item
+
+    @staticmethod
+    def key(workspace_id: str, bot_id: str) -> tuple[str, str]:
+        return ws_pk(workspace_id), f"ROLLOUTCLAIM#{bot_id}"
 
     def derive_keys(self) -> None:
         self.pk, self.sk = self.key(self.workspace_id, self.bot_id)

@@ -1,0 +1,40 @@
+"""The task Lambda of the rollout workflow (statemachines/rollout.asl.json): one step per invocation, named
+by the state machine in `step`; each takes the state (the rollout's, or one bot's inside the wave's Map) and
+returns it with its additions. The work is in clawster.services.rollout_run. Errors leave as Step Functions
+error names (functions/errors.py): retryable ones are retried by the ASL with backoff."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError
+from pynamodb.exceptions import PynamoDBConnectionError
+
+from clawster.errors import ClawsterError, PermanentError, Unavailable
+from clawster.services import rollout_run
+from functions.errors import task_failure
+
+STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "next_wave": rollout_run.next_wave,
+    "start_bot": rollout_run.start_bot,
+    "check_bot": rollout_run.check_bot,
+    "check_bake": rollout_run.bake,
+    "evaluate": rollout_run.evaluate,
+    "rollback_plan": rollout_run.rollback_plan,
+    "finish": rollout_run.finish,
+    "fail_bot": rollout_run.fail_bot,
+    "fail": rollout_run.fail,
+}
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    run = STEPS.get(event.get("step", ""))
+    if run is None:
+        raise task_failure(PermanentError(f"unknown rollout step {event.get('step')!r}", {"known": sorted(STEPS)}))
+    try:
+        return run(dict(event["state"]))
+    except ClawsterError as error:
+        raise task_failure(error) from error
+    except (PynamoDBConnectionError, BotoCoreError) as error:  # the table or an AWS API did not answer: try again
+        raise task_failure(Unavailable(f"{type(error).__name__}: {error}")) from error

@@ -1,0 +1,173 @@
+"""`clawster rollout ...`: roll a change across bots wave by wave, follow it, and control it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+
+from clawster.cli.output import col, show_item, show_page, table
+from clawster.cli.params import All, Cursor, Limit, Workspace
+from clawster.cli.session import connect, output
+
+rollout_app = typer.Typer(help="Fleet rollouts: a change (config patch, layer refresh, OpenClaw version) across "
+                               "bots in waves, with bake time, health gates, abort threshold and automatic "
+                               "rollback", no_args_is_help=True)
+
+ROLLOUT = [col("ID"), col("STATUS"), col("WAVE", "current_wave"), col("WAVES", "wave_count"), col("BOTS", "bot_count"),
+           col("REASON", "status_reason")]
+BOT = [col("WAVE"), col("BOT", "bot_id"), col("STATE"), col("HEALTH"), col("DETAIL")]
+WAVE = [col("WAVE", "number"), col("STATUS"), col("VERDICT"), col("REASON")]
+
+
+def _tags(values: list[str] | None) -> dict[str, str]:
+    tags = {}
+    for value in values or []:
+        key, sep, val = value.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"{value!r} is not key=value", param_hint="--tag")
+        tags[key] = val
+    return tags
+
+
+def _show(rollout: dict[str, Any]) -> None:
+    if output() != "table":
+        show_item(rollout, output(), [])
+        return
+    print(table(ROLLOUT, [rollout]))
+    if rollout.get("waves"):
+        print()
+        print(table(WAVE, rollout["waves"]))
+        print()
+        print(table(BOT, [b for wave in rollout["waves"] for b in wave["bots"]]))
+
+
+@rollout_app.command("create")
+def rollout_create(
+    bot: Annotated[list[str] | None, typer.Option("--bot", help="A target bot id; repeat for several")] = None,
+    fleet: Annotated[list[str] | None, typer.Option("--fleet", help="Select the bots of this fleet")] = None,
+    environment: Annotated[list[str] | None, typer.Option("--environment", help="Select by environment")] = None,
+    tag: Annotated[list[str] | None, typer.Option("--tag", help="Select by tag key=value")] = None,
+    patch: Annotated[str | None, typer.Option(help="A JSON merge patch onto each bot's config")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="A new revision per bot from the layers")] = False,
+    version: Annotated[str | None, typer.Option("--version", help="An OpenClaw version")] = None,
+    strategy: Annotated[str, typer.Option(help="ALL, PERCENTAGE, CANARY, LINEAR or EXPONENTIAL")] = "ALL",
+    step: Annotated[list[float] | None, typer.Option("--step", help="A cumulative percentage; repeat")] = None,
+    canary: Annotated[list[str] | None, typer.Option("--canary", help="A canary bot id; repeat")] = None,
+    step_percent: Annotated[float, typer.Option(help="LINEAR growth per wave")] = 0,
+    initial_percent: Annotated[float, typer.Option(help="EXPONENTIAL first wave")] = 0,
+    growth_factor: Annotated[float, typer.Option(help="EXPONENTIAL growth")] = 2.0,
+    max_concurrency: Annotated[int, typer.Option(help="Bots at once in a wave")] = 10,
+    bake: Annotated[int, typer.Option("--bake", help="Seconds of bake after each wave")] = 0,
+    abort_percent: Annotated[float, typer.Option(help="Roll back above this failed share...")] = 0,
+    abort_min: Annotated[int, typer.Option(help="...once this many bots are done")] = 1,
+    gate: Annotated[list[str] | None, typer.Option("--gate", help="gateway_health, channel_health")] = None,
+    approval: Annotated[list[int] | None, typer.Option("--approval-before", help="A wave number that waits")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Start a rollout."""
+    kinds = [k for k, given in (("config_patch", patch), ("refresh", refresh), ("version", version)) if given]
+    if len(kinds) != 1:
+        raise typer.BadParameter("give one of --patch, --refresh, --version")
+    change: dict[str, Any] = {"kind": kinds[0]}
+    if patch:
+        change["patch"] = json.loads(patch)
+    if version:
+        change["openclaw_version"] = version
+    body = {"targets": {"bot_ids": bot or [], "fleet_ids": fleet or [], "environments": environment or [],
+                        "tags": _tags(tag)},
+            "change": change,
+            "strategy": {"kind": strategy.upper(), "steps": step or [], "canary_bot_ids": canary or [],
+                         "step_percent": step_percent, "initial_percent": initial_percent,
+                         "growth_factor": growth_factor},
+            "max_concurrency": max_concurrency, "bake_s": bake,
+            "abort": {"failed_percent": abort_percent, "min_done": abort_min},
+            "gates": gate or ["gateway_health"], "approval_before_waves": approval or []}
+    conn = connect()
+    _show(conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/rollouts", body)[1])
+
+
+@rollout_app.command("list")
+def rollout_list(workspace: Workspace = None, limit: Limit = None, cursor: Cursor = None, all_pages: All = False) -> None:
+    """The workspace's rollouts, newest first."""
+    conn = connect()
+    page = conn.api.page(f"/workspaces/{conn.workspace(workspace)}/rollouts", {}, limit, cursor, all_pages)
+    show_page(page, output(), ROLLOUT, "rollouts")
+
+
+@rollout_app.command("get")
+def rollout_get(rollout_id: str, workspace: Workspace = None) -> None:
+    """The rollout, each wave and each bot."""
+    conn = connect()
+    _show(conn.api.get(f"/workspaces/{conn.workspace(workspace)}/rollouts/{rollout_id}"))
+
+
+def _control(action: str, doc: str):
+    def command(rollout_id: str, workspace: Workspace = None) -> None:
+        conn = connect()
+        _show(conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/rollouts/{rollout_id}/{action}")[1])
+
+    command.__doc__ = doc
+    command.__name__ = f"rollout_{action}"
+    rollout_app.command(action)(command)
+
+
+ENDED = ("SUCCEEDED", "ROLLED_BACK", "FAILED")
+
+
+@rollout_app.command("watch")
+def rollout_watch(rollout_id: str, workspace: Workspace = None,
+                  ceiling: Annotated[float, typer.Option(help="Give up after this many seconds")] = 3600) -> None:
+    """Follow the rollout live, from the stream (its waves, gates, bots), until it ends; then show it. Exits 9
+    when it ended ROLLED_BACK or FAILED. Without the stream it polls."""
+    import sys
+    import time
+
+    from clawster.cli.exits import CliError, ExitCode
+    from clawster.cli.watch import CHECK_S, POLL_S, Stream
+
+    conn = connect()
+    ws = conn.workspace(workspace)
+    path = f"/workspaces/{ws}/rollouts/{rollout_id}"
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}")
+    deadline, last = time.monotonic() + ceiling, ""
+    rollout = conn.api.get(path)
+    try:
+        while rollout["status"] not in ENDED:
+            if time.monotonic() > deadline:
+                raise CliError(ExitCode.FAILURE, f"rollout {rollout_id} still {rollout['status']} after {ceiling:g} s")
+            message = stream.next(CHECK_S) if stream and not stream.closed.is_set() else None
+            if message and message.get("data", {}).get("rollout_id") == rollout_id:
+                print(_line(message), file=sys.stderr)
+            elif message is None and not stream:
+                time.sleep(POLL_S)
+            rollout = conn.api.get(path)
+            status = f"{rollout['status']} wave {rollout['current_wave']}/{rollout['wave_count']}"
+            if status != last and not stream:
+                print(status, file=sys.stderr)
+            last = status
+    finally:
+        if stream:
+            stream.close()
+    _show(rollout)
+    if rollout["status"] != "SUCCEEDED":
+        raise CliError(ExitCode.BOT_ERROR,
+                       f"rollout {rollout_id} ended {rollout['status']}: {rollout.get('status_reason')}")
+
+
+def _line(message: dict[str, Any]) -> str:
+    data, kind = message.get("data", {}), message.get("type", "")
+    if kind == "rollout.bot":
+        return f"bot {data.get('bot_id')} (wave {data.get('wave')}): {data.get('state')}" + \
+            (f" - {data['detail']}" if data.get("detail") else "")
+    if kind == "rollout.wave":
+        verdict = f" {data['verdict']}: {data.get('reason')}" if data.get("verdict") else ""
+        return f"wave {data.get('wave')}: {data.get('status')}{verdict}"
+    return f"rollout: {data.get('status')}" + (f" ({data['reason']})" if data.get("reason") else "")
+
+
+for _action, _doc in (("pause", "Hold before the next wave."), ("resume", "Go on (past a gate that paused it)."),
+                      ("approve", "Let the wave that waits for an approval start."),
+                      ("abort", "Stop and roll back every bot changed."), ("promote", "End the current bake now.")):
+    _control(_action, _doc)

@@ -1,0 +1,105 @@
+"""A rollout on real local gateways (two bots: the issue's truth test, kept small). The canary's gateway is
+frozen during its bake (SIGSTOP: alive, answering nothing), so its health gate fails: the rollout rolls the
+canary back to its previous revision on the gateway itself, verified healthy, and never touches the other bot."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from layers.providers.local import LocalProvider
+from layers.providers.local.instance import InstanceFiles
+from tests.workflows.test_failures import delete, provision, settle
+from tests.workflows.test_rollouts import bots_by_id
+
+pytestmark = pytest.mark.slow
+CEILING_S = 300
+
+
+def until(team, rollout_id: str, done, what: str) -> dict:
+    deadline = time.monotonic() + CEILING_S
+    while time.monotonic() < deadline:
+        rollout = team.clients["VIEWER"].get(f"{team.ws}/rollouts/{rollout_id}").ok(200).body
+        if done(rollout):
+            return rollout
+        time.sleep(0.5)  # polling interval only: the ceiling bounds the wait
+    pytest.fail(f"rollout {rollout_id} never got {what}: {rollout}")
+
+
+def test_a_canary_that_fails_health_is_rolled_back_on_its_gateway_and_the_rest_is_untouched(stack, team):
+    team.with_bot()
+    (canary, canary_path), (other, other_path) = provision(team, "canary"), provision(team, "other")
+    canary, other = settle(team, canary_path), settle(team, other_path)
+    assert canary["status"] == other["status"] == "RUNNING", (canary["status_reason"], other["status_reason"])
+    body = {"targets": {"bot_ids": [canary["id"], other["id"]]},
+            "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#1b40ae"}}},
+            "strategy": {"kind": "CANARY", "canary_bot_ids": [canary["id"]]}, "bake_s": 600}
+    rollout = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    path = f"{team.ws}/rollouts/{rollout['id']}"
+
+    baking = until(team, rollout["id"], lambda r: r["waves"][0]["status"] == "BAKING", "the canary baking")
+    changed = bots_by_id(baking)[canary["id"]]
+    assert changed["state"] == "DONE" and changed["previous_revision_id"] == canary["applied_revision_id"]
+    with LocalProvider(stack.state_dir / "gateways", supervise=False).client(canary["id"]) as client:
+        assert client.config_get().config["ui"]["seamColor"] == "#1b40ae"  # on the gateway itself
+
+    record = InstanceFiles(Path(stack.state_dir) / "gateways", canary["id"]).load()
+    os.killpg(record.pid, signal.SIGSTOP)  # the canary's gateway: alive, answering nothing
+    try:
+        team.clients["OPERATOR"].post(f"{path}/promote").ok(200)  # end the bake now: the gates are read
+        failing = until(team, rollout["id"], lambda r: r["status"] in ("ROLLING_BACK", "ROLLED_BACK", "FAILED"),
+                        "the canary's gate read")
+    finally:
+        os.killpg(record.pid, signal.SIGCONT)
+    wave = failing["waves"][0]
+    assert wave["verdict"] == "ROLLBACK" and "abort threshold" in wave["reason"], wave
+    assert bots_by_id(failing)[canary["id"]]["health"] == "FAIL"
+
+    ended = until(team, rollout["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED", "SUCCEEDED"), "its end")
+    assert ended["status"] == "ROLLED_BACK", ended
+    states = {bot_id: item["state"] for bot_id, item in bots_by_id(ended).items()}
+    assert states == {canary["id"]: "ROLLED_BACK", other["id"]: "PENDING"}
+    back = settle(team, canary_path)  # nothing half-applied: desired, applied and the gateway agree
+    assert back["status"] == "RUNNING" and back["desired_revision_id"] == back["applied_revision_id"] \
+        == canary["applied_revision_id"], back
+    with LocalProvider(stack.state_dir / "gateways", supervise=False).client(canary["id"]) as client:
+        live = client.config_get()
+    assert "seamColor" not in live.config.get("ui", {}) and back["applied_config_hash"] == live.hash
+    untouched = team.owner.get(other_path).ok(200).body
+    assert untouched["desired_revision_id"] == other["desired_revision_id"]
+    assert untouched["applied_config_hash"] == other["applied_config_hash"]
+    delete(team, canary_path)
+    delete(team, other_path)
+
+
+def test_a_gateway_killed_mid_rollout_leaves_nothing_half_applied(stack, team):
+    """The second wave's gateway is killed (SIGKILL) as its wave starts: whatever the race gives (its apply
+    waits for the supervisor's restart, or fails and the rollout rolls back), every bot ends with its desired
+    revision applied, on its gateway, and the rollout ends."""
+    team.with_bot()
+    (first, first_path), (second, second_path) = provision(team, "first"), provision(team, "second")
+    first, second = settle(team, first_path), settle(team, second_path)
+    assert first["status"] == second["status"] == "RUNNING", (first["status_reason"], second["status_reason"])
+    body = {"targets": {"bot_ids": [first["id"], second["id"]]},
+            "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#3c3c3c"}}},
+            "strategy": {"kind": "CANARY", "canary_bot_ids": [first["id"]]}}
+    rollout = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    until(team, rollout["id"], lambda r: r["current_wave"] == 2, "its second wave")
+    record = InstanceFiles(Path(stack.state_dir) / "gateways", second["id"]).load()
+    os.killpg(record.pid, signal.SIGKILL)
+
+    ended = until(team, rollout["id"], lambda r: r["status"] in ("SUCCEEDED", "ROLLED_BACK", "FAILED"), "its end")
+    assert ended["status"] in ("SUCCEEDED", "ROLLED_BACK"), ended
+    for bot_path in (first_path, second_path):
+        bot = settle(team, bot_path)
+        assert bot["desired_revision_id"] == bot["applied_revision_id"], bot
+        with LocalProvider(stack.state_dir / "gateways", supervise=False).client(bot["id"]) as client:
+            live = client.config_get()
+        has_color = live.config.get("ui", {}).get("seamColor") == "#3c3c3c"
+        assert has_color == (ended["status"] == "SUCCEEDED"), (ended["status"], live.config.get("ui"))
+    delete(team, first_path)
+    delete(team, second_path)
