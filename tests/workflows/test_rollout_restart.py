@@ -42,6 +42,7 @@ def test_a_rollout_interrupted_by_a_restart_resumes_without_repeating_its_canary
         revisions_before = len(admin.get(f"{ws}/bots/{bots[0]}/revisions").ok(200).body["items"])
     except BaseException:
         _stop(first, signal.SIGINT)
+        LocalProvider(state / "gateways", supervise=False).stop_all()
         raise
     first.send_signal(signal.SIGKILL)
     first.wait(timeout=60)
@@ -71,3 +72,4 @@ def test_a_rollout_interrupted_by_a_restart_resumes_without_repeating_its_canary
             _poll("the bot to be deleted", lambda b=bot_id: admin.get(f"{ws}/bots/{b}").status == 404)
     finally:
         _stop(second, signal.SIGINT)
+        LocalProvider(state / "gateways", supervise=False).stop_all()  # `clawster dev` keeps them: none left over
