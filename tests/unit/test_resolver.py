@@ -282,6 +282,17 @@ def test_what_a_lock_allows():
     assert resolved.provenance["agents.defaults.workspace"] == ("overlay", "o1")
 
 
+def test_a_lock_on_a_path_no_layer_has_set_holds_it_absent():
+    """Found by schemathesis (a 502): the "absent" marker was deep-copied, so an absent locked path compared
+    as changed and failed to serialize. Absent before and after is no change; setting it is one."""
+    lock = profile("lock", 5, {}, ("nothing.here",))
+    resolved = run(profiles=[lock], overlays=[overlay("o1", 0, {"ui": {"seamColor": "#010101"}})])
+    assert resolved.config["ui"] == {"seamColor": "#010101"}
+    with pytest.raises(LockViolation) as refused:
+        run(profiles=[lock], override={"nothing": {"here": 1}})
+    assert (refused.value.details["path"], refused.value.details["locked_by"]) == ("nothing.here", "lock")
+
+
 def test_secure_defaults_are_not_bound_by_locks_and_a_lock_path_must_be_a_dot_path():
     locked_bind = profile("open", 0, {"gateway": {"bind": "lan"}}, ("gateway",))
     resolved = run(profiles=[locked_bind])

@@ -169,7 +169,7 @@ def resolve(template: Template | None, profiles: Iterable[Profile], overlays: It
     provenance: dict[Path, LayerRef] = {}
     locks: list[tuple[Path, str]] = []  # (path, owning profile), in the order applied
     for ref, patch, locked_paths in layers:
-        before = [copy.deepcopy(_at(config, path)) for path, _ in locks]
+        before = [_copy(_at(config, path)) for path, _ in locks]
         _patch(config, patch, ref, provenance)
         for (path, owner), old in zip(locks, before, strict=True):
             new = _at(config, path)
@@ -264,6 +264,11 @@ def _at(config: Any, path: Path) -> Any:
             return _MISSING
         config = config[key]
     return config
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy, but the _MISSING sentinel itself (a copy of it would no longer be it)."""
+    return value if value is _MISSING else copy.deepcopy(value)
 
 
 def _nested(path: Path, value: Any) -> dict[str, Any]:
