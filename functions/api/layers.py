@@ -58,7 +58,12 @@ def _out(item) -> LayerOut:
 
 
 def _fields(body: BaseModel) -> dict[str, Any]:
-    return body.model_dump(exclude_unset=True)
+    """The fields an update gives. A null leaves a field as it is, but for `window`, where null means always
+    (no window), and `selector`, where null means no criterion (every bot), as an empty one does."""
+    fields = body.model_dump(exclude_unset=True)
+    if "selector" in fields and fields["selector"] is None:
+        fields["selector"] = {}
+    return {key: value for key, value in fields.items() if value is not None or key == "window"}
 
 
 def _routes(kind: str) -> None:

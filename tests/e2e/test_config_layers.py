@@ -213,3 +213,16 @@ def test_hostile_layer_bodies_are_4xx_and_any_config_key_is_audited(team):
     assert team.owner.get(f"{ws}/templates/{template['id']}").ok(200).body["config"] == odd
     [event] = team.owner.get(f"{ws}/audit", query={"target": f"template/{template['id']}"}).ok(200).body["items"]
     assert json.loads(event["after"]["config"]) == odd
+
+
+def test_nulls_in_a_layer_update(team):
+    """Found by schemathesis (a 502): `"selector": null` in an overlay PATCH. Null there is no criterion (every
+    bot), as for `window` it is no window; elsewhere a null leaves the field as it is."""
+    operator, ws = team.clients["OPERATOR"], team.ws
+    created = operator.post(f"{ws}/overlays", {"name": "o", "config": {}, "selector": {"environments": ["prod"]},
+                                               "window": {"end": "2999-01-01T00:00:00+00:00"}}).ok(201).body
+    path = f"{ws}/overlays/{created['id']}"
+    updated = operator.patch(path, {"priority": 375, "selector": None, "window": None, "name": None},
+                             etag='"1"').ok(200).body
+    assert (updated["priority"], updated["name"], updated["window"]) == (375, "o", None)
+    assert updated["selector"] == {}
