@@ -36,7 +36,11 @@ def _private_clawster_home(tmp_path_factory):
 def stack(tmp_path_factory):
     """The real local stack (moto server, local API Gateway, local issuer), once per test process."""
     from clawster.local.stack import LocalStack
+    from layers.providers.registry import LOOPBACK_ENV
 
+    # Set before the stack starts, so its function instances inherit it: bots on loopback fakes (tests/loopback.py)
+    # are listed in this inventory by the tests that make them.
+    os.environ.setdefault(LOOPBACK_ENV, str(tmp_path_factory.mktemp("loopback") / "inventory.json"))
     with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False,
                     keep_gateways=False) as running:
         yield running
