@@ -9,11 +9,11 @@ from clawster.services import rollouts
 from clawster.services.context import Access, Caller
 from clawster.store.entities import Rollout
 from clawster.store.transaction import Change
-from tests.workflows.test_rollouts import fleet, stopped_bot, wait_for  # noqa: F401 - fleet: a fixture
+from tests.workflows.test_rollouts import stopped_bot, wait_for
 
 
-def test_a_control_is_decided_again_after_a_workflow_write_lands_between_its_read_and_write(fleet, monkeypatch):
-    team = fleet
+def test_a_control_is_decided_again_after_a_workflow_write_lands_between_its_read_and_write(team, monkeypatch):
+    team.fleet_id = team.owner.post(f"{team.ws}/fleets", {"name": "controls"}).ok(201).body["id"]
     bot = stopped_bot(team, "busy")
     body = {"targets": {"bot_ids": [bot]}, "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#010203"}}},
             "approval_before_waves": [1]}
