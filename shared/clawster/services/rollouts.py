@@ -203,7 +203,9 @@ _ALLOWED: dict[str, tuple[RolloutStatus, ...]] = {
 def control(access: Access, rollout_id: str, action: str) -> Rollout:
     """pause / resume / approve / abort / promote: one conditioned write of the rollout, with its audit event.
     The workflow reads the status at its next step: a pause holds before the next wave, an abort rolls back,
-    resume and approve let the next wave start, promote ends the current bake now."""
+    resume and approve let the next wave start, promote ends the current bake now. A control that ends an
+    awaited approval (approve, abort, pause) also takes the approval step's callback token, in the same write,
+    and answers the step: the workflow moves on at once. A second approve finds the rollout RUNNING: 409."""
     if action not in CONTROLS:
         raise ValidationFailed("action", f"one of {', '.join(CONTROLS)}")
     rollout = get(access, rollout_id)
@@ -213,6 +215,10 @@ def control(access: Access, rollout_id: str, action: str) -> Rollout:
                             "allowed_actions": [a for a, s in _ALLOWED.items() if RolloutStatus(rollout.status) in s]})
     before, expected = audit_view(rollout), rollout.version
     edited = ["status", "status_reason"]
+    token = rollout.approval_token if action in ("approve", "abort", "pause") else None
+    if token:  # taken: of two controls racing, the one whose write commits answers the step
+        rollout.approval_token = None
+        edited.append("approval_token")
     if action == "pause":
         rollout.status, rollout.status_reason = RolloutStatus.PAUSED.value, f"paused by {access.caller.user_id}"
     elif action in ("resume", "approve"):
@@ -227,8 +233,23 @@ def control(access: Access, rollout_id: str, action: str) -> Rollout:
     change = Change().edit(rollout, edited, expected_version=expected, stale_error=lambda: stale("rollout", rollout_id))
     change.audit(audit.event(access, f"rollout/{rollout.id}", before, audit_view(rollout), action=f"rollout.{action}"))
     change.commit()
+    if token:
+        _answer_approval_step(rollout, token, action)
     announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason, "control": action})
     return rollout
+
+
+def _answer_approval_step(rollout: Rollout, token: str, action: str) -> None:
+    """Wake the approval step; its NextWave reads the status this control wrote. Not reaching Step Functions
+    is not this request's failure (its write is the decision): the step times out within the hour and NextWave
+    reads the decision then (docs/decisions.md)."""
+    import logging
+
+    try:
+        executions.answer_task(token, {"control": action})
+    except executions.WorkflowsUnavailable as error:
+        logging.getLogger(__name__).warning("rollout %s: the approval step was not answered (%s); it re-reads "
+                                            "the rollout at its timeout", rollout.id, error.message)
 
 
 def _next_wave(rollout: Rollout) -> int:
@@ -242,7 +263,9 @@ def end(rollout: Rollout, status: RolloutStatus, reason: str | None, *, actor: s
     """The rollout ends in `status`: its claims are released, so its bots may join another rollout."""
     before = audit_view(rollout)
     rollout.status, rollout.status_reason, rollout.ended_at = status.value, reason, now()
-    change = Change().edit(rollout, ["status", "status_reason", "ended_at"], expected_version=rollout.version,
+    rollout.approval_token = None  # no step waits on it any more
+    change = Change().edit(rollout, ["status", "status_reason", "ended_at", "approval_token"],
+                           expected_version=rollout.version,
                            stale_error=lambda: stale("rollout", rollout.id))
     change.audit(workflow_event(rollout, before, f"rollout.{status.value.lower()}", actor, reason))
     change.commit()
