@@ -256,6 +256,14 @@ def _change(change: domain.Change, access: Access, bot: Bot) -> Bot | None:
 
         config = domain.merge_patch(override_of(bot), change.patch)
         return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": config})
+    if change.kind is domain.ChangeKind.PROMOTE_FLEET:
+        from clawster.services.layers import override_of
+
+        if change.config is None:
+            raise ValidationFailed("change.config", "the promotion has no snapshot of its source fleet's config")
+        if override_of(bot) == change.config:
+            return None  # this bot has the fleet's revision already
+        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": dict(change.config)})
     if change.kind is domain.ChangeKind.REFRESH:
         updated, changed = bot_service.refresh(access, bot.id, expected_version=bot.version)
         return updated if changed else None

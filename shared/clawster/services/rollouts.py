@@ -36,6 +36,8 @@ def rollout_not_found(rollout_id: str) -> NotFound:
 
 def create(access: Access, body: dict[str, Any]) -> Rollout:
     spec = domain.parse(body)
+    if spec.change.kind is domain.ChangeKind.PROMOTE_FLEET:  # the source's revision, as it is now (a snapshot)
+        body = {**body, "change": {**body["change"], "config": _fleet_revision(access, str(spec.change.source_fleet_id))}}
     bots = _targets(access, spec.targets)
     for bot in bots:
         if not bot.target:
@@ -76,6 +78,20 @@ def _with_prod_approval(access: Access, bots: list[Bot], waves: list[list[str]],
     prod = {b.id for b in bots if environments[b.fleet_id] == "prod"}
     first = next((n for n, wave in enumerate(waves, 1) if prod.intersection(wave)), None)
     return sorted(set(asked) | ({first} if first else set()))
+
+
+def _fleet_revision(access: Access, fleet_id: str) -> dict[str, Any]:
+    """The own config layer the source fleet's bots share (domain.fleet_revision); 422 naming the field when
+    the fleet is not one of the workspace's."""
+    from clawster.services.fleets import get as get_fleet
+    from clawster.services.layers import override_of
+
+    try:
+        fleet = get_fleet(access, fleet_id)
+    except NotFound:
+        raise ValidationFailed("change.source_fleet_id", f"no fleet {fleet_id} in this workspace") from None
+    bots = Bot.by_fleet.query(Bot.fleet_partition(fleet.id), filter_condition=Bot.workspace_id == access.workspace_id)
+    return domain.fleet_revision([override_of(bot) for bot in bots])
 
 
 def _claim(access: Access, rollout: Rollout, bot_ids: list[str]) -> None:
