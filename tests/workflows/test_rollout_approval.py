@@ -188,3 +188,31 @@ def test_a_pause_while_awaiting_an_approval_does_not_approve_and_a_new_execution
     assert third not in shown(team.clients["VIEWER"].get(f"{team.ws}/rollouts/{created['id']}").ok(200))
     team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/abort").ok(200)
     wait_for(team, created["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")
+
+
+def test_an_approval_that_came_before_the_step_kept_its_token_is_answered_by_the_step(stack, fleet):
+    """The race: NextWave set AWAITING_APPROVAL, an approve committed before the step kept its token (so it had
+    none to answer). The step, on its next run, sees the rollout no longer awaits and answers its own token."""
+    from clawster.services import rollout_run
+
+    team = fleet
+    a = stopped_bot(team, "raced")
+    body = {"targets": {"bot_ids": [a]}, "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#00aa04"}}},
+            "approval_before_waves": [1]}
+    created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    token = armed(team, created["id"])
+    rollout = item(team, created["id"])
+    # What the approve that found no token wrote: RUNNING, the wave approved, no token.
+    rollout.status, rollout.approved_wave, rollout.approval_token = "RUNNING", 1, None
+    rollout.stamp()
+    rollout.save()
+    state = {"workspace_id": team.workspace_id, "rollout_id": created["id"]}
+    assert rollout_run.await_approval(state, token) == {**state, "awaiting": False}
+    events = wait_history(stack, rollout.execution_arn, lambda ev: callback_events(ev, "TaskSucceeded"),
+                          "the step answered by itself")
+    assert json.loads(callback_events(events, "TaskSucceeded")[0]["taskSucceededEventDetails"]["output"]) == \
+        {"control": "already decided"}
+    paused = wait_for(team, created["id"], lambda r: r["status"] == "PAUSED", "paused after its wave (no data)")
+    assert bots_by_id(paused)[a]["state"] == "DONE" and item(team, created["id"]).approval_token is None
+    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/abort").ok(200)
+    wait_for(team, created["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")
