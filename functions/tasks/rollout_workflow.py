@@ -1,7 +1,8 @@
 """The task Lambda of the rollout workflow (statemachines/rollout.asl.json): one step per invocation, named
 by the state machine in `step`; each takes the state (the rollout's, or one bot's inside the wave's Map) and
-returns it with its additions. The work is in clawster.services.rollout_run. Errors leave as Step Functions
-error names (functions/errors.py): retryable ones are retried by the ASL with backoff."""
+returns it with its additions. The work is in clawster.services.rollout_run; a bot's config apply is run here,
+inline (functions/tasks/inline_apply.py). Errors leave as Step Functions error names (functions/errors.py):
+retryable ones are retried by the ASL with backoff."""
 
 from __future__ import annotations
 
@@ -14,11 +15,30 @@ from pynamodb.exceptions import PynamoDBConnectionError
 from clawster.errors import ClawsterError, PermanentError, Unavailable
 from clawster.services import rollout_run
 from functions.errors import task_failure
+from functions.tasks import inline_apply
+
+
+def _run_inline(step: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """A bot step whose answer hands over an apply (`inline`) runs it: here when it is fresh, and then the bot's
+    outcome is read at once (check_bot); by its durable execution when a task that ran it before died."""
+    def run(state: dict[str, Any]) -> dict[str, Any]:
+        answer = step(state)
+        inline = answer.pop("inline", None)
+        if inline is None:
+            return answer
+        if inline["fresh"] and inline_apply.drive(inline["workflow"]):
+            return rollout_run.check_bot(answer)
+        if not inline["fresh"]:
+            inline_apply.hand_over(inline["workflow"])
+        return answer
+
+    return run
+
 
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "next_wave": rollout_run.next_wave,
-    "start_bot": rollout_run.start_bot,
-    "check_bot": rollout_run.check_bot,
+    "start_bot": _run_inline(rollout_run.start_bot),
+    "check_bot": _run_inline(rollout_run.check_bot),
     "check_bake": rollout_run.bake,
     "evaluate": rollout_run.evaluate,
     "rollback_plan": rollout_run.rollback_plan,

@@ -52,6 +52,12 @@ def machine_arn(name: str) -> str:
         raise WorkflowsUnavailable(f"no state machine '{name}' is deployed here ({ENV})") from None
 
 
+def machine_substitution(name: str) -> str:
+    """How a workflow names the ARN of statemachines/<name>.asl.json, a child it starts (CDK and the local stack
+    substitute it): rollout-wave -> `${RolloutWaveMachine}`."""
+    return "".join(part.capitalize() for part in name.split("-")) + "Machine"
+
+
 def execution_arn(machine_arn: str, name: str) -> str:
     return machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
 

@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from clawster.domain import rollouts as domain
+from clawster.domain.bots import Workflow
 from clawster.domain.errors import ClawsterError, InvalidState, ValidationFailed, VersionConflict
 from clawster.domain.roles import Role
 from clawster.domain.rollouts import BotState, Reading, RolloutStatus, Verdict
@@ -91,11 +92,9 @@ def next_wave(state: dict[str, Any]) -> dict[str, Any]:
         if not _save(rollout, ["current_wave"], waves):
             continue
         rollouts.announce(rollout, "rollout.wave", {"wave": number, "status": "RUNNING"})
-        spec = _spec(rollout)
-        items = [{"workspace_id": rollout.workspace_id, "rollout_id": rollout.id, "bot_id": bot_id, "wave": number,
-                  "mode": "apply"} for bot_id in wave["bot_ids"]]
-        return {**state, "action": "run", "wave": number, "bots": items, "max_concurrency": spec.max_concurrency,
-                "poll_s": POLL_S}
+        # The wave's child execution (statemachines/rollout-wave.asl.json) makes each bot's item from its id.
+        return {**state, "action": "run", "wave": number, "mode": "apply", "bot_ids": wave["bot_ids"],
+                "max_concurrency": _spec(rollout).max_concurrency, "poll_s": POLL_S}
     raise InvalidState("the rollout kept changing; try the step again")
 
 
@@ -206,7 +205,7 @@ def start_bot(state: dict[str, Any]) -> dict[str, Any]:
     if state["mode"] == "rollback":
         return _start_rollback(state, item, rollout)
     if item.state != BotState.PENDING.value or item.request_id:
-        return {**state, "bot_state": item.state, "poll_s": POLL_S}
+        return _again(state, item)
     bot = Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True)
     if item.previous_revision_id is None:
         item.previous_revision_id, item.previous_version = bot.desired_revision_id, bot.openclaw_version
@@ -229,6 +228,23 @@ def start_bot(state: dict[str, Any]) -> dict[str, Any]:
     return _started(state, item, bot)
 
 
+def _again(state: dict[str, Any], item: RolloutBot) -> dict[str, Any]:
+    """A bot step run again (a retry, or the whole rollout started again): an apply this rollout runs inline
+    whose task died is handed to its durable execution (`inline` without `fresh`); else it is waited for."""
+    again = {**state, "bot_state": item.state, "poll_s": POLL_S}
+    if item.state in (BotState.APPLYING.value, BotState.ROLLING_BACK.value) and item.request_id:
+        bot = Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True)
+        if _inline_apply(bot, item.request_id):
+            again["inline"] = {"workflow": bot_service.workflow_input(bot), "fresh": False}
+    return again
+
+
+def _inline_apply(bot: Bot, request_id: str | None) -> bool:
+    """Is the bot owned by this request's apply (the one kind a rollout runs inline)?"""
+    intent = bot.intent.as_dict() if bot.intent else {}
+    return bool(request_id) and intent.get("id") == request_id and intent.get("action") == Workflow.APPLY.value
+
+
 def _owned_by_a_workflow(item: RolloutBot) -> bool:
     return Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True).intent is not None
 
@@ -247,15 +263,25 @@ def _started(state: dict[str, Any], item: RolloutBot, bot: Bot) -> dict[str, Any
         item.state, item.detail = BotState.DONE.value, f"recorded; the bot is {bot.status}"
     item.save_progress()
     _announce_bot(item)
-    return {**state, "bot_state": item.state, "poll_s": POLL_S}
+    return _with_inline({**state, "bot_state": item.state, "poll_s": POLL_S}, bot, item.request_id)
+
+
+def _with_inline(state: dict[str, Any], bot: Bot, request_id: str | None) -> dict[str, Any]:
+    """An apply this step just gave the bot is run inline by the task (functions/tasks/inline_apply.py)."""
+    if _inline_apply(bot, request_id):
+        state["inline"] = {"workflow": bot_service.workflow_input(bot), "fresh": True}
+    return state
 
 
 def _change(change: domain.Change, access: Access, bot: Bot) -> Bot | None:
+    """The rollout's change on one bot, by the bots service (its rules hold); a config change's apply is left
+    for the task to run inline (`inline=True`), an upgrade is its own workflow."""
     if change.kind is domain.ChangeKind.CONFIG_PATCH:
         from clawster.services.layers import override_of
 
         config = domain.merge_patch(override_of(bot), change.patch)
-        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": config})
+        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": config},
+                                  inline=True)
     if change.kind is domain.ChangeKind.PROMOTE_FLEET:
         from clawster.services.layers import override_of
 
@@ -263,9 +289,10 @@ def _change(change: domain.Change, access: Access, bot: Bot) -> Bot | None:
             raise ValidationFailed("change.config", "the promotion has no snapshot of its source fleet's config")
         if override_of(bot) == change.config:
             return None  # this bot has the fleet's revision already
-        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": dict(change.config)})
+        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": dict(change.config)},
+                                  inline=True)
     if change.kind is domain.ChangeKind.REFRESH:
-        updated, changed = bot_service.refresh(access, bot.id, expected_version=bot.version)
+        updated, changed = bot_service.refresh(access, bot.id, expected_version=bot.version, inline=True)
         return updated if changed else None
     if bot.openclaw_version == change.openclaw_version:
         return None
@@ -309,15 +336,14 @@ def rollback_plan(state: dict[str, Any]) -> dict[str, Any]:
         rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason})
     changed = [i for i in rollouts.bots_of(rollout) if i.new_revision_id or i.request_id
                or i.state in (BotState.ROLLING_BACK.value, BotState.ROLLED_BACK.value, BotState.ROLLBACK_FAILED.value)]
-    items = [{"workspace_id": i.workspace_id, "rollout_id": i.rollout_id, "bot_id": i.bot_id, "wave": int(i.wave),
-              "mode": "rollback"} for i in changed]
-    return {**state, "bots": items, "max_concurrency": _spec(rollout).max_concurrency, "poll_s": POLL_S}
+    return {**state, "mode": "rollback", "wave": int(state.get("wave") or 0), "bot_ids": [i.bot_id for i in changed],
+            "max_concurrency": _spec(rollout).max_concurrency, "poll_s": POLL_S}
 
 
 def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -> dict[str, Any]:
     if item.state in (BotState.ROLLED_BACK.value, BotState.ROLLBACK_FAILED.value) or \
             (item.state == BotState.ROLLING_BACK.value and item.request_id):
-        return {**state, "bot_state": item.state, "poll_s": POLL_S}
+        return _again(state, item)
     bot = Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True)
     if bot.intent and bot.intent.as_dict().get("id") == item.request_id:
         return {**state, "bot_state": BotState.ROLLING_BACK.value, "poll_s": POLL_S}  # its apply is still running
@@ -328,7 +354,7 @@ def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -
             moved = bot.openclaw_version != item.previous_version and item.previous_version
             bot = bot_service.upgrade(access, bot.id, str(item.previous_version)) if moved else bot
         elif bot.desired_revision_id != item.previous_revision_id:
-            bot = bot_service.rollback(access, bot.id, str(item.previous_revision_id))
+            bot = bot_service.rollback(access, bot.id, str(item.previous_revision_id), inline=True)
     except InvalidState:  # another workflow owns it now: wait for it
         return {**state, "bot_state": BotState.ROLLING_BACK.value, "poll_s": POLL_S}
     except ValidationFailed as error:
@@ -344,7 +370,7 @@ def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -
         item.detail = f"back on revision {item.previous_revision_id}"
     item.save_progress()
     _announce_bot(item)
-    return {**state, "bot_state": item.state, "poll_s": POLL_S}
+    return _with_inline({**state, "bot_state": item.state, "poll_s": POLL_S}, bot, item.request_id)
 
 
 def _verified(bot: Bot) -> bool:

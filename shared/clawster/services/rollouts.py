@@ -16,7 +16,7 @@ from typing import Any
 from clawster import ids
 from clawster.domain import rollouts as domain
 from clawster.domain.diff import diff
-from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed, VersionConflict
 from clawster.domain.rollouts import RolloutStatus
 from clawster.services import audit, executions
 from clawster.services.bots import get as get_bot
@@ -216,12 +216,27 @@ _ALLOWED: dict[str, tuple[RolloutStatus, ...]] = {
 }
 
 
+CONTROL_ATTEMPTS = 5
+
+
 def control(access: Access, rollout_id: str, action: str) -> Rollout:
     """pause / resume / approve / abort / promote: one conditioned write of the rollout, with its audit event.
     The workflow reads the status at its next step: a pause holds before the next wave, an abort rolls back,
     resume and approve let the next wave start, promote ends the current bake now. A control that ends an
     awaited approval (approve, abort, pause) also takes the approval step's callback token, in the same write,
-    and answers the step: the workflow moves on at once. A second approve finds the rollout RUNNING: 409."""
+    and answers the step: the workflow moves on at once. A second approve finds the rollout RUNNING: 409.
+
+    The caller names no version: a write of the workflow's (a wave's progress) that lands between the read
+    and the write is not the caller's conflict, so the control is read and decided again (bounded)."""
+    for _ in range(CONTROL_ATTEMPTS - 1):
+        try:
+            return _control_once(access, rollout_id, action)
+        except VersionConflict:
+            continue
+    return _control_once(access, rollout_id, action)
+
+
+def _control_once(access: Access, rollout_id: str, action: str) -> Rollout:
     if action not in CONTROLS:
         raise ValidationFailed("action", f"one of {', '.join(CONTROLS)}")
     rollout = get(access, rollout_id)
