@@ -764,4 +764,5 @@ def test_only_the_rollout_api_and_task_may_answer_callback_steps_and_only_of_the
     for _, statement in granted:
         assert _as_list(statement["Action"]) == ["states:SendTaskSuccess"]
         resources_ = _as_list(statement["Resource"])
-        assert len(resources_) == 1 and "stateMachine:clawster-rollout" in json.dumps(resources_[0]), resources_
+        # the rollout machine itself (not rollout-wave: its children wait on no callback)
+        assert len(resources_) == 1 and 'stateMachine:clawster-rollout"' in json.dumps(resources_[0]), resources_
