@@ -13,7 +13,7 @@ from botocore.exceptions import BotoCoreError
 from pynamodb.exceptions import PynamoDBConnectionError
 
 from clawster.errors import ClawsterError, PermanentError, Unavailable
-from clawster.services import rollout_run
+from clawster.services import rollout_run, stream
 from functions.errors import task_failure
 from functions.tasks import inline_apply
 
@@ -22,15 +22,18 @@ def _run_inline(step: Callable[[dict[str, Any]], dict[str, Any]]) -> Callable[[d
     """A bot step whose answer hands over an apply (`inline`) runs it: here when it is fresh, and then the bot's
     outcome is read at once (check_bot); by its durable execution when a task that ran it before died."""
     def run(state: dict[str, Any]) -> dict[str, Any]:
-        answer = step(state)
-        inline = answer.pop("inline", None)
-        if inline is None:
+        with stream.one_burst():  # one bot's messages, seconds apart: its topics' subscribers looked up once
+            answer = step(state)
+            inline = answer.pop("inline", None)
+            if inline is None:
+                return answer
+            if inline["fresh"] and inline_apply.drive(inline["workflow"]):
+                settled = rollout_run.check_bot(answer)
+                settled.pop("inline", None)
+                return settled
+            if not inline["fresh"]:
+                inline_apply.hand_over(inline["workflow"])
             return answer
-        if inline["fresh"] and inline_apply.drive(inline["workflow"]):
-            return rollout_run.check_bot(answer)
-        if not inline["fresh"]:
-            inline_apply.hand_over(inline["workflow"])
-        return answer
 
     return run
 
