@@ -80,6 +80,7 @@ class Function:
     posts_to_connections: bool = False  # publishes to the stream API (clawster.services.stream)
     starts_workflows: bool = False  # starts executions of the state machines (clawster.services.executions)
     stops_workflows: bool = False  # stops executions of the state machines (the stuck-work sweeper)
+    answers_workflow_tasks: tuple[str, ...] = ()  # machines whose callback steps it answers (SendTaskSuccess)
     secret_actions: tuple[str, ...] = ()  # Secrets Manager actions, on the connectors' secrets (clawster/*) only
     extra: dict = field(default_factory=dict)
 
@@ -198,6 +199,7 @@ FUNCTIONS: tuple[Function, ...] = (
         # Claims (one per bot) and the rollout in transactions; the bots' progress items in batches.
         table_actions=TABLE_READ + TABLE_WRITE + ("dynamodb:BatchWriteItem",),
         starts_workflows=True,  # the rollout workflow
+        answers_workflow_tasks=("rollout",),  # approve / abort / pause answer the rollout's approval step
         posts_to_connections=True,  # rollout.status, live on the stream API
         triggers=_routes(
             ("POST", WS + "/rollouts", "rollout.create"),
@@ -330,6 +332,7 @@ FUNCTIONS += (
         secret_actions=SECRET_READ,  # an inline apply resolves the config's references, as the bot workflow does
         posts_to_connections=True,  # rollout.wave / rollout.bot / rollout.status, and the bots' own
         starts_workflows=True,  # an upgrade's workflow, and the apply workflow an inline apply hands over to
+        answers_workflow_tasks=("rollout",),  # the approval step answers itself when a control came first
         # Locally, a wave's Map runs as many bots at once as a rollout's max_concurrency allows (on AWS the
         # account's Lambda concurrency is the bound), not the local runtime's default pool of 10.
         extra={"local_concurrency": 100},  # = domain.rollouts.MAX_CONCURRENCY

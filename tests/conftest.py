@@ -38,9 +38,11 @@ def stack(tmp_path_factory):
     from clawster.local.stack import LocalStack
     from layers.providers.registry import LOOPBACK_ENV
 
-    # Set before the stack starts, so its function instances inherit it: bots on loopback fakes (tests/loopback.py)
-    # are listed in this inventory by the tests that make them.
-    os.environ.setdefault(LOOPBACK_ENV, str(tmp_path_factory.mktemp("loopback") / "inventory.json"))
+    # The loopback provider's inventory (layers/providers/loopback.py), set before the stack starts so its task
+    # workers inherit it: a test hands fake gateways to bots by writing it (tests/loopback.py).
+    inventory = tmp_path_factory.mktemp("loopback") / "inventory.json"
+    inventory.write_text("{}")
+    os.environ.setdefault(LOOPBACK_ENV, str(inventory))
     with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False,
                     keep_gateways=False) as running:
         yield running

@@ -51,12 +51,20 @@ STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
 }
 
 
+# Steps of a waitForTaskToken state: they also get the step's callback token (`token`, never logged).
+CALLBACK_STEPS: dict[str, Callable[[dict[str, Any], str], dict[str, Any]]] = {
+    "await_approval": rollout_run.await_approval,
+}
+
+
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    run = STEPS.get(event.get("step", ""))
-    if run is None:
-        raise task_failure(PermanentError(f"unknown rollout step {event.get('step')!r}", {"known": sorted(STEPS)}))
+    step = event.get("step", "")
+    if step not in STEPS and step not in CALLBACK_STEPS:
+        raise task_failure(PermanentError(f"unknown rollout step {step!r}", {"known": sorted({*STEPS, *CALLBACK_STEPS})}))
     try:
-        return run(dict(event["state"]))
+        if step in CALLBACK_STEPS:
+            return CALLBACK_STEPS[step](dict(event["state"]), str(event["token"]))
+        return STEPS[step](dict(event["state"]))
     except ClawsterError as error:
         raise task_failure(error) from error
     except (PynamoDBConnectionError, BotoCoreError) as error:  # the table or an AWS API did not answer: try again

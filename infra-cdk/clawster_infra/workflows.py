@@ -74,6 +74,9 @@ def make_workflows(scope: Construct, specs: tuple[Function, ...], functions: dic
             fn.add_to_role_policy(iam.PolicyStatement(
                 actions=["states:StartExecution"],
                 resources=list(built.values()) if is_task else [m.state_machine_arn for m in machines.values()]))
+        if spec.answers_workflow_tasks:  # a callback step's answer: by built ARN (the task function would be a cycle)
+            functions[spec.name].add_to_role_policy(iam.PolicyStatement(
+                actions=["states:SendTaskSuccess"], resources=[built[m] for m in spec.answers_workflow_tasks]))
         if spec.stops_workflows:  # the sweeper: StopExecution on these machines' executions, nothing else
             fn = functions[spec.name]
             fn.add_to_role_policy(iam.PolicyStatement(actions=["states:StopExecution"], resources=[

@@ -749,3 +749,20 @@ def test_only_the_sweeper_may_stop_executions_and_only_of_the_workflows(template
         assert ":execution:" in json.dumps(parts) and parts[-1] == ":*", arn
         named |= {part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part}
     assert named == machine_ids
+
+
+def test_only_the_rollout_api_and_task_may_answer_callback_steps_and_only_of_the_rollout_machine(template):
+    """The approval step (waitForTaskToken): approve / abort / pause answer it from api-rollouts, and the step's
+    own task answers itself when a control came first. SendTaskSuccess only; no Failure, no Heartbeat."""
+    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    answering = {f.name for f in FUNCTIONS if f.answers_workflow_tasks}
+    assert answering == {"api-rollouts", "task-rollout-workflow"}
+    roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in answering}
+    granted = [(policy, statement) for _, policy, statement in _statements(template)
+               if any(a.startswith("states:SendTask") for a in _as_list(statement["Action"]))]
+    assert {r["Ref"] for policy, _ in granted for r in policy["Properties"]["Roles"]} == roles
+    for _, statement in granted:
+        assert _as_list(statement["Action"]) == ["states:SendTaskSuccess"]
+        resources_ = _as_list(statement["Resource"])
+        # the rollout machine itself (not rollout-wave: its children wait on no callback)
+        assert len(resources_) == 1 and 'stateMachine:clawster-rollout"' in json.dumps(resources_[0]), resources_

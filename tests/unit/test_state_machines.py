@@ -63,6 +63,7 @@ CHILD_RETRIES = {"StepFunctions.ExecutionLimitExceededException", "StepFunctions
 FAILURE_PATHS = {"RecordFailure": ("RecordFailure", "Rollback"),
                  "RolloutWorkflowTask": ("Fail", "BotFailed", "UndoBotFailed")}
 FINAL = {"RecordFailure", "Fail", "BotFailed", "UndoBotFailed"}  # the failure paths themselves end in a Fail or Succeed state
+TIMED_OUT_TO = {"AwaitApproval": "NextWave"}  # callback steps with a timeout: where it goes
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
@@ -83,8 +84,24 @@ def test_every_task_retries_retryable_errors_with_backoff_and_catches_the_rest(p
         assert function == ("${RolloutWorkflowTask}" if rollout else "${BotWorkflowTask}"), name
         if name not in FINAL:
             catch = state["Catch"]
+            if name in TIMED_OUT_TO:  # a callback step's timeout is caught first, and goes back to read again
+                assert catch[0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": TIMED_OUT_TO[name]}
+                catch = catch[1:]
             assert [c["ErrorEquals"] for c in catch] == [["States.ALL"]], name
             assert catch[0]["Next"] in FAILURE_PATHS["RolloutWorkflowTask" if rollout else "RecordFailure"], name
+
+
+def test_the_approval_is_a_callback_step_with_a_timeout_that_re_reads_the_rollout():
+    """The approval waits on its task token (approve/abort answer it), not on a poll; its timeout goes back to
+    NextWave, which re-arms it while the rollout still awaits an approval; no heartbeat (a person sends none)."""
+    states = json.loads((ROOT / "statemachines/rollout.asl.json").read_text())["States"]
+    step = states["AwaitApproval"]
+    assert step["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert step["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
+    assert step["Parameters"]["Payload"]["step"] == "await_approval"
+    assert 60 <= step["TimeoutSeconds"] <= 24 * 3600 and "HeartbeatSeconds" not in step
+    assert step["ResultPath"] is None and step["Next"] == "NextWave"  # the control's answer decides nothing itself
+    assert {"Variable": "$.action", "StringEquals": "approval", "Next": "AwaitApproval"} in states["WhatNext"]["Choices"]
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
@@ -98,7 +115,7 @@ def test_every_wait_loop_goes_through_a_task_that_can_end_it(path):
             if state["Type"] == "Wait":
                 assert states[state["Next"]]["Type"] == "Task", name
                 step = states[state["Next"]]["Parameters"]["Payload"]["step"]
-                # The rollout's hold (paused, awaiting approval) goes back to next_wave, which reads the status.
+                # The rollout's hold (paused) goes back to next_wave, which reads the status.
                 assert step.startswith("check_") or step == "next_wave", name
 
 

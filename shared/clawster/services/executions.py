@@ -94,6 +94,27 @@ def stop(execution_arn: str, cause: str) -> bool:
         raise WorkflowsUnavailable(f"could not reach Step Functions: {error}") from None
 
 
+_GONE = ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut")
+
+
+def answer_task(token: str, output: dict[str, Any]) -> bool:
+    """SendTaskSuccess for a task waiting on its callback token (the rollout's approval step); False when no
+    task waits on it any more (its execution ended, or the step timed out and re-armed with a new token). The
+    token is never put in an error or log line: it is secret-grade."""
+    import botocore.exceptions
+
+    try:
+        _stepfunctions().send_task_success(taskToken=token, output=json.dumps(output))
+        return True
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in _GONE:
+            return False
+        raise WorkflowsUnavailable(f"could not answer the workflow's waiting step: {code}") from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise WorkflowsUnavailable(f"could not reach Step Functions: {type(error).__name__}") from None
+
+
 def _stepfunctions() -> Any:
     global _client
     with _lock:

@@ -21,7 +21,7 @@ from clawster.domain.errors import ClawsterError, InvalidState, ValidationFailed
 from clawster.domain.roles import Role
 from clawster.domain.rollouts import BotState, Reading, RolloutStatus, Verdict
 from clawster.services import bots as bot_service
-from clawster.services import rollouts
+from clawster.services import executions, rollouts
 from clawster.services.context import Access, Caller
 from clawster.store.entities import Bot, Rollout, RolloutBot
 from clawster.store.transaction import Change
@@ -64,7 +64,7 @@ def _save(rollout: Rollout, fields: list[str], waves: list[dict[str, Any]] | Non
 
 # -- the waves -------------------------------------------------------------------------------------
 def next_wave(state: dict[str, Any]) -> dict[str, Any]:
-    """What to do next: run the next unfinished wave, hold (paused, awaiting approval), roll back, or end."""
+    """What to do next: run the next unfinished wave, hold (paused), wait for an approval, roll back, or end."""
     for _ in range(EDIT_ATTEMPTS):
         rollout = load(state)
         status = RolloutStatus(rollout.status)
@@ -72,18 +72,21 @@ def next_wave(state: dict[str, Any]) -> dict[str, Any]:
             return {**state, "action": "rollback"}
         if status not in domain.ACTIVE:
             return {**state, "action": "done"}
-        if status in (RolloutStatus.PAUSED, RolloutStatus.AWAITING_APPROVAL):
+        if status is RolloutStatus.PAUSED:  # a pause is polled (docs/decisions.md: why not a callback too)
             return {**state, "action": "wait", "poll_s": HOLD_POLL_S}
         waves = json.loads(rollout.waves)
         wave = next((w for w in waves if w["status"] != "DONE"), None)
         if wave is None:
             return {**state, "action": "done"}
         number = int(wave["number"])
+        if status is RolloutStatus.AWAITING_APPROVAL:  # e.g. an execution started again after a restart
+            return {**state, "action": "approval", "wave": number}
         if number in _spec(rollout).approval_before_waves and rollout.approved_wave != number:
             before = rollouts.audit_view(rollout)
             rollout.status, rollout.status_reason = RolloutStatus.AWAITING_APPROVAL.value, f"wave {number} needs an approval"
             if _save(rollout, ["status", "status_reason"], before=before, action="rollout.awaiting_approval"):
                 rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "wave": number})
+                return {**state, "action": "approval", "wave": number}
             continue
         wave["status"], rollout.current_wave = "RUNNING", number
         if not _save(rollout, ["current_wave"], waves):
@@ -92,6 +95,21 @@ def next_wave(state: dict[str, Any]) -> dict[str, Any]:
         # The wave's child execution (statemachines/rollout-wave.asl.json) makes each bot's item from its id.
         return {**state, "action": "run", "wave": number, "mode": "apply", "bot_ids": wave["bot_ids"],
                 "max_concurrency": _spec(rollout).max_concurrency, "poll_s": POLL_S}
+    raise InvalidState("the rollout kept changing; try the step again")
+
+
+def await_approval(state: dict[str, Any], token: str) -> dict[str, Any]:
+    """The approval step (waitForTaskToken): keep its callback token on the rollout, where the control that
+    ends the wait (approve, abort, pause) takes it and answers the step. A control that landed before the token
+    was kept finds none: then this step answers itself, and NextWave reads what the control decided."""
+    for _ in range(EDIT_ATTEMPTS):
+        rollout = load(state)
+        if rollout.status != RolloutStatus.AWAITING_APPROVAL.value:
+            executions.answer_task(token, {"control": "already decided"})
+            return {**state, "awaiting": False}
+        rollout.approval_token = token  # a new execution's step replaces a dead one's token
+        if _save(rollout, ["approval_token"]):
+            return {**state, "awaiting": True}  # never the token: the answer is in the execution's history
     raise InvalidState("the rollout kept changing; try the step again")
 
 
@@ -263,6 +281,15 @@ def _change(change: domain.Change, access: Access, bot: Bot) -> Bot | None:
 
         config = domain.merge_patch(override_of(bot), change.patch)
         return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": config},
+                                  inline=True)
+    if change.kind is domain.ChangeKind.PROMOTE_FLEET:
+        from clawster.services.layers import override_of
+
+        if change.config is None:
+            raise ValidationFailed("change.config", "the promotion has no snapshot of its source fleet's config")
+        if override_of(bot) == change.config:
+            return None  # this bot has the fleet's revision already
+        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": dict(change.config)},
                                   inline=True)
     if change.kind is domain.ChangeKind.REFRESH:
         updated, changed = bot_service.refresh(access, bot.id, expected_version=bot.version, inline=True)
