@@ -48,3 +48,17 @@ def test_a_rollback_points_the_bot_back_at_an_older_revision_and_writes_none(sta
     assert again["details"]["errors"][0]["field"] == "revision_id"
     assert team.owner.post(f"{bot_path}/rollback", {"revision_id": "01NOSUCHREVISION"}).status == 404
     assert team.owner.post(f"{bot_path}/rollback", {"revision_id": second}).ok(200).body["desired_revision_id"] == second
+
+
+def test_a_rollback_restores_the_bots_own_layer_so_a_refresh_keeps_the_older_config(stack, team):
+    """The rolled-back-from config must not come back: the bot's own layer goes back with its revision, so a
+    refresh (or a refresh rollout) resolves to the revision rolled back to and makes none."""
+    bot_path, first, second = _with_second_revision(team)
+    team.owner.post(f"{bot_path}/rollback", {"revision_id": first}).ok(200)
+    effective = team.owner.get(f"{bot_path}/effective-config").ok(200).body
+    assert "seamColor" not in effective["config"].get("ui", {}) and effective["up_to_date"] is True, effective
+    etag = team.owner.get(bot_path).ok(200).etag
+    refreshed = team.owner.post(f"{bot_path}/refresh", headers={"If-Match": etag}).ok(200).body
+    assert refreshed["changed"] is False and refreshed["bot"]["desired_revision_id"] == first  # nothing to refresh
+    team.owner.post(f"{bot_path}/rollback", {"revision_id": second}).ok(200)  # forward again: its layer with it
+    assert team.owner.get(f"{bot_path}/effective-config").ok(200).body["config"]["ui"]["seamColor"] == COLOR

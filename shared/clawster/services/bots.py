@@ -39,7 +39,7 @@ def _resolved(access: Access, bot: Bot, fleet: Fleet, number: int, source: str, 
         config_hash=config_policy.config_hash(resolved.canonical), source=source,
         template_id=bot.template_id, created_by=access.caller.user_id, openclaw_version=version,
         target=target or bot.target, provenance=json.dumps(resolved.provenance, sort_keys=True),
-        layers=json.dumps(resolved.layers),
+        layers=json.dumps(resolved.layers), override=bot.override,
     )
 
 
@@ -196,6 +196,11 @@ def rollback(access: Access, bot_id: str, revision_id: str, *, inline: bool = Fa
     before, expected = _audit_view(bot), bot.version
     bot.desired_revision_id = revision.id
     edited = ["desired_revision_id"]
+    if revision.override is not None and revision.override != bot.override:
+        # The bot's own layer as it was then: a later refresh resolves to this revision again, not to the
+        # config rolled back from. (A revision made before revisions kept it leaves the layer as it is.)
+        bot.override = revision.override
+        edited.append("override")
     request_id, start = _own_for_apply(access, bot, edited, revision.config)
     change = Change().edit(bot, edited, expected_version=expected, stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision), action="bot.rollback"))

@@ -392,6 +392,7 @@ class Revision(Entity):
     target = UnicodeAttribute(null=True)  # where the bot ran or was to run when it was made
     provenance = UnicodeAttribute(null=True)  # JSON {path: "<kind>:<id>"}: which layer set each leaf
     layers = UnicodeAttribute(null=True)  # JSON [{kind, id, version}]: the layers it was resolved from
+    override = UnicodeAttribute(null=True)  # JSON: the bot's own layer it was resolved with (a rollback restores it)
 
     @classmethod
     def new(cls, *, workspace_id: str, bot_id: str, **fields: Any) -> Revision:
