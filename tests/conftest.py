@@ -36,10 +36,15 @@ def _private_clawster_home(tmp_path_factory):
 def stack(tmp_path_factory):
     """The real local stack (moto server, local API Gateway, local issuer), once per test process."""
     from clawster.local.stack import LocalStack
+    from layers.providers.registry import LOOPBACK_ENV
 
-    with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False,
-                    keep_gateways=False) as running:
-        yield running
+    inventory = tmp_path_factory.mktemp("loopback") / "inventory.json"
+    with pytest.MonkeyPatch.context() as patch:
+        # The loopback target's inventory (tests/fakes/loopback_fleet.py hands fake gateways to bots there): set
+        # before the stack starts, so its Lambda workers inherit it.
+        patch.setenv(LOOPBACK_ENV, str(inventory))
+        with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False, keep_gateways=False) as running:
+            yield running
 
 
 @pytest.fixture(scope="session")

@@ -80,7 +80,9 @@ def _with_prod_approval(access: Access, bots: list[Bot], waves: list[list[str]],
 
 def _claim(access: Access, rollout: Rollout, bot_ids: list[str]) -> None:
     """Claim every bot for the rollout; the last chunk of claims commits with the rollout and its audit event.
-    A claim held by another rollout is a 409 naming it; the claims this call made are released."""
+    A claim held by another rollout is a 409 naming it; the claims this call made are released. Claimed in bot-id
+    order (one order for every rollout): of two racing over more than one chunk, one always wins, never both lose."""
+    bot_ids = sorted(bot_ids)
     chunks = [bot_ids[i:i + CLAIMS_PER_TRANSACTION] for i in range(0, len(bot_ids), CLAIMS_PER_TRANSACTION)]
     made: list[str] = []
     try:
