@@ -5,10 +5,11 @@ N FakeGateways (tests/fakes/fake_gateway.py, loopback, each answering every conf
 `--latency-ms`) are handed to the local stack as the gateways of N bots by the loopback provider
 (layers/providers/loopback.py: target "loopback", an inventory of addresses; tests/fakes/loopback_fleet.py,
 shared with the rollout tests at scale). The stack runs in this process: the API, moto's Step Functions
-running statemachines/rollout.asl.json and, per bot, apply.asl.json, the task Lambdas in their worker processes. Timed: POST /rollouts (strategy ALL, `--concurrency` C, no bake, the
-gateway health gate) until GET says SUCCEEDED. Printed: that wall time; the ideal, ceil(N / C) x the
-per-apply latency; the ratio (aim: <= 1.5); and a one-at-a-time baseline (a rollout with C = 1) over
-`--baseline-bots` of the same bots, per bot and extrapolated to N.
+running statemachines/rollout.asl.json and, per bot, apply.asl.json, the task Lambdas in their worker processes.
+Timed: POST /rollouts (strategy ALL, `--concurrency` C, no bake, the gateway health gate) until GET says SUCCEEDED.
+Printed: that wall time; the ideal, ceil(N / C) x the per-apply latency; the ratio (aim: <= 1.5); and a
+one-at-a-time baseline (a rollout with C = 1) over `--baseline-bots` of the same bots, per bot and extrapolated
+to N.
 
 Run: .venv/bin/python bench/rollout.py [--bots 500] [--concurrency 25] [--latency-ms 100] [--baseline-bots 10]
 """

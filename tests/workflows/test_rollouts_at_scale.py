@@ -250,8 +250,9 @@ def test_two_rollouts_racing_for_overlapping_bots_one_wins_each_bot(fleet_with_s
     a_ids, b_ids = bots[:20] + bots[20:30], bots[20:] + bots[:10]
     access = Access(Caller(team.users["OPERATOR"], "race"), team.workspace_id, Role.OPERATOR, "rollout.create")
     change = {"kind": "config_patch", "patch": {"ui": {"seamColor": "#000002"}}}
-    results = race_from_first_commit(monkeypatch, [lambda: rollouts.create(access, {"targets": {"bot_ids": a_ids}, "change": change}),
-                                 lambda: rollouts.create(access, {"targets": {"bot_ids": b_ids}, "change": change})])
+    results = race_from_first_commit(monkeypatch, [
+        lambda: rollouts.create(access, {"targets": {"bot_ids": a_ids}, "change": change}),
+        lambda: rollouts.create(access, {"targets": {"bot_ids": b_ids}, "change": change})])
     won = [(r, ids) for r, ids in zip(results, (a_ids, b_ids), strict=True) if not isinstance(r, Exception)]
     lost = [(r, ids) for r, ids in zip(results, (a_ids, b_ids), strict=True) if isinstance(r, Exception)]
     assert len(won) == 1 and len(lost) == 1, results

@@ -116,54 +116,74 @@ def line(message: dict[str, Any]) -> str:
 def follow(api: Any, path: str, stream: Any, *, ceiling_s: float, live: bool | None = None,
            out: TextIO | None = None) -> dict[str, Any]:
     """Follow the rollout until it ends; its last view (read from the API). A CliError past `ceiling_s`."""
-    import shutil
-
     from clawster.cli.exits import CliError, ExitCode
-    from clawster.cli.watch import CHECK_S, POLL_S
+    from clawster.cli.watch import POLL_S
 
-    out = out or sys.stderr
-    live = out.isatty() if live is None else live
-    screen = Screen(out) if live else None
-    told = ""  # off a terminal: the last status said (from a message, or read when no message said it)
-
-    def tell(view: dict[str, Any]) -> None:
-        nonlocal told
-        if not live and view["status"] != told:
-            print(f"rollout: {view['status']}" + (f" ({view['status_reason']})" if view.get("status_reason") else ""),
-                  file=out, flush=True)
-        told = view["status"]
-
-    view = api.get(path)
-    tell(view)
-    deadline, next_read, drawn_at = time.monotonic() + ceiling_s, time.monotonic() + CHECK_S, 0.0
+    watch = _Watch(api, path, out or sys.stderr, live)
+    deadline = time.monotonic() + ceiling_s
     try:
         while True:
             streaming = stream is not None and not stream.closed.is_set()
             message = stream.next(0.25) if streaming else None
-            decided = False
-            if message and apply(view, message):
-                if message.get("type") == "rollout.status":
-                    tell(view)
-                elif not live:
-                    print(line(message), file=out, flush=True)
-                decided = bool((message.get("data") or {}).get("verdict"))  # a gate's decision may move the status
-            if decided or view["status"] in ENDED or time.monotonic() >= next_read:
-                view = api.get(path)
-                next_read = time.monotonic() + (CHECK_S if streaming else POLL_S)
-                tell(view)
-            if screen and (view["status"] in ENDED or time.monotonic() - drawn_at >= REDRAW_S):
-                size = shutil.get_terminal_size()
-                screen.draw(render(view, width=size.columns - 1, height=size.lines - 1))
-                drawn_at = time.monotonic()
-            if view["status"] in ENDED:
-                return view
+            decided = watch.take(message) if message else False
+            watch.refresh(streaming, now=decided)
+            if watch.view["status"] in ENDED:
+                return watch.view
             if time.monotonic() > deadline:
-                raise CliError(ExitCode.FAILURE, f"rollout {view['id']} still {view['status']} after {ceiling_s:g} s; "
-                                                 "it goes on (follow it with `clawster rollout watch`)")
+                raise CliError(ExitCode.FAILURE, f"rollout {watch.view['id']} still {watch.view['status']} after "
+                                                 f"{ceiling_s:g} s; it goes on (follow it with `clawster rollout watch`)")
             if not streaming:
                 time.sleep(POLL_S)
     except KeyboardInterrupt:
-        raise CliError(ExitCode.FAILURE, f"stopped watching; rollout {view['id']} goes on") from None
+        raise CliError(ExitCode.FAILURE, f"stopped watching; rollout {watch.view['id']} goes on") from None
     finally:
         if stream:
             stream.close()
+
+
+class _Watch:
+    """The view being followed, and where it is shown: a Screen on a terminal, else plain lines."""
+
+    def __init__(self, api: Any, path: str, out: TextIO, live: bool | None):
+        from clawster.cli.watch import CHECK_S
+
+        self.api, self.path, self.out = api, path, out
+        self.live = out.isatty() if live is None else live
+        self.screen = Screen(out) if self.live else None
+        self.told = ""  # off a terminal: the last status said (by a message, or read when no message said it)
+        self.view = api.get(path)
+        self.next_read, self.drawn_at = time.monotonic() + CHECK_S, 0.0
+        self._tell()
+
+    def take(self, message: dict[str, Any]) -> bool:
+        """Fold a message in and say it; True when it carries a gate's decision (which may move the status)."""
+        if not apply(self.view, message):
+            return False
+        if message.get("type") == "rollout.status":
+            self._tell()
+        elif not self.live:
+            print(line(message), file=self.out, flush=True)
+        return bool((message.get("data") or {}).get("verdict"))
+
+    def refresh(self, streaming: bool, *, now: bool) -> None:
+        """Read the rollout again when asked, at its end, or when due; redraw the screen when due."""
+        import shutil
+
+        from clawster.cli.watch import CHECK_S, POLL_S
+
+        ended = self.view["status"] in ENDED
+        if now or ended or time.monotonic() >= self.next_read:
+            self.view = self.api.get(self.path)
+            self.next_read = time.monotonic() + (CHECK_S if streaming else POLL_S)
+            self._tell()
+        if self.screen and (ended or self.view["status"] in ENDED or time.monotonic() - self.drawn_at >= REDRAW_S):
+            size = shutil.get_terminal_size()
+            self.screen.draw(render(self.view, width=size.columns - 1, height=size.lines - 1))
+            self.drawn_at = time.monotonic()
+
+    def _tell(self) -> None:
+        view = self.view
+        if not self.live and view["status"] != self.told:
+            print(f"rollout: {view['status']}" + (f" ({view['status_reason']})" if view.get("status_reason") else ""),
+                  file=self.out, flush=True)
+        self.told = view["status"]
