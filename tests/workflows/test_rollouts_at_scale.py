@@ -129,79 +129,76 @@ def test_a_canary_wave_failing_health_rolls_back_every_changed_bot_and_leaves_no
 
 
 def test_gateways_killed_mid_wave_fail_their_bots_and_the_threshold_rolls_back_the_rest(fake_fleet):
-    """10 bots, then 30; abort above 10 % failed once 10 are done. In wave 2, 3 gateways die after their bot's
-    change (their gate fails) and 2 before it (their apply fails): 5 of 40 = 12.5 % > 10 %: roll back. The dead
-    ones cannot be rolled back healthy, so the rollout ends FAILED naming exactly them; the 35 others are back."""
+    """Waves of 4, 8 and 28; abort above 10 % failed once 10 are done. In wave 2 one gateway dies after its bot's
+    change (its gate fails) and one before it (its apply fails): 2 of 12 = 16.7 % > 10 %: roll back. The dead
+    ones cannot be rolled back healthy, so the rollout ends FAILED naming exactly them; the 10 others are back,
+    and the last 28 were never touched."""
     fleet = fake_fleet(40)
     team = fleet.team
-    body = patch_body(fleet.bot_ids, BAD, strategy={"kind": "PERCENTAGE", "steps": [25, 100]}, max_concurrency=5,
+    body = patch_body(fleet.bot_ids, BAD, strategy={"kind": "PERCENTAGE", "steps": [10, 30, 100]}, max_concurrency=3,
                       abort={"failed_percent": 10, "min_done": 10})
     created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
-    wave2 = fleet.bot_ids[10:]
+    changed, rest = fleet.bot_ids[:12], fleet.bot_ids[12:]
 
     def mid_wave(rollout) -> bool:
         states = [b["state"] for b in rollout["waves"][1]["bots"]]
-        return states.count("DONE") >= 3 and states.count("PENDING") >= 10
+        return states.count("DONE") >= 1 and states.count("PENDING") >= 3
 
     running = until(team, created["id"], mid_wave, "wave 2 half way")
     states = {b["bot_id"]: b["state"] for b in running["waves"][1]["bots"]}
-    after = [b for b in wave2 if states[b] == "DONE"][:3]
-    before = [b for b in wave2 if states[b] == "PENDING"][-2:]  # the last of the wave to start
-    killed = after + before
-    for bot_id in killed:
+    killed = [b for b in changed[4:] if states[b] == "DONE"][:1] + [b for b in changed[4:] if states[b] == "PENDING"][-1:]
+    for bot_id in killed:  # the last of the wave to start, and one already changed
         fleet.fakes[bot_id].stop()
 
     ended = until(team, created["id"], lambda r: r["status"] in ENDED, "its end")
     assert ended["status"] == "FAILED", ended
     second = ended["waves"][1]
-    assert (second["verdict"], second["done"], second["failed"]) == ("ROLLBACK", 40, 5), second
-    assert ended["status_reason"].startswith("abort threshold reached: 5 of 40 bots failed"), ended["status_reason"]
+    assert (second["verdict"], second["done"], second["failed"]) == ("ROLLBACK", 12, 2), second
+    assert ended["status_reason"].startswith("abort threshold reached: 2 of 12 bots failed"), ended["status_reason"]
     stuck = ended["status_reason"].split("not rolled back healthy: ")[1].split(", ")
     assert sorted(stuck) == sorted(killed)
     items = bots_by_id(ended)
-    assert {b: items[b]["state"] for b in fleet.bot_ids} == {b: "ROLLBACK_FAILED" if b in killed else "ROLLED_BACK"
-                                                             for b in fleet.bot_ids}
-    alive = [b for b in fleet.bot_ids if b not in killed]
-    fleet.assert_untouched(alive)
+    assert {b: items[b]["state"] for b in fleet.bot_ids} == {
+        **{b: "ROLLBACK_FAILED" if b in killed else "ROLLED_BACK" for b in changed}, **{b: "PENDING" for b in rest}}
+    fleet.assert_untouched([b for b in fleet.bot_ids if b not in killed])
     for bot_id in killed:  # pointed back at the old revision all the same; a person must bring the gateway back
         assert fleet.bot(bot_id)["desired_revision_id"] == fleet.revisions[bot_id]
 
 
 def test_a_gate_with_no_data_pauses_each_wave_until_resumed(fake_fleet):
     """The fakes run no channel: channels.status has no data, so the channel gate pauses the rollout after each
-    wave (never passes it); the next wave starts only on resume."""
+    wave (never passes it); the next wave starts only on resume. Waves of 4, 4 and 32; aborted after wave 2."""
     fleet = fake_fleet(40)
     team = fleet.team
-    body = patch_body(fleet.bot_ids, "#0000aa", strategy={"kind": "PERCENTAGE", "steps": [50, 100]},
-                      max_concurrency=10, gates=["gateway_health", "channel_health"])
+    body = patch_body(fleet.bot_ids, "#0000aa", strategy={"kind": "PERCENTAGE", "steps": [10, 20, 100]},
+                      max_concurrency=4, gates=["gateway_health", "channel_health"])
     created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
-    first, second = fleet.bot_ids[:20], fleet.bot_ids[20:]
+    path = f"{team.ws}/rollouts/{created['id']}"
 
-    paused = until(team, created["id"], lambda r: r["status"] in ("PAUSED", *ENDED), "paused after wave 1")
-    assert paused["status"] == "PAUSED", paused
-    wave = paused["waves"][0]
-    assert (wave["verdict"], wave["readings"]) == ("PAUSE", {"gateway_health": "PASS", "channel_health": "NO_DATA"})
-    assert (wave["done"], wave["failed"]) == (20, 0)
-    assert {b["state"] for b in paused["waves"][1]["bots"]} == {"PENDING"}
-    fleet.assert_untouched(second)  # nothing past the pause moved
-    for bot_id in first:
-        assert fleet.fakes[bot_id].config["ui"]["seamColor"] == "#0000aa"
-    again = team.clients["VIEWER"].get(f"{team.ws}/rollouts/{created['id']}").ok(200).body
-    assert again["status"] == "PAUSED" and {b["state"] for b in again["waves"][1]["bots"]} == {"PENDING"}
+    for number, changed in ((1, fleet.bot_ids[:4]), (2, fleet.bot_ids[:8])):
+        paused = until(team, created["id"], lambda r, n=number: r["current_wave"] == n and r["status"] != "RUNNING",
+                       f"paused after wave {number}")
+        assert paused["status"] == "PAUSED", paused
+        wave = paused["waves"][number - 1]
+        assert (wave["verdict"], wave["readings"]) == ("PAUSE", {"gateway_health": "PASS", "channel_health": "NO_DATA"})
+        assert (wave["done"], wave["failed"]) == (len(changed), 0)
+        for bot_id in changed:
+            assert fleet.fakes[bot_id].config["ui"]["seamColor"] == "#0000aa"
+        untouched = fleet.bot_ids[len(changed):]
+        fleet.assert_untouched(untouched)  # nothing past the pause moved
+        again = team.clients["VIEWER"].get(path).ok(200).body
+        assert again["status"] == "PAUSED"
+        assert {b["bot_id"] for b in bots_by_id(again).values() if b["state"] == "PENDING"} == set(untouched)
+        if number == 1:
+            team.clients["OPERATOR"].post(f"{path}/resume").ok(200)
 
-    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").ok(200)
-    paused = until(team, created["id"], lambda r: r["current_wave"] == 2 and r["status"] in ("PAUSED", *ENDED),
-                   "paused after wave 2")
-    assert paused["status"] == "PAUSED" and paused["waves"][1]["verdict"] == "PAUSE", paused
-    team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").ok(200)
+    team.clients["OPERATOR"].post(f"{path}/abort").ok(200)
     ended = until(team, created["id"], lambda r: r["status"] in ENDED, "its end")
-    assert ended["status"] == "SUCCEEDED", ended
-    for bot_id, item in bots_by_id(ended).items():
-        bot = fleet.bot(bot_id)
-        assert item["state"] == "DONE" and bot["desired_revision_id"] == bot["applied_revision_id"] \
-            == item["new_revision_id"] != fleet.revisions[bot_id]
-        assert fleet.fakes[bot_id].config["ui"]["seamColor"] == "#0000aa"
-        assert bot["applied_config_hash"] == fleet.fakes[bot_id].config_hash
+    assert ended["status"] == "ROLLED_BACK", ended
+    items = bots_by_id(ended)
+    assert {b: items[b]["state"] for b in fleet.bot_ids} == {b: "ROLLED_BACK" if i < 8 else "PENDING"
+                                                             for i, b in enumerate(fleet.bot_ids)}
+    fleet.assert_untouched(fleet.bot_ids)
 
 
 def test_the_abort_threshold_waits_for_its_minimum_sample_then_rolls_back(fake_fleet):
