@@ -9,9 +9,10 @@ import io
 import json
 import os
 import subprocess
+import threading
 import time
 
-from clawster.cli.rollout_view import Screen, apply, render
+from clawster.cli.rollout_view import Screen, apply, follow, render
 from tests.e2e.cli_runner import CLAWSTER, clawster, fails, ok
 from tests.workflows.test_rollouts import stopped_bot, wait_for
 
@@ -152,3 +153,54 @@ def test_the_screen_redraws_in_place():
     screen.draw(["a", "b", "c"])
     screen.draw(["d"])
     assert out.getvalue() == "\x1b[Ja\nb\nc\n" + "\x1b[3F\x1b[Jd\n"
+
+
+class _Api:
+    """The API as the live view reads it: each GET the next of these views (the last one again at the end)."""
+
+    def __init__(self, *views: dict):
+        self.views = [copy.deepcopy(v) for v in views]
+
+    def get(self, path: str) -> dict:
+        return copy.deepcopy(self.views.pop(0) if len(self.views) > 1 else self.views[0])
+
+
+class _Stream:
+    def __init__(self, *messages: dict):
+        self.messages, self.closed = list(messages), threading.Event()
+
+    def next(self, timeout_s: float) -> dict | None:
+        return self.messages.pop(0) if self.messages else None
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+RUNNING = {"id": "R2", "status": "RUNNING", "status_reason": None, "current_wave": 1, "wave_count": 1, "bot_count": 1,
+           "waves": [{"number": 1, "status": "RUNNING", "bots": [{"bot_id": "b1", "wave": 1, "state": "PENDING"}]}]}
+SUCCEEDED = {**RUNNING, "status": "SUCCEEDED",
+             "waves": [{"number": 1, "status": "DONE", "verdict": "CONTINUE", "reason": "every gate passed",
+                        "readings": {"gateway_health": "PASS"},
+                        "bots": [{"bot_id": "b1", "wave": 1, "state": "DONE", "health": "PASS", "detail": "ok"}]}]}
+MESSAGES = ({"type": "rollout.bot", "data": {"rollout_id": "R2", "bot_id": "b1", "wave": 1, "state": "DONE",
+                                             "detail": "ok"}},
+            {"type": "rollout.status", "data": {"rollout_id": "R2", "status": "SUCCEEDED"}})
+
+
+def test_the_live_view_redraws_in_place_on_a_terminal_and_ends_on_the_final_rollout(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("LINES", "30")
+    out = io.StringIO()
+    final = follow(_Api(RUNNING, SUCCEEDED), "/r", _Stream(*MESSAGES), ceiling_s=60, live=True, out=out)
+    assert final["status"] == "SUCCEEDED"
+    frames = out.getvalue().split("\x1b[J")
+    assert frames[0] == "" and len(frames) >= 2
+    assert frames[-1] == "".join(f"{line}\n" for line in render(SUCCEEDED, width=99, height=29))
+    previous = frames[-2]
+    assert previous.endswith(f"\x1b[{previous.count(chr(10))}F")  # back up over the whole last frame
+
+
+def test_the_live_view_off_a_terminal_is_plain_lines():
+    out = io.StringIO()
+    follow(_Api(RUNNING, SUCCEEDED), "/r", _Stream(*MESSAGES), ceiling_s=60, live=False, out=out)
+    assert out.getvalue().splitlines() == ["rollout: RUNNING", "bot b1 (wave 1): DONE - ok", "rollout: SUCCEEDED"]
