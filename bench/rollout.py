@@ -3,12 +3,13 @@ one at a time, in the same run (issue 11 point 7).
 
 N FakeGateways (tests/fakes/fake_gateway.py, loopback, each answering every config write after a fixed
 `--latency-ms`) are handed to the local stack as the gateways of N bots by the loopback provider
-(layers/providers/loopback.py: target "loopback", an inventory of addresses). The stack runs in this process:
-the API, moto's Step Functions running statemachines/rollout.asl.json and, per bot, apply.asl.json, the task
-Lambdas in their worker processes. Timed: POST /rollouts (strategy ALL, `--concurrency` C, no bake, the
-gateway health gate) until GET says SUCCEEDED. Printed: that wall time; the ideal, ceil(N / C) x the
-per-apply latency; the ratio (aim: <= 1.5); and a one-at-a-time baseline (a rollout with C = 1) over
-`--baseline-bots` of the same bots, per bot and extrapolated to N.
+(layers/providers/loopback.py: target "loopback", an inventory of addresses; tests/fakes/loopback_fleet.py,
+shared with the rollout tests at scale). The stack runs in this process: the API, moto's Step Functions
+running statemachines/rollout.asl.json and, per bot, apply.asl.json, the task Lambdas in their worker processes.
+Timed: POST /rollouts (strategy ALL, `--concurrency` C, no bake, the gateway health gate) until GET says SUCCEEDED.
+Printed: that wall time; the ideal, ceil(N / C) x the per-apply latency; the ratio (aim: <= 1.5); and a
+one-at-a-time baseline (a rollout with C = 1) over `--baseline-bots` of the same bots, per bot and extrapolated
+to N.
 
 Run: .venv/bin/python bench/rollout.py [--bots 500] [--concurrency 25] [--latency-ms 100] [--baseline-bots 10]
 """
@@ -85,12 +86,11 @@ def main() -> None:
     args = parser.parse_args()
     from clawster.local.stack import LocalStack
     from layers.providers.registry import LOOPBACK_ENV
-    from tests.fakes.fake_gateway import FakeGateway
-    from tests.loopback import hand_over
+    from tests.fakes.loopback_fleet import LoopbackFleet
 
     scratch = Path(tempfile.mkdtemp(prefix="clawster-bench-rollout-"))
     os.environ[LOOPBACK_ENV] = str(scratch / "inventory.json")  # before the stack: its Lambda workers inherit it
-    fakes = []
+    gateways = LoopbackFleet(scratch / "inventory.json", scratch / "secrets")
     try:
         with LocalStack(scratch / "stack", api_port=0, moto_port=0, seed=False, keep_gateways=False) as stack:
             assert stack.issuer
@@ -99,9 +99,8 @@ def main() -> None:
             fleet = api.call("POST", f"/workspaces/{WS[0]}/fleets", {"name": "bench"})["id"]
             bot_ids = [api.call("POST", f"/workspaces/{WS[0]}/fleets/{fleet}/bots",
                                 {"name": f"b{i}", "template_id": "minimal"})["id"] for i in range(args.bots)]
-            fakes = [FakeGateway(f"tok-{i}", write_latency_s=args.latency_ms / 1000, write_limit=1000).start()
-                     for i in range(args.bots)]
-            hand_over(WS[0], bot_ids, fakes, scratch / "secrets")
+            fakes = gateways.start(args.bots, write_latency_s=args.latency_ms / 1000, write_limit=1000)
+            gateways.hand_over(WS[0], bot_ids, fakes)
             print(f"{args.bots} bots on loopback fakes ({args.latency_ms} ms per config write); "
                   f"concurrency {args.concurrency}", flush=True)
 
@@ -119,8 +118,7 @@ def main() -> None:
             print(f"per bot, through the whole path: {whole / args.bots * args.concurrency:.2f}s per bot-slot "
                   f"(the apply workflow's and the rollout's 1 s Wait polls are the floor)")
     finally:
-        for fake in fakes:
-            fake.stop()
+        gateways.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -22,6 +22,10 @@ Choices where the reference is silent (all "fake:"):
   the real gateway keys them on loopback. The budget is spent before the params are checked.
 - While starting (`startup_unavailable_connects`, or `restart_ms` after gateway.restart.request)
   connect answers UNAVAILABLE startup-sidecars and /readyz is 503 failing ["startup-sidecars"].
+- `unready(config) -> failing names` stands for what makes a running gateway not ready (a broken channel, a plugin
+  that failed to reload): while it names anything for the current config, /readyz answers 503 with those names
+  in `failing`, as the real one does, and the RPC keeps answering. E.g. "not ready while ui.seamColor is X": the
+  change broke it, writing the old config back mends it.
 - `raw` in config.patch/apply must be JSON (no JSON5). Arrays always replace; replacePaths is accepted and ignored.
 - Secrets are redacted by key name (token, password, apiKey, ...). Validation knows top-level keys,
   ui.seamColor and gateway.port only. requiresRestart is true for gateway.port/gateway.bind; such a
@@ -354,6 +358,7 @@ class FakeGateway:
         self.write_buckets: dict[str, dict] = {}  # "method|caller" -> {count, windowStartMs}
         self.starting_until = 0.0  # monotonic: after a restart request, starting until then
         self.injected: dict[str, dict] = {}  # method -> the error object its next call answers
+        self.unready: Callable[[dict], list[str]] | None = None  # fake: config -> the readiness checks failing
         self.port, self.http_url, self.ws_url = 0, "", ""
         self.boot_id, self.started_ms = str(uuid.uuid4()), MS()
         self.config_path = f"/fake-openclaw/{uuid.uuid4().hex[:8]}/openclaw.json"
@@ -498,7 +503,7 @@ class FakeGateway:
         if path in ("/healthz", "/health"):
             return _json_response(200, {"ok": True, "status": "live"})
         if path in ("/readyz", "/ready"):  # not ready for exactly as long as connect answers "gateway starting"
-            failing = ["startup-sidecars"] if self.starting else []
+            failing = (["startup-sidecars"] if self.starting else []) + (self.unready(self._config) if self.unready else [])
             return _json_response(503 if failing else 200, {"ready": not failing, "failing": failing,
                                                             "uptimeMs": MS() - self.started_ms, "eventLoop": {"degraded": False}})
         if path in ("/startupz", "/startup"):

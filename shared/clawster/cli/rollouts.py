@@ -64,6 +64,8 @@ def rollout_create(
     abort_min: Annotated[int, typer.Option(help="...once this many bots are done")] = 1,
     gate: Annotated[list[str] | None, typer.Option("--gate", help="gateway_health, channel_health")] = None,
     approval: Annotated[list[int] | None, typer.Option("--approval-before", help="A wave number that waits")] = None,
+    watch: Annotated[bool, typer.Option("--watch", help="Follow it live to its end (exit 9 unless it succeeds)")] = False,
+    ceiling: Annotated[float, typer.Option(help="With --watch: give up after this many seconds")] = 3600,
     workspace: Workspace = None,
 ) -> None:
     """Start a rollout."""
@@ -85,7 +87,20 @@ def rollout_create(
             "abort": {"failed_percent": abort_percent, "min_done": abort_min},
             "gates": gate or ["gateway_health"], "approval_before_waves": approval or []}
     conn = connect()
-    _show(conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/rollouts", body)[1])
+    ws = conn.workspace(workspace)
+    if not watch:
+        _show(conn.api.call("POST", f"/workspaces/{ws}/rollouts", body)[1])
+        return
+    from clawster.cli.watch import Stream
+
+    stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}")  # before the POST: no message is missed
+    try:
+        created = conn.api.call("POST", f"/workspaces/{ws}/rollouts", body)[1]
+    except BaseException:
+        if stream:
+            stream.close()
+        raise
+    _watch(conn, f"/workspaces/{ws}/rollouts/{created['id']}", stream, ceiling)
 
 
 @rollout_app.command("promote-fleet")
@@ -135,58 +150,30 @@ def _control(action: str, doc: str):
     rollout_app.command(action)(command)
 
 
-ENDED = ("SUCCEEDED", "ROLLED_BACK", "FAILED")
-
-
 @rollout_app.command("watch")
 def rollout_watch(rollout_id: str, workspace: Workspace = None,
                   ceiling: Annotated[float, typer.Option(help="Give up after this many seconds")] = 3600) -> None:
     """Follow the rollout live, from the stream (its waves, gates, bots), until it ends; then show it. Exits 9
     when it ended ROLLED_BACK or FAILED. Without the stream it polls."""
-    import sys
-    import time
-
-    from clawster.cli.exits import CliError, ExitCode
-    from clawster.cli.watch import CHECK_S, POLL_S, Stream
+    from clawster.cli.watch import Stream
 
     conn = connect()
     ws = conn.workspace(workspace)
-    path = f"/workspaces/{ws}/rollouts/{rollout_id}"
     stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}")
-    deadline, last = time.monotonic() + ceiling, ""
-    rollout = conn.api.get(path)
-    try:
-        while rollout["status"] not in ENDED:
-            if time.monotonic() > deadline:
-                raise CliError(ExitCode.FAILURE, f"rollout {rollout_id} still {rollout['status']} after {ceiling:g} s")
-            message = stream.next(CHECK_S) if stream and not stream.closed.is_set() else None
-            if message and message.get("data", {}).get("rollout_id") == rollout_id:
-                print(_line(message), file=sys.stderr)
-            elif message is None and not stream:
-                time.sleep(POLL_S)
-            rollout = conn.api.get(path)
-            status = f"{rollout['status']} wave {rollout['current_wave']}/{rollout['wave_count']}"
-            if status != last and not stream:
-                print(status, file=sys.stderr)
-            last = status
-    finally:
-        if stream:
-            stream.close()
+    _watch(conn, f"/workspaces/{ws}/rollouts/{rollout_id}", stream, ceiling)
+
+
+def _watch(conn: Any, path: str, stream: Any, ceiling: float) -> None:
+    """The live view (clawster/cli/rollout_view.py) to the rollout's end, the rollout shown, and exit 9 unless it
+    SUCCEEDED."""
+    from clawster.cli.exits import CliError, ExitCode
+    from clawster.cli.rollout_view import follow
+
+    rollout = follow(conn.api, path, stream, ceiling_s=ceiling)
     _show(rollout)
     if rollout["status"] != "SUCCEEDED":
         raise CliError(ExitCode.BOT_ERROR,
-                       f"rollout {rollout_id} ended {rollout['status']}: {rollout.get('status_reason')}")
-
-
-def _line(message: dict[str, Any]) -> str:
-    data, kind = message.get("data", {}), message.get("type", "")
-    if kind == "rollout.bot":
-        return f"bot {data.get('bot_id')} (wave {data.get('wave')}): {data.get('state')}" + \
-            (f" - {data['detail']}" if data.get("detail") else "")
-    if kind == "rollout.wave":
-        verdict = f" {data['verdict']}: {data.get('reason')}" if data.get("verdict") else ""
-        return f"wave {data.get('wave')}: {data.get('status')}{verdict}"
-    return f"rollout: {data.get('status')}" + (f" ({data['reason']})" if data.get("reason") else "")
+                       f"rollout {rollout['id']} ended {rollout['status']}: {rollout.get('status_reason')}")
 
 
 for _action, _doc in (("pause", "Hold before the next wave."), ("resume", "Go on (past a gate that paused it)."),

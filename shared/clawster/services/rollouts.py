@@ -96,7 +96,9 @@ def _fleet_revision(access: Access, fleet_id: str) -> dict[str, Any]:
 
 def _claim(access: Access, rollout: Rollout, bot_ids: list[str]) -> None:
     """Claim every bot for the rollout; the last chunk of claims commits with the rollout and its audit event.
-    A claim held by another rollout is a 409 naming it; the claims this call made are released."""
+    A claim held by another rollout is a 409 naming it; the claims this call made are released. Claimed in bot-id
+    order (one order for every rollout): of two racing over more than one chunk, one always wins, never both lose."""
+    bot_ids = sorted(bot_ids)
     chunks = [bot_ids[i:i + CLAIMS_PER_TRANSACTION] for i in range(0, len(bot_ids), CLAIMS_PER_TRANSACTION)]
     made: list[str] = []
     try:
