@@ -233,6 +233,7 @@ def test_a_rollout_run_again_skips_the_bots_it_finished_and_is_streamed(stack, f
         return listener.wait_for(lambda m: m["type"] == kind and m["data"].get("rollout_id") == created["id"]
                                  and all(m["data"].get(k) == v for k, v in data.items()))
     seen("rollout.wave", wave=1, verdict="PAUSE")
+    seen("rollout.status", status="PAUSED")  # the gates paused it: said as a status change too
     seen("rollout.bot", bot_id=rest, state="DONE")
     seen("rollout.status", status="SUCCEEDED")
     listener.socket.close()

@@ -183,6 +183,8 @@ def _record_decision(state: dict[str, Any], decision: domain.Decision, gates: di
             rollouts.announce(rollout, "rollout.wave", {"wave": wave["number"], "status": wave["status"],
                                                         "verdict": verdict.value, "reason": decision.reason,
                                                         "readings": wave["readings"]})
+            if fields:  # the gates paused it, or started its rollback: a status change, said as every other one
+                rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason})
             return {**state, "verdict": verdict.value}
     raise InvalidState("the rollout kept changing; try the step again")
 
