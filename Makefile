@@ -33,7 +33,7 @@ bench-provider: setup
 bench-provision: setup  # BENCH_ARGS="--runs 5"
 	$(PY) bench/provision_to_running.py $(BENCH_ARGS)
 
-bench-rollout: setup  # BENCH_ARGS="--bots 500 --concurrency 25 --latency-ms 100"
+bench-rollout: setup  # BENCH_ARGS="--bots 500 --concurrency 25 --latency-ms 1000 --runs 3"
 	$(PY) bench/rollout.py $(BENCH_ARGS)
 
 # Deploying: the pinned CDK CLI (scripts/install_cdk_cli.sh) runs infra-cdk/app.py (cdk.json), which refuses
