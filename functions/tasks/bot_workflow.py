@@ -28,6 +28,7 @@ from layers.providers.errors import GatewayNotFound
 from layers.providers.registry import provider_for
 
 POLL_S = 1  # between describes (a Wait state: whole seconds). A gateway takes 7-14 s to start locally, 30-90 s on Fargate
+STARTS = {machine.Workflow.START.value, machine.Workflow.RESUME.value, machine.Workflow.RESTART.value}
 READY_DEADLINE_S = 900  # from `begin` to healthy: generous, a busy machine starts gateways slowly
 STOP_DEADLINE_S = 300
 
@@ -61,8 +62,12 @@ def _unknown_step(name: Any) -> ClawsterError:
 def begin(state: dict[str, Any], execution: str) -> dict[str, Any]:
     def work() -> dict[str, Any]:
         bot = workflow.owned(state)
+        # A gateway started again on a config older than the desired one (changed while it was stopped or
+        # paused): the lifecycle workflow applies the desired revision once it serves.
+        pending = state["action"] in STARTS and bot.applied_revision_id not in (None, bot.desired_revision_id)
         return {"deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S),
-                "desired_revision_id": bot.desired_revision_id, "poll_s": state.get("poll_s", POLL_S)}
+                "desired_revision_id": bot.desired_revision_id, "poll_s": state.get("poll_s", POLL_S),
+                "pending_apply": pending}
 
     return state | workflow.run_once(state, execution, "begin", work)
 
@@ -80,7 +85,9 @@ def check_ready(state: dict[str, Any], execution: str) -> dict[str, Any]:
         _past_deadline(state, f"the gateway is still {status.state.value}")
         return state | {"gateway_state": status.state.value}
     workflow.finish_step(state, execution, waiting, "ready")  # first: a gateway ready at the first look too
-    verified = workflow.run_once(state, execution, "verify", lambda: _verify(state)) if waiting == "ready" else {}
+    # Verified once, on the config it keeps: after the pending apply, when there is one.
+    verify = waiting == "ready" and not state.get("pending_apply")
+    verified = workflow.run_once(state, execution, "verify", lambda: _verify(state)) if verify else {}
     return state | verified | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
 
 
@@ -166,7 +173,7 @@ def apply_config(state: dict[str, Any], execution: str) -> dict[str, Any]:
         return {"gateway_state": status.state.value, "apply_detail": status.detail,
                 "deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S)}
 
-    output = workflow.run_once(state, execution, "apply", work)
+    output = workflow.run_once(state, execution, "apply", work) | {"pending_apply": False}
     if output["gateway_state"] != GatewayState.RUNNING.value and output.get("apply_detail"):
         # A restart-class change: said on the step; the ready check that follows waits for the restart.
         workflow.finish_step(state, execution, "apply", output["apply_detail"])

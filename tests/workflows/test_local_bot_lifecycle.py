@@ -15,6 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from clawster.domain import topics
+from layers.providers.local import LocalProvider
 
 pytestmark = pytest.mark.slow
 
@@ -101,9 +102,21 @@ def test_a_bot_created_with_a_target_runs_restarts_stops_starts_and_is_deleted(s
     wait_for_status(team, bot_path, {"RUNNING"})
 
     team.owner.post(f"{bot_path}/stop").ok(202)
-    assert wait_for_status(team, bot_path, {"STOPPED"})["last_workflow"]["action"] == "stop"
+    stopped = wait_for_status(team, bot_path, {"STOPPED"})
+    assert stopped["last_workflow"]["action"] == "stop"
+    # A config changed while it is stopped is only recorded; the start applies it, once the gateway serves.
+    config = team.owner.get(f"{bot_path}/revisions/{stopped['desired_revision_id']}").ok(200).body["config"]
+    changed = team.owner.patch(bot_path, {"config": {**config, "ui": {"seamColor": "#2b2b2b"}}},
+                               etag=team.owner.get(bot_path).ok(200).etag).ok(200).body
+    assert changed["desired_revision_id"] != changed["applied_revision_id"] == stopped["applied_revision_id"]
     team.owner.post(f"{bot_path}/start").ok(202)
-    wait_for_status(team, bot_path, {"RUNNING"})
+    started = wait_for_status(team, bot_path, {"RUNNING"})
+    assert started["applied_revision_id"] == changed["desired_revision_id"]
+    with LocalProvider(Path(stack.state_dir) / "gateways", supervise=False).client(created["id"]) as client:
+        live = client.config_get()
+    assert live.config["ui"]["seamColor"] == "#2b2b2b" and started["applied_config_hash"] == live.hash
+    steps = team.owner.get(f"{bot_path}/provisioning").ok(200).body["steps"]
+    assert [s["step"] for s in steps] == ["begin", "start", "ready", "apply", "verify", "finish"], steps
 
     etag = team.owner.get(bot_path).ok(200).etag
     deleting = team.owner.delete(bot_path, etag=etag).ok(202).body

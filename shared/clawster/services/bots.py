@@ -283,7 +283,9 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
         raise InvalidState("this bot has no target to provision on; create it with one",
                            {"errors": [{"field": "target", "reason": "the bot has no target"}]})
     extra = None
-    if action is BotAction.PROVISION:
+    starts_pending = action in (BotAction.START, BotAction.RESUME, BotAction.RESTART) and \
+        bot.applied_revision_id not in (None, bot.desired_revision_id)  # the workflow applies it: a deploy
+    if action is BotAction.PROVISION or starts_pending:
         desired = Revision.get(*Revision.key(bot.workspace_id, bot.id, bot.desired_revision_id), consistent_read=True)
         _check_policy(access, get_fleet(access, bot.fleet_id), desired.config)
         if bot.openclaw_version and bot.applied_revision_id is None:  # the version asked for at its create
