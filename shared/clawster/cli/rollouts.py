@@ -62,7 +62,10 @@ def rollout_create(
     bake: Annotated[int, typer.Option("--bake", help="Seconds of bake after each wave")] = 0,
     abort_percent: Annotated[float, typer.Option(help="Roll back above this failed share...")] = 0,
     abort_min: Annotated[int, typer.Option(help="...once this many bots are done")] = 1,
-    gate: Annotated[list[str] | None, typer.Option("--gate", help="gateway_health, channel_health")] = None,
+    gate: Annotated[list[str] | None, typer.Option("--gate", help=(
+        "gateway_health, channel_health, error_rate, slo, or a JSON object with thresholds, e.g. "
+        "'{\"gate\": \"error_rate\", \"max\": 0.05}' or '{\"gate\": \"cloudwatch_alarm\", \"alarms\": [\"a\"]}'; "
+        "repeat"))] = None,
     approval: Annotated[list[int] | None, typer.Option("--approval-before", help="A wave number that waits")] = None,
     workspace: Workspace = None,
 ) -> None:
@@ -83,9 +86,19 @@ def rollout_create(
                          "growth_factor": growth_factor},
             "max_concurrency": max_concurrency, "bake_s": bake,
             "abort": {"failed_percent": abort_percent, "min_done": abort_min},
-            "gates": gate or ["gateway_health"], "approval_before_waves": approval or []}
+            "gates": [_gate(g) for g in gate or ["gateway_health"]], "approval_before_waves": approval or []}
     conn = connect()
     _show(conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/rollouts", body)[1])
+
+
+def _gate(text: str) -> Any:
+    """A gate's name, or its JSON object (thresholds)."""
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"--gate {text!r} is not a JSON object: {error}") from None
 
 
 @rollout_app.command("list")
@@ -163,7 +176,10 @@ def _line(message: dict[str, Any]) -> str:
             (f" - {data['detail']}" if data.get("detail") else "")
     if kind == "rollout.wave":
         verdict = f" {data['verdict']}: {data.get('reason')}" if data.get("verdict") else ""
-        return f"wave {data.get('wave')}: {data.get('status')}{verdict}"
+        gates = "".join(f"\n  gate {name}: {reading}" + (f" ({data['gate_details'][name]})"
+                                                          if name in (data.get("gate_details") or {}) else "")
+                        for name, reading in (data.get("readings") or {}).items())
+        return f"wave {data.get('wave')}: {data.get('status')}{verdict}{gates}"
     return f"rollout: {data.get('status')}" + (f" ({data['reason']})" if data.get("reason") else "")
 
 
