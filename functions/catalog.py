@@ -81,6 +81,7 @@ class Function:
     starts_workflows: bool = False  # starts executions of the state machines (clawster.services.executions)
     stops_workflows: bool = False  # stops executions of the state machines (the stuck-work sweeper)
     secret_actions: tuple[str, ...] = ()  # Secrets Manager actions, on the connectors' secrets (clawster/*) only
+    alarm_actions: tuple[str, ...] = ()  # CloudWatch actions, on the account's alarms (a rollout's alarm gate)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -327,6 +328,7 @@ FUNCTIONS += (
         table_actions=TABLE_READ + TABLE_WRITE,
         posts_to_connections=True,  # rollout.wave / rollout.bot / rollout.status, and the bots' own
         starts_workflows=True,  # each bot's change is the apply (or upgrade) workflow, started by the bots service
+        alarm_actions=("cloudwatch:DescribeAlarms",),  # the cloudwatch_alarm gate reads the alarms a rollout names
         triggers=(StepFunctionsTask("RolloutWorkflowTask", ("rollout",)),),
     ),
 )
