@@ -154,3 +154,26 @@ def test_the_cloudwatch_alarm_gate_pauses_on_insufficient_data_and_rolls_back_in
     assert (reading, detail) == ("NO_DATA", f"INSUFFICIENT_DATA: {watched}; MISSING: {missing}")
     reading, detail = _gate_of(final, 2, "cloudwatch_alarm")
     assert (reading, detail) == ("FAIL", f"ALARM: {watched}; MISSING: {missing}")
+
+
+def test_the_probe_history_keeps_a_window_across_hours_and_expires(stack, team):
+    """Probes land in one item per bot and hour (appended, none lost to a concurrent run), a window reads the
+    hours it spans and only the probes inside it, and every item carries its TTL."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clawster.services import probe_history
+    from clawster.store.entities import HealthProbes
+
+    ws, bot_id = team.workspace_id, "probe-history-bot"
+    hour = 1_795_420_800  # 2026-11-23T08:00:00Z, an hour's start
+    taken = [(hour - 60, True), (hour - 1, False), (hour, True), (hour + 59, False), (hour + 3599, True),
+             (hour + 3600, False)]  # over three hours
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda p: probe_history.record(ws, bot_id, p[1], at=p[0]), taken))
+    assert probe_history.window(ws, bot_id, hour - 3600, hour + 7200) == [True, False, True, False, True, False]
+    assert probe_history.window(ws, bot_id, hour - 1, hour + 59) == [False, True, False]  # both ends included
+    assert probe_history.window(ws, bot_id, hour + 1, hour + 3598) == [False]
+    assert probe_history.window(ws, bot_id, hour + 7200, hour + 9000) == []
+    items = list(HealthProbes.query(HealthProbes.partition(ws, bot_id)))
+    assert [len(i.probes) for i in items] == [2, 3, 1]
+    assert [int(i.expires_at) for i in items] == [hour + 3600 * k + HealthProbes.TTL_S for k in (0, 1, 2)]
