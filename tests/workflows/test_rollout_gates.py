@@ -177,3 +177,23 @@ def test_the_probe_history_keeps_a_window_across_hours_and_expires(stack, team):
     items = list(HealthProbes.query(HealthProbes.partition(ws, bot_id)))
     assert [len(i.probes) for i in items] == [2, 3, 1]
     assert [int(i.expires_at) for i in items] == [hour + 3600 * k + HealthProbes.TTL_S for k in (0, 1, 2)]
+
+
+@pytest.mark.parametrize(("gates", "field"), [
+    ([{"gate": "error_rate", "max": "0.05"}], "gates.0"),  # a string is not a number (no lax coercion)
+    ([{"gate": "error_rate", "min_samples": 2.0}], "gates.0"),
+    ([{"gate": "error_rate", "max": 1}], "gates.0"),
+    ([{"gate": "slo", "target": 1}], "gates.0"),
+    ([{"gate": "cloudwatch_alarm", "alarms": []}], "gates.0"),
+    ([{"gate": "cloudwatch_alarm"}], "gates.0"),
+    ([{"gate": "cpu"}], "gates.0"),
+    (["gateway_health", {"gate": "slo", "max": 0.1}], "gates.1"),  # a field of another gate
+    (["slo", {"gate": "slo"}], "gates"),  # a kind twice (the domain's rule)
+    (["cloudwatch_alarm"], "gates[0].alarms"),  # a bare name has no alarms to read (the domain's rule)
+])
+def test_a_bad_gate_is_a_422_naming_it_and_creates_nothing(team, gates, field):
+    team.with_bot()
+    body = {"targets": {"bot_ids": [team.bot_id]}, "change": {"kind": "refresh"}, "gates": gates}
+    refused = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(422)
+    assert refused.body["details"]["errors"][0]["field"].startswith(field), refused.body
+    assert team.clients["VIEWER"].get(f"{team.ws}/rollouts").ok(200).body["items"] == []
