@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -134,7 +135,10 @@ def test_the_slo_gate_pauses_without_probes_and_rolls_back_on_a_fast_burn(bots):
     reading, detail = _gate_of(paused, 1, "slo")
     assert (reading, detail) == ("NO_DATA", "0 health probes in the window; at least 5 needed")
     reading, detail = _gate_of(final, 2, "slo")
-    assert reading == "FAIL" and detail.startswith("5 of 6 health probes failed"), detail
+    # 5 of 6, or more failed ones: a run that moves the bot RUNNING -> DEGRADED may check it again when it reads
+    # the DEGRADED pages after (clawster.services.health pages RUNNING first): each check is a probe.
+    failed, taken = (int(n) for n in re.match(r"(\d+) of (\d+) health probes failed", detail).groups())
+    assert reading == "FAIL" and taken - failed == 1 and failed >= 5, detail
 
 
 def test_the_cloudwatch_alarm_gate_pauses_on_insufficient_data_and_rolls_back_in_alarm(stack, bots):
