@@ -54,25 +54,6 @@ class Api:
             raise SystemExit(f"{method} {path}: {error.code} {error.read()[:500]!r}") from None
 
 
-def hand_over(bot_ids: list[str], fakes: list, inventory: Path, secrets: Path) -> None:
-    """The bots run on the fakes: the inventory says where, and each bot is RUNNING on its applied revision
-    (as a finished provision leaves it)."""
-    from clawster.store.entities import Bot
-
-    entries = {}
-    for bot_id, fake in zip(bot_ids, fakes, strict=True):
-        token_file = secrets / bot_id
-        token_file.write_text(fake.token)
-        token_file.chmod(0o600)
-        entries[bot_id] = {"http_url": fake.http_url, "ws_url": fake.ws_url, "token_ref": f"file:{token_file}"}
-    inventory.write_text(json.dumps(entries))
-    for bot_id in bot_ids:
-        bot = Bot.get(*Bot.key(WS[0], bot_id), consistent_read=True)
-        bot.status, bot.target, bot.applied_revision_id = "RUNNING", "loopback", bot.desired_revision_id
-        bot.stamp()
-        bot.save()
-
-
 WS: list[str] = []
 
 
@@ -105,9 +86,9 @@ def main() -> None:
     from clawster.local.stack import LocalStack
     from layers.providers.registry import LOOPBACK_ENV
     from tests.fakes.fake_gateway import FakeGateway
+    from tests.loopback import hand_over
 
     scratch = Path(tempfile.mkdtemp(prefix="clawster-bench-rollout-"))
-    (scratch / "secrets").mkdir(mode=0o700)
     os.environ[LOOPBACK_ENV] = str(scratch / "inventory.json")  # before the stack: its Lambda workers inherit it
     fakes = []
     try:
@@ -120,7 +101,7 @@ def main() -> None:
                                 {"name": f"b{i}", "template_id": "minimal"})["id"] for i in range(args.bots)]
             fakes = [FakeGateway(f"tok-{i}", write_latency_s=args.latency_ms / 1000, write_limit=1000).start()
                      for i in range(args.bots)]
-            hand_over(bot_ids, fakes, scratch / "inventory.json", scratch / "secrets")
+            hand_over(WS[0], bot_ids, fakes, scratch / "secrets")
             print(f"{args.bots} bots on loopback fakes ({args.latency_ms} ms per config write); "
                   f"concurrency {args.concurrency}", flush=True)
 

@@ -80,6 +80,7 @@ class Function:
     posts_to_connections: bool = False  # publishes to the stream API (clawster.services.stream)
     starts_workflows: bool = False  # starts executions of the state machines (clawster.services.executions)
     stops_workflows: bool = False  # stops executions of the state machines (the stuck-work sweeper)
+    answers_workflow_tasks: tuple[str, ...] = ()  # machines whose callback steps it answers (SendTaskSuccess)
     secret_actions: tuple[str, ...] = ()  # Secrets Manager actions, on the connectors' secrets (clawster/*) only
     alarm_actions: tuple[str, ...] = ()  # CloudWatch actions, on the account's alarms (a rollout's alarm gate)
     extra: dict = field(default_factory=dict)
@@ -199,6 +200,7 @@ FUNCTIONS: tuple[Function, ...] = (
         # Claims (one per bot) and the rollout in transactions; the bots' progress items in batches.
         table_actions=TABLE_READ + TABLE_WRITE + ("dynamodb:BatchWriteItem",),
         starts_workflows=True,  # the rollout workflow
+        answers_workflow_tasks=("rollout",),  # approve / abort / pause answer the rollout's approval step
         posts_to_connections=True,  # rollout.status, live on the stream API
         triggers=_routes(
             ("POST", WS + "/rollouts", "rollout.create"),
@@ -323,13 +325,20 @@ FUNCTIONS += (
         handler="functions.tasks.rollout_workflow.handler",
         description="Each step of the rollout workflow: next wave, each bot's change and its end, bake, gates, "
                     "rollback",
-        timeout_s=60,  # a step starts work or reads it; the state machine does the waiting
+        # A step starts work or reads it, or runs one bot's config apply inline (functions/tasks/inline_apply.py:
+        # at most its READY_BUDGET_S, then the durable apply workflow takes over).
+        timeout_s=60,
         memory_mb=1024,
         table_actions=TABLE_READ + TABLE_WRITE,
+        secret_actions=SECRET_READ,  # an inline apply resolves the config's references, as the bot workflow does
         posts_to_connections=True,  # rollout.wave / rollout.bot / rollout.status, and the bots' own
-        starts_workflows=True,  # each bot's change is the apply (or upgrade) workflow, started by the bots service
+        starts_workflows=True,  # an upgrade's workflow, and the apply workflow an inline apply hands over to
         alarm_actions=("cloudwatch:DescribeAlarms",),  # the cloudwatch_alarm gate reads the alarms a rollout names
-        triggers=(StepFunctionsTask("RolloutWorkflowTask", ("rollout",)),),
+        answers_workflow_tasks=("rollout",),  # the approval step answers itself when a control came first
+        # Locally, a wave's Map runs as many bots at once as a rollout's max_concurrency allows (on AWS the
+        # account's Lambda concurrency is the bound), not the local runtime's default pool of 10.
+        extra={"local_concurrency": 100},  # = domain.rollouts.MAX_CONCURRENCY
+        triggers=(StepFunctionsTask("RolloutWorkflowTask", ("rollout", "rollout-wave")),),
     ),
 )
 

@@ -36,7 +36,13 @@ def _private_clawster_home(tmp_path_factory):
 def stack(tmp_path_factory):
     """The real local stack (moto server, local API Gateway, local issuer), once per test process."""
     from clawster.local.stack import LocalStack
+    from layers.providers.registry import LOOPBACK_ENV
 
+    # The loopback provider's inventory (layers/providers/loopback.py), set before the stack starts so its task
+    # workers inherit it: a test hands fake gateways to bots by writing it (tests/loopback.py).
+    inventory = tmp_path_factory.mktemp("loopback") / "inventory.json"
+    inventory.write_text("{}")
+    os.environ.setdefault(LOOPBACK_ENV, str(inventory))
     with LocalStack(tmp_path_factory.mktemp("stack"), api_port=0, moto_port=0, seed=False,
                     keep_gateways=False) as running:
         yield running

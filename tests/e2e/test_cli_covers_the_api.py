@@ -83,7 +83,7 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
     ("POST", f"{W}/connectors/{{connector_id}}/test"): ["connector test"],
     ("POST", f"{W}/connectors/{{connector_id}}/rotate"): ["connector rotate"],
     ("GET", f"{W}/connectors/{{connector_id}}/rotations/{{rotation_id}}"): ["connector rotation"],
-    ("POST", f"{W}/rollouts"): ["rollout create"],
+    ("POST", f"{W}/rollouts"): ["rollout create", "rollout promote-fleet"],
     ("GET", f"{W}/rollouts"): ["rollout list"],
     ("GET", f"{W}/rollouts/{{rollout_id}}"): ["rollout get"],
     ("POST", f"{W}/rollouts/{{rollout_id}}/{{action}}"): ["rollout pause", "rollout resume", "rollout approve",

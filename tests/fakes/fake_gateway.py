@@ -370,11 +370,12 @@ class FakeGateway:
         self._thread: threading.Thread | None = None
 
     # --- lifecycle ---
-    def start(self) -> FakeGateway:
+    def start(self, port: int = 0) -> FakeGateway:
+        """Serve on loopback: on `port`, or one of the system's (a stopped fake starts again on its own port)."""
         self._loop = asyncio.new_event_loop()
 
         async def main() -> None:
-            self._server = await serve(self._ws_handler, "127.0.0.1", 0, process_request=self._process_request,
+            self._server = await serve(self._ws_handler, "127.0.0.1", port, process_request=self._process_request,
                                        create_connection=_HttpAwareConnection, max_size=26214400, compression=None)
             self.port = self._server.sockets[0].getsockname()[1]
 

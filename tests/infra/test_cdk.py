@@ -247,7 +247,7 @@ def test_secrets_manager_actions_are_the_catalogs_on_the_connector_secrets_only(
     on the secrets named clawster/* (the connectors' and the configs' references)."""
     lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
     holders = {spec.name for spec in FUNCTIONS if spec.secret_actions}
-    assert holders == {"api-connectors", "task-bot-workflow"}
+    assert holders == {"api-connectors", "task-bot-workflow", "task-rollout-workflow"}  # the last: inline applies
     for spec in FUNCTIONS:
         role_id = lambdas[ids[spec.name]]["Properties"]["Role"]["Fn::GetAtt"][0]
         granted = set()
@@ -644,7 +644,18 @@ def test_staged_code_depends_only_on_the_code(template):
 
 # --- workflows (Step Functions) ---------------------------------------------------------------------
 
-WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply", "rotate", "rollout"}  # one per statemachines/*.asl.json
+WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply", "rotate", "rollout",
+             "rollout-wave"}  # one per statemachines/*.asl.json
+# A machine's name for another machine's ARN (the rollout starts a rollout-wave child per wave), written out.
+MACHINE_SUBSTITUTIONS = {"ProvisionMachine": "provision", "LifecycleMachine": "lifecycle", "UpgradeMachine": "upgrade",
+                         "DeprovisionMachine": "deprovision", "ApplyMachine": "apply", "RotateMachine": "rotate",
+                         "RolloutMachine": "rollout", "RolloutWaveMachine": "rollout-wave"}
+
+
+def _built_machine_arn(value, name: str) -> bool:
+    """Is `value` the ARN CDK builds from the machine's fixed name (an Fn::Join ending in stateMachine:<name>)?"""
+    return ":stateMachine:clawster-" + name in json.dumps(value) and "Ref" not in json.dumps(value).replace(
+        '"Ref": "AWS::', "")
 
 
 def _machines(template: dict) -> dict[str, dict]:
@@ -659,8 +670,13 @@ def test_each_workflow_is_a_state_machine_with_its_task_function_substituted(tem
     ids = function_ids(template)
     task_id, rollout_task_id = ids["task-bot-workflow"], ids["task-rollout-workflow"]
     for name, props in machines.items():
-        assert props["DefinitionSubstitutions"] == {"BotWorkflowTask": {"Fn::GetAtt": [task_id, "Arn"]},
-                                                    "RolloutWorkflowTask": {"Fn::GetAtt": [rollout_task_id, "Arn"]}}, name
+        substitutions = dict(props["DefinitionSubstitutions"])
+        assert {key: substitutions.pop(key) for key in ("BotWorkflowTask", "RolloutWorkflowTask")} == {
+            "BotWorkflowTask": {"Fn::GetAtt": [task_id, "Arn"]},
+            "RolloutWorkflowTask": {"Fn::GetAtt": [rollout_task_id, "Arn"]}}, name
+        assert set(substitutions) == set(MACHINE_SUBSTITUTIONS), name
+        for key, machine in MACHINE_SUBSTITUTIONS.items():
+            assert _built_machine_arn(substitutions[key], machine), (name, key)
         logging = props["LoggingConfiguration"]
         assert logging["Level"] == "ALL" and logging["IncludeExecutionData"] is False, name
 
@@ -686,7 +702,10 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
     assert starters == {"api-bots", "job-drift", "api-pairing", "api-connectors", "api-rollouts", "task-rollout-workflow"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in starters}
     task_role = lambdas[ids["task-rollout-workflow"]]["Properties"]["Role"]["Fn::GetAtt"][0]
+    machine_roles = _machine_role_ids(template)
     for _, policy, statement in _statements(template):
+        if {r["Ref"] for r in policy["Properties"]["Roles"]} <= machine_roles:
+            continue  # a machine that starts its child (test_the_rollout_may_run_only_its_wave_children)
         if "states:StartExecution" in _as_list(statement["Action"]):
             assert {r["Ref"] for r in policy["Properties"]["Roles"]} <= roles
             if {r["Ref"] for r in policy["Properties"]["Roles"]} == {task_role}:
@@ -700,14 +719,44 @@ def test_only_functions_that_start_workflows_may_and_know_the_machines(template)
         assert ("CLAWSTER_STATE_MACHINES" in env) == (name in starters), name
 
 
+def _machine_role_ids(template: dict) -> set[str]:
+    return {m["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+            for m in resources(template, "AWS::StepFunctions::StateMachine").values()}
+
+
+def test_the_rollout_may_run_only_its_wave_children(template):
+    """The rollout machine starts, follows and stops rollout-wave executions (startExecution.sync:2), and keeps
+    the managed rule that tells it a child ended; no other machine starts any."""
+    machines = resources(template, "AWS::StepFunctions::StateMachine")
+    role_of = {m["Properties"]["StateMachineName"].removeprefix("clawster-"): m["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+               for m in machines.values()}
+    granted: dict[str, list[dict]] = {}
+    for _, policy, statement in _statements(template):
+        actions = set(_as_list(statement["Action"]))
+        if actions & {"states:StartExecution", "states:DescribeExecution", "states:StopExecution", "events:PutRule"}:
+            for role in {r["Ref"] for r in policy["Properties"]["Roles"]} & set(role_of.values()):
+                granted.setdefault(role, []).append(statement)
+    assert set(granted) == {role_of["rollout"]}
+    by_action = {a: s for s in granted[role_of["rollout"]] for a in _as_list(s["Action"])}
+    assert set(by_action) == {"states:StartExecution", "states:DescribeExecution", "states:StopExecution",
+                              "events:PutTargets", "events:PutRule", "events:DescribeRule"}
+    start = _as_list(by_action["states:StartExecution"]["Resource"])
+    assert len(start) == 1 and _built_machine_arn(start[0], "rollout-wave")
+    follow = json.dumps(by_action["states:DescribeExecution"]["Resource"])
+    assert ":execution:clawster-rollout-wave:*" in follow and follow.count(":execution:") == 1
+    assert "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule" in json.dumps(by_action["events:PutRule"])
+
+
 def test_only_the_sweeper_may_stop_executions_and_only_of_the_workflows(template):
     lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
     stoppers = {f.name for f in FUNCTIONS if f.stops_workflows}
     assert stoppers == {"job-sweeper"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in stoppers}
     machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
+    machine_roles = _machine_role_ids(template)  # the rollout stops its own children only (the test above)
     granted = [(policy, statement) for _, policy, statement in _statements(template)
-               if "states:StopExecution" in _as_list(statement["Action"])]
+               if "states:StopExecution" in _as_list(statement["Action"])
+               and not {r["Ref"] for r in policy["Properties"]["Roles"]} <= machine_roles]
     assert len(granted) == 1
     policy, statement = granted[0]
     assert {r["Ref"] for r in policy["Properties"]["Roles"]} == roles
@@ -718,3 +767,20 @@ def test_only_the_sweeper_may_stop_executions_and_only_of_the_workflows(template
         assert ":execution:" in json.dumps(parts) and parts[-1] == ":*", arn
         named |= {part["Fn::GetAtt"][0] for part in parts if isinstance(part, dict) and "Fn::GetAtt" in part}
     assert named == machine_ids
+
+
+def test_only_the_rollout_api_and_task_may_answer_callback_steps_and_only_of_the_rollout_machine(template):
+    """The approval step (waitForTaskToken): approve / abort / pause answer it from api-rollouts, and the step's
+    own task answers itself when a control came first. SendTaskSuccess only; no Failure, no Heartbeat."""
+    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    answering = {f.name for f in FUNCTIONS if f.answers_workflow_tasks}
+    assert answering == {"api-rollouts", "task-rollout-workflow"}
+    roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in answering}
+    granted = [(policy, statement) for _, policy, statement in _statements(template)
+               if any(a.startswith("states:SendTask") for a in _as_list(statement["Action"]))]
+    assert {r["Ref"] for policy, _ in granted for r in policy["Properties"]["Roles"]} == roles
+    for _, statement in granted:
+        assert _as_list(statement["Action"]) == ["states:SendTaskSuccess"]
+        resources_ = _as_list(statement["Resource"])
+        # the rollout machine itself (not rollout-wave: its children wait on no callback)
+        assert len(resources_) == 1 and 'stateMachine:clawster-rollout"' in json.dumps(resources_[0]), resources_

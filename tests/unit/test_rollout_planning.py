@@ -134,3 +134,26 @@ def test_selector_matching():
 ])
 def test_the_channel_gate_from_channels_status(payload, reading):
     assert r.channel_reading(payload) is reading
+
+
+def test_a_fleet_revision_is_the_own_config_its_bots_share():
+    shared = {"ui": {"seamColor": "#010101"}, "channels": {"defaults": {"groupPolicy": "allowlist"}}}
+    same_reordered = {"channels": {"defaults": {"groupPolicy": "allowlist"}}, "ui": {"seamColor": "#010101"}}
+    assert r.fleet_revision([shared, same_reordered]) == shared
+    with pytest.raises(ValidationFailed) as differ:
+        r.fleet_revision([shared, {"ui": {"seamColor": "#020202"}}, {}])
+    assert differ.value.details["errors"][0]["field"] == "change.source_fleet_id"
+    assert "3 distinct" in differ.value.details["errors"][0]["reason"]
+    with pytest.raises(ValidationFailed, match="no bot"):
+        r.fleet_revision([])
+
+
+def test_a_promotion_spec_names_its_source_and_carries_its_snapshot():
+    targets = {"fleet_ids": ["01J0000000000000000000000F"]}
+    with pytest.raises(ValidationFailed) as missing:
+        r.parse({"targets": targets, "change": {"kind": "promote_fleet"}})
+    assert missing.value.details["errors"][0]["field"] == "change.source_fleet_id"
+    spec = r.parse({"targets": targets, "change": {"kind": "promote_fleet", "source_fleet_id": "01J0000000000000000000000S",
+                                                   "config": {"ui": {"seamColor": "#030303"}}}})
+    assert spec.change.kind is r.ChangeKind.PROMOTE_FLEET and spec.change.source_fleet_id == "01J0000000000000000000000S"
+    assert spec.change.config == {"ui": {"seamColor": "#030303"}}

@@ -25,8 +25,8 @@ def validate(path: Path) -> subprocess.CompletedProcess:
 
 def test_there_is_one_machine_per_workflow():
     assert [p.name for p in MACHINES] == ["apply.asl.json", "deprovision.asl.json", "lifecycle.asl.json",
-                                          "provision.asl.json", "rollout.asl.json", "rotate.asl.json",
-                                          "upgrade.asl.json"]
+                                          "provision.asl.json", "rollout-wave.asl.json", "rollout.asl.json",
+                                          "rotate.asl.json", "upgrade.asl.json"]
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
@@ -53,10 +53,17 @@ def tasks(definition: dict) -> list[tuple[str, dict]]:
     return found
 
 
+ROLLOUT_MACHINES = {"rollout.asl.json", "rollout-wave.asl.json"}  # their tasks are the rollout task's steps
+CHILD_WORKFLOW = "arn:aws:states:::states:startExecution.sync:2"
+# Starting a child execution: throttled or unreachable Step Functions is retried; a child that failed is not.
+CHILD_RETRIES = {"StepFunctions.ExecutionLimitExceededException", "StepFunctions.SdkClientException",
+                 "StepFunctions.AWSStepFunctionsException"}
+
 # The rollout's failure paths: a bot's step ends that bot (BotFailed), a rollout step ends the rollout (Fail).
 FAILURE_PATHS = {"RecordFailure": ("RecordFailure", "Rollback"),
                  "RolloutWorkflowTask": ("Fail", "BotFailed", "UndoBotFailed")}
 FINAL = {"RecordFailure", "Fail", "BotFailed", "UndoBotFailed"}  # the failure paths themselves end in a Fail or Succeed state
+TIMED_OUT_TO = {"AwaitApproval": "NextWave"}  # callback steps with a timeout: where it goes
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
@@ -64,16 +71,37 @@ def test_every_task_retries_retryable_errors_with_backoff_and_catches_the_rest(p
     definition = json.loads(path.read_text())
     for name, state in tasks(definition):
         retried = {e for r in state["Retry"] for e in r["ErrorEquals"]}
+        rollout = path.name in ROLLOUT_MACHINES
+        if state["Resource"] == CHILD_WORKFLOW:  # a rollout's wave, in a child execution of rollout-wave
+            assert path.name == "rollout.asl.json" and retried == CHILD_RETRIES, name
+            assert state["Parameters"]["StateMachineArn"] == "${RolloutWaveMachine}", name
+            assert [c["Next"] for c in state["Catch"]] == ["Fail"], name  # a failed wave ends the rollout FAILED
+            continue
         assert retried == {RETRYABLE} | LAMBDA_RETRIES, name
         assert all(r["BackoffRate"] > 1 and r["MaxAttempts"] >= 3 for r in state["Retry"]), name
         assert PERMANENT not in retried, name  # a permanent error is never retried
         function = state["Parameters"]["FunctionName"]
-        rollout = path.name == "rollout.asl.json"
         assert function == ("${RolloutWorkflowTask}" if rollout else "${BotWorkflowTask}"), name
         if name not in FINAL:
             catch = state["Catch"]
+            if name in TIMED_OUT_TO:  # a callback step's timeout is caught first, and goes back to read again
+                assert catch[0] == {"ErrorEquals": ["States.Timeout"], "ResultPath": None, "Next": TIMED_OUT_TO[name]}
+                catch = catch[1:]
             assert [c["ErrorEquals"] for c in catch] == [["States.ALL"]], name
             assert catch[0]["Next"] in FAILURE_PATHS["RolloutWorkflowTask" if rollout else "RecordFailure"], name
+
+
+def test_the_approval_is_a_callback_step_with_a_timeout_that_re_reads_the_rollout():
+    """The approval waits on its task token (approve/abort answer it), not on a poll; its timeout goes back to
+    NextWave, which re-arms it while the rollout still awaits an approval; no heartbeat (a person sends none)."""
+    states = json.loads((ROOT / "statemachines/rollout.asl.json").read_text())["States"]
+    step = states["AwaitApproval"]
+    assert step["Resource"] == "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    assert step["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
+    assert step["Parameters"]["Payload"]["step"] == "await_approval"
+    assert 60 <= step["TimeoutSeconds"] <= 24 * 3600 and "HeartbeatSeconds" not in step
+    assert step["ResultPath"] is None and step["Next"] == "NextWave"  # the control's answer decides nothing itself
+    assert {"Variable": "$.action", "StringEquals": "approval", "Next": "AwaitApproval"} in states["WhatNext"]["Choices"]
 
 
 @pytest.mark.parametrize("path", MACHINES, ids=lambda p: p.stem)
@@ -87,7 +115,7 @@ def test_every_wait_loop_goes_through_a_task_that_can_end_it(path):
             if state["Type"] == "Wait":
                 assert states[state["Next"]]["Type"] == "Task", name
                 step = states[state["Next"]]["Parameters"]["Payload"]["step"]
-                # The rollout's hold (paused, awaiting approval) goes back to next_wave, which reads the status.
+                # The rollout's hold (paused) goes back to next_wave, which reads the status.
                 assert step.startswith("check_") or step == "next_wave", name
 
 
@@ -99,5 +127,5 @@ def test_the_local_stack_deploys_each_machine_with_its_substitutions(stack):
     for name, arn in stack.state_machines.items():
         definition = sfn.describe_state_machine(stateMachineArn=arn)["definition"]
         assert "${" not in definition, name
-        task = "task-rollout-workflow" if name == "rollout" else "task-bot-workflow"
+        task = "task-rollout-workflow" if name.startswith("rollout") else "task-bot-workflow"
         assert f":function:{task}" in definition, name

@@ -21,10 +21,12 @@ class RolloutTargets(Strict):
 
 
 class RolloutChange(Strict):
-    kind: Literal["config_patch", "refresh", "version"]
+    kind: Literal["config_patch", "refresh", "version", "promote_fleet"]
     patch: dict[str, Any] | None = Field(None, description="config_patch: a JSON merge patch onto each bot's own "
                                                            "config (null removes a key)")
     openclaw_version: OpenClawVersion | None = None
+    source_fleet_id: Id | None = Field(None, description="promote_fleet: the fleet whose bots' shared own config "
+                                                         "each target bot gets (read when the rollout is created)")
 
 
 class RolloutStrategy(Strict):

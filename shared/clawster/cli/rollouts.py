@@ -101,6 +101,28 @@ def _gate(text: str) -> Any:
         raise typer.BadParameter(f"--gate {text!r} is not a JSON object: {error}") from None
 
 
+@rollout_app.command("promote-fleet")
+def rollout_promote_fleet(
+    source: Annotated[str, typer.Option("--from", help="The fleet whose config is promoted (its bots share it)")],
+    target: Annotated[str, typer.Option("--to", help="The fleet whose bots get it")],
+    canary: Annotated[list[str] | None, typer.Option("--canary", help="A canary bot id of --to; repeat")] = None,
+    step: Annotated[list[float] | None, typer.Option("--step", help="A cumulative percentage; repeat")] = None,
+    max_concurrency: Annotated[int, typer.Option(help="Bots at once in a wave")] = 10,
+    bake: Annotated[int, typer.Option("--bake", help="Seconds of bake after each wave")] = 0,
+    approval: Annotated[list[int] | None, typer.Option("--approval-before", help="A wave number that waits")] = None,
+    workspace: Workspace = None,
+) -> None:
+    """Promote a fleet's config to another fleet (dev -> staging -> prod): a rollout over the --to fleet's bots
+    giving each the own config the --from fleet's bots share. Into a prod fleet its first wave waits for an
+    approval, and prod's policy packs judge each bot's config."""
+    strategy = "CANARY" if canary else "PERCENTAGE" if step else "ALL"
+    body = {"targets": {"fleet_ids": [target]}, "change": {"kind": "promote_fleet", "source_fleet_id": source},
+            "strategy": {"kind": strategy, "steps": step or [], "canary_bot_ids": canary or []},
+            "max_concurrency": max_concurrency, "bake_s": bake, "approval_before_waves": approval or []}
+    conn = connect()
+    _show(conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/rollouts", body)[1])
+
+
 @rollout_app.command("list")
 def rollout_list(workspace: Workspace = None, limit: Limit = None, cursor: Cursor = None, all_pages: All = False) -> None:
     """The workspace's rollouts, newest first."""

@@ -38,6 +38,8 @@ class ChangeKind(StrEnum):
     CONFIG_PATCH = "config_patch"  # a JSON merge patch onto each bot's own config layer
     REFRESH = "refresh"  # a new revision per bot from the workspace's layers as they are now
     VERSION = "version"  # an OpenClaw version (the upgrade workflow)
+    # Environment promotion: each bot's own config layer made equal to the source fleet's (see Change.config).
+    PROMOTE_FLEET = "promote_fleet"
 
 
 class RolloutStatus(StrEnum):
@@ -120,9 +122,17 @@ class Targets:
 
 @dataclass(frozen=True)
 class Change:
+    """What a rollout changes on each bot. A fleet's revision (PROMOTE_FLEET) is the own config layer its bots
+    share (the layer PATCH /bots/{id} sets); `config` is that layer as the create read it (a snapshot: a later
+    edit of the source does not move a running promotion). Each target bot's own layer becomes it, replaced, not
+    merged; its template, profile, overlays and environment's secure defaults still resolve around it, so the
+    target environment keeps its own layers and its policy packs judge the result."""
+
     kind: ChangeKind
     patch: Mapping[str, Any] | None = None
     openclaw_version: str | None = None
+    source_fleet_id: str | None = None
+    config: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -265,7 +275,26 @@ def _change(raw: Mapping[str, Any]) -> Change:
         if not raw.get("openclaw_version"):
             raise ValidationFailed("change.openclaw_version", "a version change names the version")
         return Change(kind, openclaw_version=raw["openclaw_version"])
+    if kind is ChangeKind.PROMOTE_FLEET:
+        if not isinstance(raw.get("source_fleet_id"), str) or not raw["source_fleet_id"]:
+            raise ValidationFailed("change.source_fleet_id", "a promotion names the fleet whose config it promotes")
+        config = raw.get("config")
+        return Change(kind, source_fleet_id=raw["source_fleet_id"], config=config if isinstance(config, dict) else None)
     return Change(kind)
+
+
+def fleet_revision(own_layers: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """The source fleet's revision for a promotion: the own config layer every one of its bots has. None, or
+    bots that differ, is a 422 (which of several configs would be promoted is not for the service to guess)."""
+    import json
+
+    distinct = {json.dumps(layer, sort_keys=True) for layer in own_layers}
+    if not distinct:
+        raise ValidationFailed("change.source_fleet_id", "the source fleet has no bot: it has no config to promote")
+    if len(distinct) > 1:
+        raise ValidationFailed("change.source_fleet_id", f"its bots' own configs differ ({len(distinct)} distinct): "
+                                                         "a promotion moves one config; make them equal first")
+    return json.loads(distinct.pop())
 
 
 def _plan(raw: Mapping[str, Any]) -> Plan:

@@ -247,7 +247,8 @@ class LocalFunction:
     @classmethod
     def from_catalog(cls, entry: Any) -> LocalFunction:
         """A catalog entry's function, with its reserved concurrency when it names one."""
-        concurrency = getattr(entry, "reserved_concurrency", None) or entry.extra.get("reserved_concurrency")
+        concurrency = (getattr(entry, "reserved_concurrency", None) or entry.extra.get("reserved_concurrency")
+                       or entry.extra.get("local_concurrency"))
         return cls(entry.name, entry.handler, entry.memory_mb, entry.timeout_s, concurrency or DEFAULT_CONCURRENCY)
 
     # -- what callers read ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import Any
 
 from functions import catalog
 
-from . import durable_secrets, lambda_runtime, moto_dynamodb, scan_guard, workflows
+from . import durable_secrets, lambda_runtime, moto_dynamodb, moto_stepfunctions, scan_guard, workflows
 from .api_gateway import LocalApiGateway
 from .issuer import Issuer
 from .journal import SNAPSHOT_FILE, DurableTable
@@ -91,6 +91,7 @@ class LocalStack:
         self._lock_state_dir()
         scan_guard.install()
         moto_dynamodb.install()
+        moto_stepfunctions.install()
         self._start_moto()
         lambda_runtime.install_moto_hook()
         for function in self.functions.values():

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from clawster.services.executions import machine_substitution
 from functions import catalog
 
 STATE_MACHINES_DIR = Path(__file__).resolve().parents[3] / "statemachines"
@@ -26,9 +27,17 @@ def substitutions() -> dict[str, str]:
     return found
 
 
-def definition(path: Path) -> str:
+def machine_substitutions(prefix: str = "clawster") -> dict[str, str]:
+    """`${<Name>Machine}` -> the ARN of statemachines/<name>.asl.json as deployed (by its fixed name): how a
+    workflow names a child workflow it starts (the rollout's per-wave executions)."""
+    return {machine_substitution(path.name.removesuffix(".asl.json")):
+            f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{prefix}-{path.name.removesuffix('.asl.json')}"
+            for path in STATE_MACHINES_DIR.glob("*.asl.json")}
+
+
+def definition(path: Path, prefix: str = "clawster") -> str:
     text = path.read_text()
-    for key, value in substitutions().items():
+    for key, value in (substitutions() | machine_substitutions(prefix)).items():
         text = text.replace("${" + key + "}", value)
     if "${" in text:
         raise RuntimeError(f"{path.name}: a substitution has no catalog function: {text[text.index('${'):][:60]}")
@@ -51,10 +60,10 @@ def deploy(iam: Any, sfn: Any, prefix: str = "clawster") -> dict[str, str]:
         name = path.name.removesuffix(".asl.json")
         machine = f"{prefix}-{name}"
         if machine in existing:
-            sfn.update_state_machine(stateMachineArn=existing[machine], definition=definition(path))
+            sfn.update_state_machine(stateMachineArn=existing[machine], definition=definition(path, prefix))
             arns[name] = existing[machine]
         else:
-            arns[name] = sfn.create_state_machine(name=machine, definition=definition(path),
+            arns[name] = sfn.create_state_machine(name=machine, definition=definition(path, prefix),
                                                   roleArn=role)["stateMachineArn"]
     return arns
 
@@ -77,6 +86,7 @@ def resume(state_machines: dict[str, str]) -> list[str]:
     repeated (services/workflow.run_once); a provider call it was in the middle of is idempotent."""
     from clawster.domain.bots import WORKING, Workflow
     from clawster.services import executions
+    from clawster.services.bots import workflow_input
     from clawster.store.entities import Bot
 
     resumed = []
@@ -86,10 +96,7 @@ def resume(state_machines: dict[str, str]) -> list[str]:
             if not intent:
                 continue
             action = Workflow(intent["action"])
-            state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": intent["id"],
-                     "fleet_id": bot.fleet_id, "action": action.value, "target": bot.target,
-                     **(intent.get("extra") or {})}
-            executions.start(state_machines[executions.MACHINE_OF[action]], intent["id"], state)
+            executions.start(state_machines[executions.MACHINE_OF[action]], intent["id"], workflow_input(bot))
             resumed.append(bot.id)
     resumed += resume_rollouts(state_machines)
     return resumed

@@ -106,10 +106,14 @@ def list_page(access: Access, fleet_id: str, *, status: str | None, tags: dict[s
     return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
 
 
-def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[str, Any]) -> Bot:
+def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[str, Any],
+           inline: bool = False) -> Bot:
     """Edit a bot. A new config is a new revision, the desired one; on a bot whose gateway runs (RUNNING or
     DEGRADED) the same transaction gives the bot to an `apply` workflow, which puts it on the gateway. On
-    a bot a workflow owns, a config change is refused (409): it would race that workflow."""
+    a bot a workflow owns, a config change is refused (409): it would race that workflow.
+
+    `inline`: the caller runs that apply itself (a rollout, functions/tasks/inline_apply.py): the bot is owned
+    by the request as for any apply, but no execution is started. The same holds for refresh and rollback."""
     bot = get(access, bot_id)
     check_version("bot", bot_id, bot.version, expected_version)
     before, old_name = _audit_view(bot), NameClaim.of_bot(bot)
@@ -133,7 +137,7 @@ def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[
     names.rename(change, old_name, NameClaim.of_bot(bot), stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision)))
     change.commit()
-    _start_apply(bot, request_id, start, before["status"])
+    _start_apply(bot, request_id, start, before["status"], run=not inline)
     return bot
 
 
@@ -150,7 +154,7 @@ def _next_revision(access: Access, bot: Bot, source: str, *, always: bool) -> Re
     return revision
 
 
-def refresh(access: Access, bot_id: str, *, expected_version: int) -> tuple[Bot, bool]:
+def refresh(access: Access, bot_id: str, *, expected_version: int, inline: bool = False) -> tuple[Bot, bool]:
     """Resolve the bot's config again from the workspace's layers as they are now: a new desired revision
     (applied at once when its gateway runs) if it differs from the desired one. Returns (bot, changed)."""
     bot = get(access, bot_id)
@@ -165,7 +169,7 @@ def refresh(access: Access, bot_id: str, *, expected_version: int) -> tuple[Bot,
     change.edit(bot, edited, expected_version=expected_version, stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision), action="bot.refresh"))
     change.commit()
-    _start_apply(bot, request_id, start, before["status"])
+    _start_apply(bot, request_id, start, before["status"], run=not inline)
     return bot, True
 
 
@@ -181,7 +185,7 @@ def effective_config(access: Access, bot_id: str) -> dict[str, Any]:
             "up_to_date": desired.config_hash == config_policy.config_hash(resolved.canonical)}
 
 
-def rollback(access: Access, bot_id: str, revision_id: str) -> Bot:
+def rollback(access: Access, bot_id: str, revision_id: str, *, inline: bool = False) -> Bot:
     """Point the bot's desired revision back at an older one (revisions are immutable: none is written),
     applied to its gateway at once when it runs, as a config change is."""
     bot = get(access, bot_id)
@@ -196,7 +200,7 @@ def rollback(access: Access, bot_id: str, revision_id: str) -> Bot:
     change = Change().edit(bot, edited, expected_version=expected, stale_error=lambda: stale("bot", bot_id))
     change.audit(audit.event(access, f"bot/{bot_id}", before, _audit_view(bot, revision), action="bot.rollback"))
     change.commit()
-    _start_apply(bot, request_id, start, before["status"])
+    _start_apply(bot, request_id, start, before["status"], run=not inline)
     return bot
 
 
@@ -216,10 +220,13 @@ def _own_for_apply(access: Access, bot: Bot, edited: list[str],
     return None, None
 
 
-def _start_apply(bot: Bot, request_id: str | None, start: Callable[[], str] | None, previous: str) -> None:
+def _start_apply(bot: Bot, request_id: str | None, start: Callable[[], str] | None, previous: str, *,
+                 run: bool = True) -> None:
     if start is None or request_id is None:
         return
     _announce(bot, Workflow.APPLY, request_id)
+    if not run:  # the caller drives the apply itself
+        return
     try:
         start()
     except executions.WorkflowsUnavailable:
@@ -374,6 +381,13 @@ def _own(access: Access, bot: Bot, action: Workflow, target: str | None,
     state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": request_id,
              "fleet_id": bot.fleet_id, "action": action.value, "target": target, **(extra or {})}
     return request_id, lambda: executions.start(machine_arn, request_id, state)
+
+
+def workflow_input(bot: Bot) -> dict[str, Any]:
+    """The input of the workflow the bot's intent names, as `_own` gave it: what resumes or drives it again."""
+    intent = bot.intent.as_dict()
+    return {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": intent["id"], "fleet_id": bot.fleet_id,
+            "action": intent["action"], "target": bot.target, **(intent.get("extra") or {})}
 
 
 def _version_of(extra: dict[str, Any] | None) -> dict[str, str]:

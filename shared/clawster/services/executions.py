@@ -52,6 +52,12 @@ def machine_arn(name: str) -> str:
         raise WorkflowsUnavailable(f"no state machine '{name}' is deployed here ({ENV})") from None
 
 
+def machine_substitution(name: str) -> str:
+    """How a workflow names the ARN of statemachines/<name>.asl.json, a child it starts (CDK and the local stack
+    substitute it): rollout-wave -> `${RolloutWaveMachine}`."""
+    return "".join(part.capitalize() for part in name.split("-")) + "Machine"
+
+
 def execution_arn(machine_arn: str, name: str) -> str:
     return machine_arn.replace(":stateMachine:", ":execution:") + f":{name}"
 
@@ -86,6 +92,27 @@ def stop(execution_arn: str, cause: str) -> bool:
         raise WorkflowsUnavailable(f"could not stop the workflow: {error}") from None
     except botocore.exceptions.BotoCoreError as error:
         raise WorkflowsUnavailable(f"could not reach Step Functions: {error}") from None
+
+
+_GONE = ("InvalidToken", "TaskDoesNotExist", "TaskTimedOut")
+
+
+def answer_task(token: str, output: dict[str, Any]) -> bool:
+    """SendTaskSuccess for a task waiting on its callback token (the rollout's approval step); False when no
+    task waits on it any more (its execution ended, or the step timed out and re-armed with a new token). The
+    token is never put in an error or log line: it is secret-grade."""
+    import botocore.exceptions
+
+    try:
+        _stepfunctions().send_task_success(taskToken=token, output=json.dumps(output))
+        return True
+    except botocore.exceptions.ClientError as error:
+        code = error.response.get("Error", {}).get("Code")
+        if code in _GONE:
+            return False
+        raise WorkflowsUnavailable(f"could not answer the workflow's waiting step: {code}") from None
+    except botocore.exceptions.BotoCoreError as error:
+        raise WorkflowsUnavailable(f"could not reach Step Functions: {type(error).__name__}") from None
 
 
 def _stepfunctions() -> Any:

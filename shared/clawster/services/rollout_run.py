@@ -18,11 +18,12 @@ from typing import Any
 
 from clawster.domain import gates as gate_rules
 from clawster.domain import rollouts as domain
+from clawster.domain.bots import Workflow
 from clawster.domain.errors import ClawsterError, InvalidState, ValidationFailed, VersionConflict
 from clawster.domain.roles import Role
 from clawster.domain.rollouts import BotState, Reading, RolloutStatus, Verdict
 from clawster.services import bots as bot_service
-from clawster.services import rollouts
+from clawster.services import executions, rollouts
 from clawster.services.context import Access, Caller
 from clawster.store.entities import Bot, Rollout, RolloutBot
 from clawster.store.transaction import Change
@@ -67,7 +68,7 @@ def _save(rollout: Rollout, fields: list[str], waves: list[dict[str, Any]] | Non
 
 # -- the waves -------------------------------------------------------------------------------------
 def next_wave(state: dict[str, Any]) -> dict[str, Any]:
-    """What to do next: run the next unfinished wave, hold (paused, awaiting approval), roll back, or end."""
+    """What to do next: run the next unfinished wave, hold (paused), wait for an approval, roll back, or end."""
     for _ in range(EDIT_ATTEMPTS):
         rollout = load(state)
         status = RolloutStatus(rollout.status)
@@ -75,28 +76,44 @@ def next_wave(state: dict[str, Any]) -> dict[str, Any]:
             return {**state, "action": "rollback"}
         if status not in domain.ACTIVE:
             return {**state, "action": "done"}
-        if status in (RolloutStatus.PAUSED, RolloutStatus.AWAITING_APPROVAL):
+        if status is RolloutStatus.PAUSED:  # a pause is polled (docs/decisions.md: why not a callback too)
             return {**state, "action": "wait", "poll_s": HOLD_POLL_S}
         waves = json.loads(rollout.waves)
         wave = next((w for w in waves if w["status"] != "DONE"), None)
         if wave is None:
             return {**state, "action": "done"}
         number = int(wave["number"])
+        if status is RolloutStatus.AWAITING_APPROVAL:  # e.g. an execution started again after a restart
+            return {**state, "action": "approval", "wave": number}
         if number in _spec(rollout).approval_before_waves and rollout.approved_wave != number:
             before = rollouts.audit_view(rollout)
             rollout.status, rollout.status_reason = RolloutStatus.AWAITING_APPROVAL.value, f"wave {number} needs an approval"
             if _save(rollout, ["status", "status_reason"], before=before, action="rollout.awaiting_approval"):
                 rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "wave": number})
+                return {**state, "action": "approval", "wave": number}
             continue
         wave["status"], rollout.current_wave = "RUNNING", number
         if not _save(rollout, ["current_wave"], waves):
             continue
         rollouts.announce(rollout, "rollout.wave", {"wave": number, "status": "RUNNING"})
-        spec = _spec(rollout)
-        items = [{"workspace_id": rollout.workspace_id, "rollout_id": rollout.id, "bot_id": bot_id, "wave": number,
-                  "mode": "apply"} for bot_id in wave["bot_ids"]]
-        return {**state, "action": "run", "wave": number, "bots": items, "max_concurrency": spec.max_concurrency,
-                "poll_s": POLL_S}
+        # The wave's child execution (statemachines/rollout-wave.asl.json) makes each bot's item from its id.
+        return {**state, "action": "run", "wave": number, "mode": "apply", "bot_ids": wave["bot_ids"],
+                "max_concurrency": _spec(rollout).max_concurrency, "poll_s": POLL_S}
+    raise InvalidState("the rollout kept changing; try the step again")
+
+
+def await_approval(state: dict[str, Any], token: str) -> dict[str, Any]:
+    """The approval step (waitForTaskToken): keep its callback token on the rollout, where the control that
+    ends the wait (approve, abort, pause) takes it and answers the step. A control that landed before the token
+    was kept finds none: then this step answers itself, and NextWave reads what the control decided."""
+    for _ in range(EDIT_ATTEMPTS):
+        rollout = load(state)
+        if rollout.status != RolloutStatus.AWAITING_APPROVAL.value:
+            executions.answer_task(token, {"control": "already decided"})
+            return {**state, "awaiting": False}
+        rollout.approval_token = token  # a new execution's step replaces a dead one's token
+        if _save(rollout, ["approval_token"]):
+            return {**state, "awaiting": True}  # never the token: the answer is in the execution's history
     raise InvalidState("the rollout kept changing; try the step again")
 
 
@@ -216,7 +233,7 @@ def start_bot(state: dict[str, Any]) -> dict[str, Any]:
     if state["mode"] == "rollback":
         return _start_rollback(state, item, rollout)
     if item.state != BotState.PENDING.value or item.request_id:
-        return {**state, "bot_state": item.state, "poll_s": POLL_S}
+        return _again(state, item)
     bot = Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True)
     if item.previous_revision_id is None:
         item.previous_revision_id, item.previous_version = bot.desired_revision_id, bot.openclaw_version
@@ -239,6 +256,23 @@ def start_bot(state: dict[str, Any]) -> dict[str, Any]:
     return _started(state, item, bot)
 
 
+def _again(state: dict[str, Any], item: RolloutBot) -> dict[str, Any]:
+    """A bot step run again (a retry, or the whole rollout started again): an apply this rollout runs inline
+    whose task died is handed to its durable execution (`inline` without `fresh`); else it is waited for."""
+    again = {**state, "bot_state": item.state, "poll_s": POLL_S}
+    if item.state in (BotState.APPLYING.value, BotState.ROLLING_BACK.value) and item.request_id:
+        bot = Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True)
+        if _inline_apply(bot, item.request_id):
+            again["inline"] = {"workflow": bot_service.workflow_input(bot), "fresh": False}
+    return again
+
+
+def _inline_apply(bot: Bot, request_id: str | None) -> bool:
+    """Is the bot owned by this request's apply (the one kind a rollout runs inline)?"""
+    intent = bot.intent.as_dict() if bot.intent else {}
+    return bool(request_id) and intent.get("id") == request_id and intent.get("action") == Workflow.APPLY.value
+
+
 def _owned_by_a_workflow(item: RolloutBot) -> bool:
     return Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True).intent is not None
 
@@ -257,17 +291,36 @@ def _started(state: dict[str, Any], item: RolloutBot, bot: Bot) -> dict[str, Any
         item.state, item.detail = BotState.DONE.value, f"recorded; the bot is {bot.status}"
     item.save_progress()
     _announce_bot(item)
-    return {**state, "bot_state": item.state, "poll_s": POLL_S}
+    return _with_inline({**state, "bot_state": item.state, "poll_s": POLL_S}, bot, item.request_id)
+
+
+def _with_inline(state: dict[str, Any], bot: Bot, request_id: str | None) -> dict[str, Any]:
+    """An apply this step just gave the bot is run inline by the task (functions/tasks/inline_apply.py)."""
+    if _inline_apply(bot, request_id):
+        state["inline"] = {"workflow": bot_service.workflow_input(bot), "fresh": True}
+    return state
 
 
 def _change(change: domain.Change, access: Access, bot: Bot) -> Bot | None:
+    """The rollout's change on one bot, by the bots service (its rules hold); a config change's apply is left
+    for the task to run inline (`inline=True`), an upgrade is its own workflow."""
     if change.kind is domain.ChangeKind.CONFIG_PATCH:
         from clawster.services.layers import override_of
 
         config = domain.merge_patch(override_of(bot), change.patch)
-        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": config})
+        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": config},
+                                  inline=True)
+    if change.kind is domain.ChangeKind.PROMOTE_FLEET:
+        from clawster.services.layers import override_of
+
+        if change.config is None:
+            raise ValidationFailed("change.config", "the promotion has no snapshot of its source fleet's config")
+        if override_of(bot) == change.config:
+            return None  # this bot has the fleet's revision already
+        return bot_service.update(access, bot.id, expected_version=bot.version, changes={"config": dict(change.config)},
+                                  inline=True)
     if change.kind is domain.ChangeKind.REFRESH:
-        updated, changed = bot_service.refresh(access, bot.id, expected_version=bot.version)
+        updated, changed = bot_service.refresh(access, bot.id, expected_version=bot.version, inline=True)
         return updated if changed else None
     if bot.openclaw_version == change.openclaw_version:
         return None
@@ -311,15 +364,14 @@ def rollback_plan(state: dict[str, Any]) -> dict[str, Any]:
         rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason})
     changed = [i for i in rollouts.bots_of(rollout) if i.new_revision_id or i.request_id
                or i.state in (BotState.ROLLING_BACK.value, BotState.ROLLED_BACK.value, BotState.ROLLBACK_FAILED.value)]
-    items = [{"workspace_id": i.workspace_id, "rollout_id": i.rollout_id, "bot_id": i.bot_id, "wave": int(i.wave),
-              "mode": "rollback"} for i in changed]
-    return {**state, "bots": items, "max_concurrency": _spec(rollout).max_concurrency, "poll_s": POLL_S}
+    return {**state, "mode": "rollback", "wave": int(state.get("wave") or 0), "bot_ids": [i.bot_id for i in changed],
+            "max_concurrency": _spec(rollout).max_concurrency, "poll_s": POLL_S}
 
 
 def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -> dict[str, Any]:
     if item.state in (BotState.ROLLED_BACK.value, BotState.ROLLBACK_FAILED.value) or \
             (item.state == BotState.ROLLING_BACK.value and item.request_id):
-        return {**state, "bot_state": item.state, "poll_s": POLL_S}
+        return _again(state, item)
     bot = Bot.get(*Bot.key(item.workspace_id, item.bot_id), consistent_read=True)
     if bot.intent and bot.intent.as_dict().get("id") == item.request_id:
         return {**state, "bot_state": BotState.ROLLING_BACK.value, "poll_s": POLL_S}  # its apply is still running
@@ -330,7 +382,7 @@ def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -
             moved = bot.openclaw_version != item.previous_version and item.previous_version
             bot = bot_service.upgrade(access, bot.id, str(item.previous_version)) if moved else bot
         elif bot.desired_revision_id != item.previous_revision_id:
-            bot = bot_service.rollback(access, bot.id, str(item.previous_revision_id))
+            bot = bot_service.rollback(access, bot.id, str(item.previous_revision_id), inline=True)
     except InvalidState:  # another workflow owns it now: wait for it
         return {**state, "bot_state": BotState.ROLLING_BACK.value, "poll_s": POLL_S}
     except ValidationFailed as error:
@@ -346,7 +398,7 @@ def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -
         item.detail = f"back on revision {item.previous_revision_id}"
     item.save_progress()
     _announce_bot(item)
-    return {**state, "bot_state": item.state, "poll_s": POLL_S}
+    return _with_inline({**state, "bot_state": item.state, "poll_s": POLL_S}, bot, item.request_id)
 
 
 def _verified(bot: Bot) -> bool:

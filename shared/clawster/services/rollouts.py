@@ -16,7 +16,7 @@ from typing import Any
 from clawster import ids
 from clawster.domain import rollouts as domain
 from clawster.domain.diff import diff
-from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
+from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed, VersionConflict
 from clawster.domain.rollouts import RolloutStatus
 from clawster.services import audit, executions
 from clawster.services.bots import get as get_bot
@@ -36,6 +36,8 @@ def rollout_not_found(rollout_id: str) -> NotFound:
 
 def create(access: Access, body: dict[str, Any]) -> Rollout:
     spec = domain.parse(body)
+    if spec.change.kind is domain.ChangeKind.PROMOTE_FLEET:  # the source's revision, as it is now (a snapshot)
+        body = {**body, "change": {**body["change"], "config": _fleet_revision(access, str(spec.change.source_fleet_id))}}
     bots = _targets(access, spec.targets)
     for bot in bots:
         if not bot.target:
@@ -76,6 +78,20 @@ def _with_prod_approval(access: Access, bots: list[Bot], waves: list[list[str]],
     prod = {b.id for b in bots if environments[b.fleet_id] == "prod"}
     first = next((n for n, wave in enumerate(waves, 1) if prod.intersection(wave)), None)
     return sorted(set(asked) | ({first} if first else set()))
+
+
+def _fleet_revision(access: Access, fleet_id: str) -> dict[str, Any]:
+    """The own config layer the source fleet's bots share (domain.fleet_revision); 422 naming the field when
+    the fleet is not one of the workspace's."""
+    from clawster.services.fleets import get as get_fleet
+    from clawster.services.layers import override_of
+
+    try:
+        fleet = get_fleet(access, fleet_id)
+    except NotFound:
+        raise ValidationFailed("change.source_fleet_id", f"no fleet {fleet_id} in this workspace") from None
+    bots = Bot.by_fleet.query(Bot.fleet_partition(fleet.id), filter_condition=Bot.workspace_id == access.workspace_id)
+    return domain.fleet_revision([override_of(bot) for bot in bots])
 
 
 def _claim(access: Access, rollout: Rollout, bot_ids: list[str]) -> None:
@@ -200,10 +216,27 @@ _ALLOWED: dict[str, tuple[RolloutStatus, ...]] = {
 }
 
 
+CONTROL_ATTEMPTS = 5
+
+
 def control(access: Access, rollout_id: str, action: str) -> Rollout:
     """pause / resume / approve / abort / promote: one conditioned write of the rollout, with its audit event.
     The workflow reads the status at its next step: a pause holds before the next wave, an abort rolls back,
-    resume and approve let the next wave start, promote ends the current bake now."""
+    resume and approve let the next wave start, promote ends the current bake now. A control that ends an
+    awaited approval (approve, abort, pause) also takes the approval step's callback token, in the same write,
+    and answers the step: the workflow moves on at once. A second approve finds the rollout RUNNING: 409.
+
+    The caller names no version: a write of the workflow's (a wave's progress) that lands between the read
+    and the write is not the caller's conflict, so the control is read and decided again (bounded)."""
+    for _ in range(CONTROL_ATTEMPTS - 1):
+        try:
+            return _control_once(access, rollout_id, action)
+        except VersionConflict:
+            continue
+    return _control_once(access, rollout_id, action)
+
+
+def _control_once(access: Access, rollout_id: str, action: str) -> Rollout:
     if action not in CONTROLS:
         raise ValidationFailed("action", f"one of {', '.join(CONTROLS)}")
     rollout = get(access, rollout_id)
@@ -213,6 +246,10 @@ def control(access: Access, rollout_id: str, action: str) -> Rollout:
                             "allowed_actions": [a for a, s in _ALLOWED.items() if RolloutStatus(rollout.status) in s]})
     before, expected = audit_view(rollout), rollout.version
     edited = ["status", "status_reason"]
+    token = rollout.approval_token if action in ("approve", "abort", "pause") else None
+    if token:  # taken: of two controls racing, the one whose write commits answers the step
+        rollout.approval_token = None
+        edited.append("approval_token")
     if action == "pause":
         rollout.status, rollout.status_reason = RolloutStatus.PAUSED.value, f"paused by {access.caller.user_id}"
     elif action in ("resume", "approve"):
@@ -227,8 +264,23 @@ def control(access: Access, rollout_id: str, action: str) -> Rollout:
     change = Change().edit(rollout, edited, expected_version=expected, stale_error=lambda: stale("rollout", rollout_id))
     change.audit(audit.event(access, f"rollout/{rollout.id}", before, audit_view(rollout), action=f"rollout.{action}"))
     change.commit()
+    if token:
+        _answer_approval_step(rollout, token, action)
     announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason, "control": action})
     return rollout
+
+
+def _answer_approval_step(rollout: Rollout, token: str, action: str) -> None:
+    """Wake the approval step; its NextWave reads the status this control wrote. Not reaching Step Functions
+    is not this request's failure (its write is the decision): the step times out within the hour and NextWave
+    reads the decision then (docs/decisions.md)."""
+    import logging
+
+    try:
+        executions.answer_task(token, {"control": action})
+    except executions.WorkflowsUnavailable as error:
+        logging.getLogger(__name__).warning("rollout %s: the approval step was not answered (%s); it re-reads "
+                                            "the rollout at its timeout", rollout.id, error.message)
 
 
 def _next_wave(rollout: Rollout) -> int:
@@ -242,7 +294,9 @@ def end(rollout: Rollout, status: RolloutStatus, reason: str | None, *, actor: s
     """The rollout ends in `status`: its claims are released, so its bots may join another rollout."""
     before = audit_view(rollout)
     rollout.status, rollout.status_reason, rollout.ended_at = status.value, reason, now()
-    change = Change().edit(rollout, ["status", "status_reason", "ended_at"], expected_version=rollout.version,
+    rollout.approval_token = None  # no step waits on it any more
+    change = Change().edit(rollout, ["status", "status_reason", "ended_at", "approval_token"],
+                           expected_version=rollout.version,
                            stale_error=lambda: stale("rollout", rollout.id))
     change.audit(workflow_event(rollout, before, f"rollout.{status.value.lower()}", actor, reason))
     change.commit()

@@ -16,8 +16,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
@@ -136,8 +137,32 @@ def _expiry() -> int:
     return int(time.time() + CONNECTION_TTL.total_seconds())
 
 
+_burst: dict[str, list[str]] | None = None  # subscribers looked up during a burst (`one_burst`), by topic
+
+
+@contextmanager
+def one_burst() -> Iterator[None]:
+    """Within it, each topic's subscribers are looked up once: for a burst of messages on the same topics that
+    lasts seconds (one bot's inline apply: a dozen step messages). A watcher who subscribes during the burst
+    gets the messages after it, and reads the rest from the table, as after any missed message."""
+    global _burst
+    outer, _burst = _burst, {} if _burst is None else _burst
+    try:
+        yield
+    finally:
+        _burst = outer
+
+
 def subscribers(topic: Topic | str) -> list[str]:
     """The connection ids following a topic (one Query on its partition; expired items skipped)."""
+    if _burst is not None:
+        if str(topic) not in _burst:
+            _burst[str(topic)] = _query_subscribers(topic)
+        return _burst[str(topic)]
+    return _query_subscribers(topic)
+
+
+def _query_subscribers(topic: Topic | str) -> list[str]:
     query = Subscription.query(Subscription.partition(str(topic)), Subscription.sk.startswith(Subscription.sk_prefix()),
                                filter_condition=Subscription.expires_at > int(time.time()))
     return [item.connection_id for item in query]

@@ -659,6 +659,9 @@ class Rollout(Mutable):
     execution_arn = UnicodeAttribute(null=True)
     promoted_wave = NumberAttribute(null=True)  # `promote`: this wave's bake ends now
     approved_wave = NumberAttribute(null=True)  # the last wave an approval let start
+    # The callback token of the workflow's approval step while it waits (waitForTaskToken). Secret-grade: whoever
+    # holds it moves the rollout on, so it is never in an API answer, an audit event or a log line.
+    approval_token = UnicodeAttribute(null=True)
     ended_at = UTCDateTimeAttribute(null=True)
     gsi2pk = UnicodeAttribute(null=True)
     gsi2sk = UnicodeAttribute(null=True)
