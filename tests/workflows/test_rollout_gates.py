@@ -1,6 +1,6 @@
 """The measured rollout gates through the whole path: the API, moto's Step Functions running
 statemachines/rollout.asl.json, the rollout task reading each gate. Two bots run on loopback fake gateways
-(layers/providers/loopback.py, as bench/rollout.py hands them over); a CANARY rollout bakes each wave until the
+(layers/providers/loopback.py, handed over by tests/loopback.py); a CANARY rollout bakes each wave until the
 test promotes it. For each gate kind: the canary's wave has no data and PAUSES (never passes); after a resume
 the second wave's gate fails and the rollout is ROLLED_BACK, both bots back on their revisions.
 
@@ -10,55 +10,24 @@ sets to ALARM."""
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 from clawster.services import health
-from clawster.store.entities import Bot
-from layers.providers.registry import LOOPBACK_ENV
-from tests.fakes.fake_gateway import FakeGateway
+from tests.loopback import fake_gateways
 
 CEILING_S = 180
-# Before the stack starts (collection time): its Lambda workers inherit the inventory's path.
-INVENTORY = Path(os.environ.setdefault(LOOPBACK_ENV, str(Path(tempfile.mkdtemp(prefix="gates-")) / "inventory.json")))
-
-
-def _hand_over(team, names: list[str], scratch: Path) -> tuple[list[str], dict[str, FakeGateway]]:
-    """Bots created through the API, each RUNNING on its own fake gateway (as a finished provision leaves it)."""
-    team.fleet_id = team.owner.post(f"{team.ws}/fleets", {"name": "gates-fleet"}).ok(201).body["id"]
-    ids, fakes = [], {}
-    entries = json.loads(INVENTORY.read_text()) if INVENTORY.exists() else {}
-    for name in names:
-        bot_id = team.owner.post(f"{team.ws}/fleets/{team.fleet_id}/bots",
-                                 {"name": name, "template_id": "minimal"}).ok(201).body["id"]
-        fake = FakeGateway(f"tok-{bot_id}").start()
-        token = scratch / bot_id
-        token.write_text(fake.token)
-        token.chmod(0o600)
-        entries[bot_id] = {"http_url": fake.http_url, "ws_url": fake.ws_url, "token_ref": f"file:{token}"}
-        ids.append(bot_id)
-        fakes[bot_id] = fake
-    INVENTORY.write_text(json.dumps(entries))
-    for bot_id in ids:
-        item = Bot.get(*Bot.key(team.workspace_id, bot_id), consistent_read=True)
-        item.status, item.target, item.applied_revision_id = "RUNNING", "loopback", item.desired_revision_id
-        item.stamp()
-        item.save()
-    return ids, fakes
 
 
 @pytest.fixture
 def bots(team, tmp_path):
-    ids, fakes = _hand_over(team, ["canary", "second"], tmp_path)
-    yield team, ids, fakes
-    for fake in fakes.values():
-        fake.stop()
+    """Two bots of a new fleet, each RUNNING on its own fake gateway (tests/loopback.py)."""
+    team.fleet_id = team.owner.post(f"{team.ws}/fleets", {"name": "gates-fleet"}).ok(201).body["id"]
+    with fake_gateways(tmp_path / "secrets") as live:
+        running = [live(team, name) for name in ("canary", "second")]
+        yield team, [bot_id for bot_id, _ in running], dict(running)
 
 
 def until(team, rollout_id: str, done, what: str) -> dict:
