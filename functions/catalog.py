@@ -82,6 +82,7 @@ class Function:
     stops_workflows: bool = False  # stops executions of the state machines (the stuck-work sweeper)
     answers_workflow_tasks: tuple[str, ...] = ()  # machines whose callback steps it answers (SendTaskSuccess)
     secret_actions: tuple[str, ...] = ()  # Secrets Manager actions, on the connectors' secrets (clawster/*) only
+    alarm_actions: tuple[str, ...] = ()  # CloudWatch actions, on the account's alarms (a rollout's alarm gate)
     extra: dict = field(default_factory=dict)
 
     @property
@@ -332,6 +333,7 @@ FUNCTIONS += (
         secret_actions=SECRET_READ,  # an inline apply resolves the config's references, as the bot workflow does
         posts_to_connections=True,  # rollout.wave / rollout.bot / rollout.status, and the bots' own
         starts_workflows=True,  # an upgrade's workflow, and the apply workflow an inline apply hands over to
+        alarm_actions=("cloudwatch:DescribeAlarms",),  # the cloudwatch_alarm gate reads the alarms a rollout names
         answers_workflow_tasks=("rollout",),  # the approval step answers itself when a control came first
         # Locally, a wave's Map runs as many bots at once as a rollout's max_concurrency allows (on AWS the
         # account's Lambda concurrency is the bound), not the local runtime's default pool of 10.

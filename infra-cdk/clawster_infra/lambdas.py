@@ -59,6 +59,13 @@ def catalog_function(
                           f"<AWS::AccountId>:secret:{SECRETS_PREFIX}*]",
                     "connector secrets are created at run time, named clawster/<workspace>/<connector>: the "
                     "function may touch those only")
+    if spec.alarm_actions:
+        stack = cdk.Stack.of(scope)
+        role.add_to_policy(iam.PolicyStatement(actions=list(spec.alarm_actions), resources=[stack.format_arn(
+            service="cloudwatch", resource="alarm", resource_name="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME)]))
+        acknowledge(role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:<AWS::Region>:"
+                          "<AWS::AccountId>:alarm:*]",
+                    "a rollout's alarm gate reads the alarms its creator names, any alarm of the account: read only")
     fn = lambda_.Function(
         scope,
         cid,

@@ -169,6 +169,24 @@ def test_logs_tail_follows_with_a_cursor(gateway):
     assert follow["cursor"] >= first["cursor"] and follow["reset"] is False
 
 
+def test_logs_tail_lines_carry_the_level_and_time_the_error_rate_gate_counts(gateway):
+    """The rollout's error-rate gate (clawster.domain.gates.count_log_lines) counts logs.tail lines by their tslog
+    level (`_meta.logLevelId`, ERROR = 5) and their ISO `time`: both gateways must write them so."""
+    from clawster.domain.gates import count_log_lines
+
+    client = gateway.http()
+    since = time.time() - 2  # the same host's clock; a little slack for the millisecond rounding
+    client.update_config({"ui": {"seamColor": "#b1c2d3"}})  # logged by both
+    lines = client.logs_tail(limit=200)["lines"]
+    events = [json.loads(line) for line in lines]
+    levels = {"SILLY": 0, "TRACE": 1, "DEBUG": 2, "INFO": 3, "WARN": 4, "ERROR": 5, "FATAL": 6}  # tslog
+    assert events and all(levels[e["_meta"]["logLevelName"]] == e["_meta"]["logLevelId"] for e in events)
+    assert all(isinstance(e["time"], str) and e["time"][:4].isdigit() for e in events)
+    assert count_log_lines(lines, 0).total == len(events)
+    assert count_log_lines(lines, since).total >= 1, "the config write's own line is in the window"
+    assert count_log_lines(lines, time.time() + 60).total == 0
+
+
 def test_read_methods_return_their_documented_shapes(gateway):
     http = gateway.http()
     assert "channelOrder" in http.channels_status(probe=True)

@@ -204,3 +204,21 @@ def test_the_live_view_off_a_terminal_is_plain_lines():
     out = io.StringIO()
     follow(_Api(RUNNING, SUCCEEDED), "/r", _Stream(*MESSAGES), ceiling_s=60, live=False, out=out)
     assert out.getvalue().splitlines() == ["rollout: RUNNING", "bot b1 (wave 1): DONE - ok", "rollout: SUCCEEDED"]
+
+
+def test_cli_gates_are_names_or_json_objects(stack, team, tmp_path):
+    team.fleet_id = team.owner.post(f"{team.ws}/fleets", {"name": "cli-gates"}).ok(201).body["id"]
+    a = stopped_bot(team, "cli-gates-a")
+    env = {"CLAWSTER_API_URL": stack.api_url, "CLAWSTER_STATE_DIR": str(stack.state_dir),
+           "CLAWSTER_TOKEN": stack.issuer.issue(team.users["OPERATOR"]), "CLAWSTER_WORKSPACE": team.workspace_id}
+
+    def cli(*args: str):
+        return clawster(*args, home=tmp_path / "home", env=env)
+
+    fails(cli("rollout", "create", "--bot", a, "--refresh", "--gate", '{"gate": "slo", "target": 1}'), 6, "gates")
+    fails(cli("rollout", "create", "--bot", a, "--refresh", "--gate", "{not json"), 2, "not a JSON object")
+    created = json.loads(ok(cli("-o", "json", "rollout", "create", "--bot", a, "--refresh", "--gate", "gateway_health",
+                                "--gate", '{"gate": "error_rate", "max": 0.1}')).stdout)
+    assert created["spec"]["gates"] == ["gateway_health", {"gate": "error_rate", "max": 0.1, "min_samples": 20}]
+    ok(cli("rollout", "abort", created["id"]))
+    wait_for(team, created["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")

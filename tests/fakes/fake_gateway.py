@@ -94,6 +94,7 @@ CONTROL_PLANE_WRITES = {"config.patch", "config.apply", "cron.add", "update.run"
 DEFAULT_MODEL = "openai/gpt-6-astra"
 EVENTS = ["connect.challenge", "agent", "chat", "tick", "health", "presence", "config.changed", "shutdown"]
 MS = lambda: int(time.time() * 1000)
+LOG_LEVELS = {"SILLY": 0, "TRACE": 1, "DEBUG": 2, "INFO": 3, "WARN": 4, "ERROR": 5, "FATAL": 6}  # tslog's ids
 
 
 class GatewayError(Exception):
@@ -446,8 +447,17 @@ class FakeGateway:
         """The next call of `method` answers this gateway error (for codes the fake cannot provoke)."""
         self.injected[method] = {"code": code, "message": message, **({"details": details} if details else {})}
 
-    def log(self, subsystem: str, message: str) -> None:
-        self.logs.append(json.dumps({"0": json.dumps({"subsystem": subsystem}), "1": message, "time": MS(), "message": message}))
+    def log(self, subsystem: str, message: str, level: str = "INFO") -> None:
+        """One line of the gateway's file log as openclaw writes it (tslog JSON: the level in `_meta`, an ISO
+        `time`); `level` lets a test make a gateway log errors (the rollout's error-rate gate reads them)."""
+        moment = datetime.datetime.now(datetime.UTC)
+        name = json.dumps({"subsystem": subsystem}, separators=(",", ":"))
+        meta = {"runtime": "node", "runtimeVersion": "24.21.0", "hostname": socket.gethostname(),
+                "date": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+                "logLevelId": LOG_LEVELS[level], "logLevelName": level, "name": name, "parentNames": ["openclaw"]}
+        self.logs.append(json.dumps({"0": name, "1": message, "_meta": meta,
+                                     "time": moment.isoformat(timespec="milliseconds"), "hostname": socket.gethostname(),
+                                     "message": message}, separators=(",", ":"), ensure_ascii=False))
 
     async def _broadcast(self, name: str, payload: dict) -> None:
         for client in list(self.clients):

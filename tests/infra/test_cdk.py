@@ -262,6 +262,24 @@ def test_secrets_manager_actions_are_the_catalogs_on_the_connector_secrets_only(
         assert granted == set(spec.secret_actions), spec.name
 
 
+def test_cloudwatch_alarm_reads_are_the_rollout_tasks_only(template):
+    """The rollout's cloudwatch_alarm gate reads alarms (DescribeAlarms) from the rollout task: that function
+    alone holds a CloudWatch action, exactly that one, on the account's alarms."""
+    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    granted: dict[str, set[str]] = {}
+    for spec in FUNCTIONS:
+        role_id = lambdas[ids[spec.name]]["Properties"]["Role"]["Fn::GetAtt"][0]
+        for _, policy, statement in _statements(template):
+            actions = {a for a in _as_list(statement["Action"]) if a.startswith("cloudwatch:")}
+            if not actions or {"Ref": role_id} not in policy["Properties"]["Roles"]:
+                continue
+            granted.setdefault(spec.name, set()).update(actions)
+            for arn in _as_list(statement["Resource"]):
+                parts = arn["Fn::Join"][1]
+                assert ":cloudwatch:" in json.dumps(parts) and parts[-1] == ":alarm:*", arn
+    assert granted == {"task-rollout-workflow": {"cloudwatch:DescribeAlarms"}}
+
+
 def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(out, template):
     report = json.loads((out / "validation-report.json").read_text())
     assert all(p.get("conclusion") != "failure" for p in report["pluginReports"])

@@ -10,10 +10,18 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from clawster.domain.bots import INTENT_DEADLINE_S, Workflow, intent_deadline
-from clawster.services import drift, health, sweeper
+from clawster.services import drift, health, probe_history, sweeper
 from clawster.store.entities import Bot
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def probes(monkeypatch):
+    """The probes the poller records into the bots' probe history (no table here: a list)."""
+    recorded: list[tuple[str, bool]] = []
+    monkeypatch.setattr(probe_history, "record", lambda ws, bot_id, healthy: recorded.append((bot_id, healthy)))
+    return recorded
 
 
 def _bot(status: str, intent: dict | None) -> Bot:
@@ -60,7 +68,7 @@ class Pages:
         return iter(_bot("RUNNING", None) for _ in range(self.count))
 
 
-def test_the_poller_checks_on_a_pool_and_reads_every_shard_of_both_statuses(monkeypatch):
+def test_the_poller_checks_on_a_pool_and_reads_every_shard_of_both_statuses(monkeypatch, probes):
     pages = Pages(200)
     monkeypatch.setattr(Bot, "by_status", pages)
     active, most = [0], [0]
@@ -79,6 +87,7 @@ def test_the_poller_checks_on_a_pool_and_reads_every_shard_of_both_statuses(monk
     report = health.poll(probe=probe, remaining_ms=lambda: 60_000, request_id="r", concurrency=32, first_shard=5)
     elapsed = time.monotonic() - started
     assert report.checked == report.healthy == 200 and not report.stopped_early
+    assert probes == [("b1", True)] * 200  # each judged probe is kept for the rollout SLO gate
     assert most[0] > 1 and elapsed < 200 * 0.05 / 2  # concurrent: far below the sequential 10 s
     assert len(pages.partitions) == 2 * Bot.STATUS_SHARDS
     assert pages.partitions[0] == Bot.status_partition("RUNNING", 5)  # a rotating first shard
@@ -92,13 +101,27 @@ def test_the_poller_starts_no_check_once_its_budget_is_used(monkeypatch):
     assert report.stopped_early and report.checked == 10
 
 
-def test_an_unknown_answer_changes_nothing(monkeypatch):
+def test_an_unknown_answer_changes_nothing(monkeypatch, probes):
     monkeypatch.setattr(Bot, "by_status", Pages(3))
     calls = []
     monkeypatch.setattr(health, "transition", lambda *args: calls.append(args) or True)
     report = health.poll(probe=lambda bot: health.Health(None, "provider down"), remaining_ms=lambda: 60_000,
                          request_id="r", first_shard=0)
     assert report.unknown == 3 and calls == []
+    assert probes == []  # no answer is no data: not a failed probe
+
+
+def test_a_failed_recording_of_a_probe_does_not_stop_the_run(monkeypatch):
+    monkeypatch.setattr(Bot, "by_status", Pages(3))
+    monkeypatch.setattr(health, "transition", lambda *args: True)
+
+    def broken(*args):
+        raise RuntimeError("table throttled")
+
+    monkeypatch.setattr(probe_history, "record", broken)
+    report = health.poll(probe=lambda bot: health.Health(False, "down"), remaining_ms=lambda: 60_000,
+                         request_id="r", first_shard=0)
+    assert report.checked == report.unhealthy == report.degraded == 3
 
 
 def test_the_drift_job_reads_every_shard_checks_only_bots_it_may_and_keeps_its_budget(monkeypatch):

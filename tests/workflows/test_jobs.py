@@ -29,7 +29,7 @@ from clawster import ids
 from clawster.domain import topics
 from clawster.domain.bots import INTENT_DEADLINE_S, BotStatus, Workflow
 from clawster.domain.errors import VersionConflict
-from clawster.services import executions, health, sweeper, workflow
+from clawster.services import executions, health, probe_history, sweeper, workflow
 from clawster.store.entities import AuditEvent, Bot, StepRecord
 from clawster.store.transaction import Change
 from layers.providers.local.instance import InstanceFiles
@@ -233,8 +233,11 @@ def test_the_health_poller_degrades_a_running_bot_whose_gateway_is_gone(stack, t
     Change().edit(bot, ["status", "target"], expected_version=bot.version,
                   stale_error=lambda: VersionConflict("moved")).commit()
 
+    started = time.time()
     degraded = _fire_until(stack, team, bot.id, "DEGRADED")
     assert "no gateway" in degraded.status_reason, degraded.status_reason
+    probes = probe_history.window(team.workspace_id, bot.id, started - 1, time.time() + 1)  # the job kept them
+    assert probes and not any(probes), probes
 
 
 def test_a_health_transition_is_not_written_over_a_change_made_since_the_read(stack, team):

@@ -45,6 +45,40 @@ class RolloutAbort(Strict):
     min_done: int = Field(1, ge=1, le=1000, description="...once at least this many bots are done")
 
 
+GateName = Literal["gateway_health", "channel_health", "error_rate", "slo", "cloudwatch_alarm"]
+AlarmName = Annotated[str, StringConstraints(min_length=1, max_length=255)]
+
+
+class ErrorRateGate(Strict):
+    gate: Literal["error_rate"]
+    max: float = Field(0.05, ge=0, lt=1, strict=True, description="The highest share of ERROR/FATAL events in the gateways' "
+                                                     "logs over the bake window that passes")
+    min_samples: int = Field(20, ge=1, le=100_000, strict=True,
+                             description="Fewer log events than this in the window is no data (the rollout pauses)")
+
+
+class SloGate(Strict):
+    gate: Literal["slo"]
+    target: float = Field(0.99, gt=0, lt=1, strict=True, description="The share of healthy health probes aimed at")
+    max_burn: float = Field(1.0, gt=0, le=1000, strict=True, description="Fail above this burn rate: the failed share of the "
+                                                            "bake window's probes / (1 - target)")
+    min_probes: int = Field(5, ge=1, le=10_000, strict=True,
+                            description="Fewer health probes than this in the window is no data (the rollout pauses)")
+
+
+class CloudWatchAlarmGate(Strict):
+    gate: Literal["cloudwatch_alarm"]
+    alarms: list[AlarmName] = Field(min_length=1, max_length=100, description="ALARM fails; OK passes; "
+                                                                              "INSUFFICIENT_DATA or a missing alarm pauses")
+
+
+class NamedGate(Strict):
+    gate: Literal["gateway_health", "channel_health"]
+
+
+GateSpec = Annotated[ErrorRateGate | SloGate | CloudWatchAlarmGate | NamedGate, Field(discriminator="gate")]
+
+
 class RolloutCreate(Strict):
     targets: RolloutTargets
     change: RolloutChange
@@ -52,7 +86,9 @@ class RolloutCreate(Strict):
     max_concurrency: int = Field(10, ge=1, le=100, description="Bots changed at once inside a wave")
     bake_s: int = Field(0, ge=0, le=86400, description="Seconds after each wave before its gates are read")
     abort: RolloutAbort = RolloutAbort()
-    gates: list[Literal["gateway_health", "channel_health"]] = Field(["gateway_health"], max_length=2)
+    gates: list[GateName | GateSpec] = Field(
+        ["gateway_health"], max_length=5, description="Each gate kind at most once: a name (its defaults), or an "
+                                                      "object {gate, ...thresholds}")
     approval_before_waves: list[Annotated[int, Field(ge=1, le=100)]] = Field(
         [], max_length=100, description="Wave numbers (from 1) that wait for POST .../approve")
 
@@ -74,6 +110,7 @@ class RolloutWaveOut(BaseModel):
     verdict: str | None = None
     reason: str | None = None
     readings: dict[str, str] | None = None
+    gate_details: dict[str, str] | None = None  # what each measured gate saw (error share, burn rate, alarm states)
     done: int | None = None
     failed: int | None = None
     bots: list[RolloutBotOut]

@@ -62,7 +62,10 @@ def rollout_create(
     bake: Annotated[int, typer.Option("--bake", help="Seconds of bake after each wave")] = 0,
     abort_percent: Annotated[float, typer.Option(help="Roll back above this failed share...")] = 0,
     abort_min: Annotated[int, typer.Option(help="...once this many bots are done")] = 1,
-    gate: Annotated[list[str] | None, typer.Option("--gate", help="gateway_health, channel_health")] = None,
+    gate: Annotated[list[str] | None, typer.Option("--gate", help=(
+        "gateway_health, channel_health, error_rate, slo, or a JSON object with thresholds, e.g. "
+        "'{\"gate\": \"error_rate\", \"max\": 0.05}' or '{\"gate\": \"cloudwatch_alarm\", \"alarms\": [\"a\"]}'; "
+        "repeat"))] = None,
     approval: Annotated[list[int] | None, typer.Option("--approval-before", help="A wave number that waits")] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Follow it live to its end (exit 9 unless it succeeds)")] = False,
     ceiling: Annotated[float, typer.Option(help="With --watch: give up after this many seconds")] = 3600,
@@ -85,7 +88,7 @@ def rollout_create(
                          "growth_factor": growth_factor},
             "max_concurrency": max_concurrency, "bake_s": bake,
             "abort": {"failed_percent": abort_percent, "min_done": abort_min},
-            "gates": gate or ["gateway_health"], "approval_before_waves": approval or []}
+            "gates": [_gate(g) for g in gate or ["gateway_health"]], "approval_before_waves": approval or []}
     conn = connect()
     ws = conn.workspace(workspace)
     if not watch:
@@ -101,6 +104,16 @@ def rollout_create(
             stream.close()
         raise
     _watch(conn, f"/workspaces/{ws}/rollouts/{created['id']}", stream, ceiling)
+
+
+def _gate(text: str) -> Any:
+    """A gate's name, or its JSON object (thresholds)."""
+    if not text.lstrip().startswith("{"):
+        return text
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise typer.BadParameter(f"--gate {text!r} is not a JSON object: {error}") from None
 
 
 @rollout_app.command("promote-fleet")

@@ -82,7 +82,22 @@ class Verdict(StrEnum):
     ROLLBACK = "ROLLBACK"
 
 
-GATES = ("gateway_health", "channel_health")  # what the workflow can read today
+GATES = ("gateway_health", "channel_health", "error_rate", "slo", "cloudwatch_alarm")  # what the workflow reads
+MAX_ALARMS = 100  # DescribeAlarms takes at most 100 names in one call
+
+
+@dataclass(frozen=True)
+class Gate:
+    """One gate of a rollout: its kind and, for the measured ones, its thresholds (clawster.domain.gates reads
+    them). Given as a bare name (the defaults) or an object {"gate": kind, ...}."""
+
+    kind: str
+    max: float = 0.05  # error_rate: the highest share of error log events that passes
+    min_samples: int = 20  # error_rate: fewer log events in the window than this is no data
+    target: float = 0.99  # slo: the share of healthy probes aimed at; 1 - target is the error budget
+    max_burn: float = 1.0  # slo: a burn rate above this fails (1.0: spending the budget exactly as fast as allowed)
+    min_probes: int = 5  # slo: fewer health probes in the window than this is no data
+    alarms: tuple[str, ...] = ()  # cloudwatch_alarm: the alarms' names
 
 
 @dataclass(frozen=True)
@@ -150,7 +165,7 @@ class RolloutSpec:
     max_concurrency: int = 10
     bake_s: int = 0
     abort: AbortThreshold = AbortThreshold()
-    gates: tuple[str, ...] = ("gateway_health",)
+    gates: tuple[Gate, ...] = (Gate("gateway_health"),)
     approval_before_waves: tuple[int, ...] = ()  # wave numbers (from 1) that wait for an approval first
 
 
@@ -169,10 +184,7 @@ def parse(body: Mapping[str, Any]) -> RolloutSpec:
         raise ValidationFailed("targets.bot_ids", "a bot is named twice")
     change = _change(body.get("change") or {})
     plan = _plan(body.get("strategy") or {})
-    gates = tuple(body.get("gates") or ("gateway_health",))
-    for gate in gates:
-        if gate not in GATES:
-            raise ValidationFailed("gates", f"unknown gate {gate!r} (known: {', '.join(GATES)})")
+    gates = _gates(body.get("gates") or ("gateway_health",))
     abort_in = body.get("abort") or {}
     abort = AbortThreshold(failed_percent=float(abort_in.get("failed_percent", 0)),
                            min_done=int(abort_in.get("min_done", 1)))
@@ -191,6 +203,63 @@ def parse(body: Mapping[str, Any]) -> RolloutSpec:
         raise ValidationFailed("approval_before_waves", "wave numbers start at 1")
     return RolloutSpec(targets=targets, change=change, plan=plan, max_concurrency=concurrency, bake_s=bake,
                        abort=abort, gates=gates, approval_before_waves=approvals)
+
+
+def _gates(raw: Sequence[Any]) -> tuple[Gate, ...]:
+    gates = tuple(_gate(item, f"gates[{index}]") for index, item in enumerate(raw))
+    kinds = [gate.kind for gate in gates]
+    if len(set(kinds)) != len(kinds):
+        raise ValidationFailed("gates", "a gate is named twice (each gate kind at most once)")
+    return gates
+
+
+_GATE_FIELDS = {"gateway_health": (), "channel_health": (), "error_rate": ("max", "min_samples"),
+                "slo": ("target", "max_burn", "min_probes"), "cloudwatch_alarm": ("alarms",)}
+
+
+def _gate(raw: Any, where: str) -> Gate:
+    """A bare name, or {"gate": kind, ...its thresholds}. Numbers must be numbers (strict: no "0.05", no true)."""
+    fields = raw if isinstance(raw, Mapping) else {"gate": raw}
+    kind = fields.get("gate")
+    if kind not in GATES:
+        raise ValidationFailed(f"{where}.gate" if isinstance(raw, Mapping) else "gates",
+                               f"unknown gate {kind!r} (known: {', '.join(GATES)})")
+    extra = sorted(set(fields) - {"gate", *_GATE_FIELDS[kind]})
+    if extra:
+        raise ValidationFailed(f"{where}.{extra[0]}", f"not a field of the {kind} gate")
+    gate = Gate(kind, max=_number(fields, "max", 0.05, where), min_samples=_count(fields, "min_samples", 20, where),
+                target=_number(fields, "target", 0.99, where), max_burn=_number(fields, "max_burn", 1.0, where),
+                min_probes=_count(fields, "min_probes", 5, where), alarms=tuple(fields.get("alarms") or ()))
+    if not 0 <= gate.max < 1:
+        raise ValidationFailed(f"{where}.max", "a share of error events: at least 0 and below 1")
+    if not 1 <= gate.min_samples <= 100_000:
+        raise ValidationFailed(f"{where}.min_samples", "1 to 100000 log events")
+    if not 0 < gate.target < 1:
+        raise ValidationFailed(f"{where}.target", "a share of healthy probes above 0 and below 1 (e.g. 0.99)")
+    if not 0 < gate.max_burn <= 1000:
+        raise ValidationFailed(f"{where}.max_burn", "a burn rate above 0 and at most 1000")
+    if not 1 <= gate.min_probes <= 10_000:
+        raise ValidationFailed(f"{where}.min_probes", "1 to 10000 probes")
+    if kind == "cloudwatch_alarm":
+        names = gate.alarms
+        if not names or len(names) > MAX_ALARMS or len(set(names)) != len(names) or \
+                any(not isinstance(n, str) or not 1 <= len(n) <= 255 for n in names):
+            raise ValidationFailed(f"{where}.alarms", f"1 to {MAX_ALARMS} distinct alarm names of 1 to 255 characters")
+    return gate
+
+
+def _number(fields: Mapping[str, Any], key: str, default: float, where: str) -> float:
+    value = fields.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationFailed(f"{where}.{key}", "must be a number")
+    return float(value)
+
+
+def _count(fields: Mapping[str, Any], key: str, default: int, where: str) -> int:
+    value = fields.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(f"{where}.{key}", "must be a whole number")
+    return value
 
 
 def _change(raw: Mapping[str, Any]) -> Change:

@@ -6,6 +6,8 @@ actor "clawster-health") and streamed (bot.status on the bot's, fleet's and work
 A check: the provider's describe (RUNNING, or why not: STARTING, FAILED, STOPPED, gone), then the gateway's
 own `health` over its admin RPC with a short timeout (HEALTH_TIMEOUT_S): healthy when it answers ok. A
 provider that cannot answer (its API throttled or down) says nothing about the gateway: no transition.
+Each judged probe is appended to the bot's probe history (services/probe_history.py: one small UpdateItem; the
+rollout's SLO gate reads it).
 The write is conditioned on the version read, the status read and no intent, so a workflow that took the
 bot meanwhile, or a user edit, wins; the next run looks again.
 
@@ -104,6 +106,7 @@ def _check(bot: Bot, probe: Callable[[Bot], Health], request_id: str, report: He
         report.add(unknown=1)
         return
     report.add(healthy=1) if health.healthy else report.add(unhealthy=1)
+    _remember(bot, health.healthy)
     if bot.status == machine.BotStatus.RUNNING.value and not health.healthy:
         if transition(bot, machine.BotStatus.DEGRADED, f"health check failed: {health.detail}"[:1000], request_id):
             report.add(degraded=1)
@@ -114,6 +117,17 @@ def _check(bot: Bot, probe: Callable[[Bot], Health], request_id: str, report: He
             report.add(recovered=1)
         else:
             report.add(raced=1)
+
+
+def _remember(bot: Bot, healthy: bool) -> None:
+    """The probe's outcome into the bot's probe history (the rollout SLO gate reads it). A failed write loses one
+    sample, never the run."""
+    from clawster.services import probe_history
+
+    try:
+        probe_history.record(bot.workspace_id, bot.id, healthy)
+    except Exception as error:  # noqa: BLE001 - the history is an aid; the health transition is the job's work
+        log.warning("recording the health probe of bot %s failed: %s", bot.id, error)
 
 
 def transition(bot: Bot, status: machine.BotStatus, reason: str | None, request_id: str) -> bool:

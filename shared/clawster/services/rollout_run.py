@@ -12,9 +12,11 @@ step run again, or a whole execution started again, skips what is finished: a DO
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
+from clawster.domain import gates as gate_rules
 from clawster.domain import rollouts as domain
 from clawster.domain.bots import Workflow
 from clawster.domain.errors import ClawsterError, InvalidState, ValidationFailed, VersionConflict
@@ -30,6 +32,8 @@ POLL_S = 1  # between looks at a bot's workflow, and at a paused or waiting roll
 HOLD_POLL_S = 2
 BAKE_POLL_S = 5  # the longest single Wait of a bake: a promote or an abort is seen within it
 EDIT_ATTEMPTS = 5
+LOG_TAIL_LINES = 5000  # the most logs.tail gives in one call
+log = logging.getLogger(__name__)
 
 
 def actor(rollout_id: str) -> str:
@@ -130,13 +134,16 @@ def bake(state: dict[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(state: dict[str, Any], read: GateReader | None = None) -> dict[str, Any]:
-    """The wave's gates after its bake, and the decision: continue, pause (no data, inconclusive), roll back."""
+    """The wave's gates after its bake, and the decision: continue, pause (no data, inconclusive), roll back.
+    The measured gates (error rate, SLO burn, alarms) look at the bake window: from the bake's start to now."""
     read = read or GateReader()
     rollout = load(state)
     number = int(state["wave"])
     spec = _spec(rollout)
-    readings: dict[str, list[Reading]] = {gate: [] for gate in spec.gates}
+    wanted = {gate.kind: gate for gate in spec.gates}
+    readings: dict[str, list[Reading]] = {kind: [] for kind in wanted if kind in PER_BOT_GATES}
     items = rollouts.bots_of(rollout)
+    live: list[Bot] = []
     for item in items:
         if item.wave != number or item.state != BotState.DONE.value:
             continue
@@ -148,6 +155,8 @@ def evaluate(state: dict[str, Any], read: GateReader | None = None) -> dict[str,
         if health is Reading.FAIL:  # a bot whose gateway is unhealthy failed: the abort threshold counts it
             item.state, item.detail = BotState.FAILED.value, "the gateway health gate failed after the bake"
         item.save_progress()
+        if health is not Reading.FAIL:
+            live.append(bot)
         if "gateway_health" in readings and health is not Reading.FAIL:
             readings["gateway_health"].append(health)
         if "channel_health" in readings:
@@ -155,12 +164,29 @@ def evaluate(state: dict[str, Any], read: GateReader | None = None) -> dict[str,
     done = sum(1 for i in items if i.state in (BotState.DONE.value, BotState.FAILED.value))
     failed = sum(1 for i in items if i.state == BotState.FAILED.value)
     gates = {gate: domain.combine(values) for gate, values in readings.items()}  # none read: NO_DATA
+    until = time.time()
+    since = float(json.loads(rollout.waves)[number - 1].get("bake_until", until)) - spec.bake_s
+    details = {kind: _measure(gate, read, live, since, until) for kind, gate in wanted.items()
+               if kind not in PER_BOT_GATES}
+    gates.update({kind: result.reading for kind, result in details.items()})
     decision = domain.decide(gates, spec.abort, done=done, failed=failed)
-    return _record_decision(state, decision, gates, done, failed)
+    return _record_decision(state, decision, gates, done, failed, {k: r.detail for k, r in details.items()})
+
+
+PER_BOT_GATES = ("gateway_health", "channel_health")  # read bot by bot, combined; the others are measured
+
+
+def _measure(gate: domain.Gate, read: GateReader, bots: list[Bot], since: float, until: float) -> gate_rules.GateResult:
+    """A measured gate over the wave's live bots (the ones whose gateway passed its health) in the window."""
+    if gate.kind == "error_rate":
+        return gate_rules.error_rate(gate, [read.log_count(bot, since) for bot in bots])
+    if gate.kind == "slo":
+        return gate_rules.slo_burn(gate, [read.probes(bot, since, until) for bot in bots])
+    return gate_rules.alarms(gate, read.alarm_states(gate.alarms))
 
 
 def _record_decision(state: dict[str, Any], decision: domain.Decision, gates: dict[str, Reading], done: int,
-                     failed: int) -> dict[str, Any]:
+                     failed: int, details: dict[str, str] | None = None) -> dict[str, Any]:
     for _ in range(EDIT_ATTEMPTS):
         rollout = load(state)
         before = rollouts.audit_view(rollout)
@@ -170,7 +196,8 @@ def _record_decision(state: dict[str, Any], decision: domain.Decision, gates: di
         waves = json.loads(rollout.waves)
         wave = waves[int(state["wave"]) - 1]
         wave.update(status="DONE" if verdict is not Verdict.ROLLBACK else "FAILED", verdict=verdict.value,
-                    reason=decision.reason, readings={g: r.value for g, r in gates.items()}, done=done, failed=failed)
+                    reason=decision.reason, readings={g: r.value for g, r in gates.items()}, done=done, failed=failed,
+                    gate_details=details or {})
         fields = []
         if verdict is Verdict.PAUSE and rollout.status == RolloutStatus.RUNNING.value:
             rollout.status, rollout.status_reason, fields = RolloutStatus.PAUSED.value, decision.reason, ["status",
@@ -182,7 +209,8 @@ def _record_decision(state: dict[str, Any], decision: domain.Decision, gates: di
         if _save(rollout, fields, waves, before=before, action=action):
             rollouts.announce(rollout, "rollout.wave", {"wave": wave["number"], "status": wave["status"],
                                                         "verdict": verdict.value, "reason": decision.reason,
-                                                        "readings": wave["readings"]})
+                                                        "readings": wave["readings"],
+                                                        "gate_details": wave["gate_details"]})
             if fields:  # the gates paused it, or started its rollback: a status change, said as every other one
                 rollouts.announce(rollout, "rollout.status", {"status": rollout.status, "reason": rollout.status_reason})
             return {**state, "verdict": verdict.value}
@@ -417,6 +445,44 @@ class GateReader:
 
     def channel_health(self, bot: Bot) -> Reading:
         """channels.status: an issue fails it; a gateway with no channel has no data (pause, never pass)."""
+        payload = self._call(bot, "channels_status")
+        return Reading.NO_DATA if payload is None else domain.channel_reading(payload)
+
+    def log_count(self, bot: Bot, since: float) -> gate_rules.LogCount | None:
+        """The gateway's log events since `since`, from `logs.tail` (its newest LOG_TAIL_LINES lines: a busier
+        window is judged on its latest part). None: the log could not be read."""
+        payload = self._call(bot, "logs_tail", limit=LOG_TAIL_LINES)
+        lines = payload.get("lines") if isinstance(payload, dict) else None
+        return gate_rules.count_log_lines(lines, since) if isinstance(lines, list) else None
+
+    def probes(self, bot: Bot, since: float, until: float) -> list[bool]:
+        """Clawster's own health probes of the bot (the health job's history) in the window."""
+        from clawster.services import probe_history
+
+        return probe_history.window(bot.workspace_id, bot.id, since, until)
+
+    def alarm_states(self, names: tuple[str, ...]) -> dict[str, str | None]:
+        """Each named CloudWatch alarm's state (metric and composite alarms); None for a name with no alarm, and
+        for every name when CloudWatch could not be asked (no data: pause)."""
+        import boto3
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        states: dict[str, str | None] = dict.fromkeys(names)
+        try:
+            pages = boto3.client("cloudwatch").get_paginator("describe_alarms").paginate(
+                AlarmNames=list(names), AlarmTypes=["MetricAlarm", "CompositeAlarm"])
+            for page in pages:
+                for alarm in (*page.get("MetricAlarms", ()), *page.get("CompositeAlarms", ())):
+                    if alarm.get("AlarmName") in states:
+                        states[alarm["AlarmName"]] = alarm.get("StateValue")
+        except (BotoCoreError, ClientError) as error:
+            log.warning("describe_alarms failed: %s", error)
+            return dict.fromkeys(names)
+        return states
+
+    @staticmethod
+    def _call(bot: Bot, method: str, **params: Any) -> Any:
+        """One admin RPC call on the bot's gateway; None when it or its provider did not answer."""
         from clawster.gateway.client import GatewayClient
         from clawster.gateway.errors import GatewayError
         from clawster.gateway.http_rpc import AdminRpcTransport
@@ -427,10 +493,9 @@ class GateReader:
         try:
             endpoint = provider_for(str(bot.target)).endpoint(bot.id)
             with GatewayClient(AdminRpcTransport(endpoint.http_url, resolve(endpoint.token_ref), timeout_s=3.0)) as client:
-                payload = client.channels_status()
+                return getattr(client, method)(**params)
         except (GatewayError, ProviderError):
-            return Reading.NO_DATA
-        return domain.channel_reading(payload)
+            return None
 
 
 def _announce_bot(item: RolloutBot) -> None:

@@ -15,6 +15,7 @@ Key layout (docs/access-patterns.md lists every pattern):
   Rollout     pk=WS#<ws>               sk=ROLLOUT#<rollout>       gsi2: ROLLOUTS#ACTIVE / <ws>#<rollout> (active only)
   RolloutBot  pk=WS#<ws>               sk=ROLLOUTBOT#<rollout>#<bot>  (one bot's progress in a rollout)
   RolloutClaim pk=WS#<ws>              sk=ROLLOUTCLAIM#<bot>      (the bot is in this active rollout)
+  HealthProbes pk=PROBES#<ws>#<bot>    sk=HOUR#<epoch hour>       TTL expires_at (the health job's probes of a bot)
   NameClaim   pk=WS#<ws>               sk=NAME#FLEET#<name key> | NAME#BOT#<fleet>#<name key>
   AuditEvent  pk=AUDIT#<ws>            sk=<event ulid>            gsi1: by actor, gsi2: by target
   SecurityEvent pk=SECURITY#<user>     sk=EVENT#<event ulid>      TTL expires_at (non-members' refusals)
@@ -32,6 +33,7 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 
 from pynamodb.attributes import (
+    ListAttribute,
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
@@ -742,3 +744,29 @@ class RolloutClaim(Entity):
 
     def derive_keys(self) -> None:
         self.pk, self.sk = self.key(self.workspace_id, self.bot_id)
+
+
+class HealthProbes(Entity):
+    """The health job's probes of one bot in one hour (the SLO gate reads a bake window's hours): compact signed
+    epoch seconds, +t healthy at t, -t unhealthy. Appended atomically (list_append: concurrent runs lose none),
+    so an item holds at most one hour (~60 at the 1-minute schedule); it expires a day after (TTL). A partition
+    per bot: a large workspace's probes do not all land on one partition."""
+
+    ENTITY = "HealthProbes"
+    TTL_S = 25 * 3600  # past the longest bake (24 h)
+    workspace_id = UnicodeAttribute()
+    bot_id = UnicodeAttribute()
+    hour = NumberAttribute()  # epoch seconds // 3600
+    probes = ListAttribute(of=NumberAttribute, default=list)
+    expires_at = NumberAttribute()
+
+    @staticmethod
+    def partition(workspace_id: str, bot_id: str) -> str:
+        return f"PROBES#{workspace_id}#{bot_id}"
+
+    @classmethod
+    def key(cls, workspace_id: str, bot_id: str, hour: int) -> tuple[str, str]:
+        return cls.partition(workspace_id, bot_id), f"HOUR#{hour:010d}"
+
+    def derive_keys(self) -> None:
+        self.pk, self.sk = self.key(self.workspace_id, self.bot_id, int(self.hour))
