@@ -64,6 +64,8 @@ class LoopbackProvider:
             with urllib.request.urlopen(endpoint.http_url + "/readyz", timeout=READY_TIMEOUT_S) as answer:
                 ready = answer.status == 200
         except (urllib.error.URLError, OSError) as error:
+            if isinstance(getattr(error, "reason", error), ConnectionRefusedError):  # nothing listens: its owner's stop
+                return GatewayStatus(bot_id, GatewayState.STOPPED, VERSION, endpoint, detail=f"not serving: {error}")
             return GatewayStatus(bot_id, GatewayState.STARTING, VERSION, endpoint, detail=f"not ready: {error}")
         return GatewayStatus(bot_id, GatewayState.RUNNING if ready else GatewayState.STARTING, VERSION, endpoint)
 

@@ -31,6 +31,7 @@ from clawster.store.transaction import Change
 POLL_S = 1  # between looks at a bot's workflow, and at a paused or waiting rollout
 HOLD_POLL_S = 2
 BAKE_POLL_S = 5  # the longest single Wait of a bake: a promote or an abort is seen within it
+VERIFY_S = 300  # a rolled-back bot with nothing to apply: how long its gateway may take to pass the health gate
 EDIT_ATTEMPTS = 5
 LOG_TAIL_LINES = 5000  # the most logs.tail gives in one call
 log = logging.getLogger(__name__)
@@ -394,13 +395,37 @@ def _start_rollback(state: dict[str, Any], item: RolloutBot, rollout: Rollout) -
         return {**state, "bot_state": item.state}
     intent = bot.intent.as_dict() if bot.intent else {}
     item.state, item.request_id = BotState.ROLLING_BACK.value, intent.get("id")
-    if item.request_id is None:  # nothing to apply (not live, or never changed): verify its health now
-        healthy = _verified(bot)
-        item.state = (BotState.ROLLED_BACK if healthy else BotState.ROLLBACK_FAILED).value
-        item.detail = f"back on revision {item.previous_revision_id}"
+    if item.request_id is None:  # nothing to apply (not live, or never changed): its health decides
+        _verify_in_time(item, bot)
     item.save_progress()
     _announce_bot(item)
     return _with_inline({**state, "bot_state": item.state, "poll_s": POLL_S}, bot, item.request_id)
+
+
+def _verify_in_time(item: RolloutBot, bot: Bot) -> None:
+    """ROLLED_BACK once the bot passes the health gate; ROLLBACK_FAILED if it has not within VERIFY_S (a gateway
+    its provider says is starting, restarted by its supervisor, gets that long); else it stays ROLLING_BACK, looked at
+    again."""
+    item.verify_by = item.verify_by or time.time() + VERIFY_S
+    back = f"back on revision {item.previous_revision_id}"
+    if _verified(bot):
+        item.state, item.detail = BotState.ROLLED_BACK.value, back
+    elif time.time() >= item.verify_by or not _starting(bot):
+        item.state, item.detail = BotState.ROLLBACK_FAILED.value, f"{back}; its gateway is not healthy"
+    else:
+        item.state, item.detail = BotState.ROLLING_BACK.value, f"{back}; waiting for its gateway to be healthy"
+
+
+def _starting(bot: Bot) -> bool:
+    """Is the bot's gateway coming back (its provider says STARTING: a supervisor restarting it)?"""
+    from layers.providers.base import GatewayState
+    from layers.providers.errors import ProviderError
+    from layers.providers.registry import provider_for
+
+    try:
+        return provider_for(str(bot.target)).describe(bot.id).state is GatewayState.STARTING
+    except (ProviderError, ClawsterError):
+        return False
 
 
 def _verified(bot: Bot) -> bool:

@@ -705,6 +705,7 @@ class RolloutBot(Entity):
     request_id = UnicodeAttribute(null=True)  # the bot workflow the rollout started on it (apply, or rollback)
     health = UnicodeAttribute(null=True)  # the last gate reading of this bot: PASS | FAIL | NO_DATA
     detail = UnicodeAttribute(null=True)
+    verify_by = NumberAttribute(null=True)  # epoch s: a rollback with nothing to apply waits this long for health
 
     @staticmethod
     def key(workspace_id: str, rollout_id: str, bot_id: str) -> tuple[str, str]:
