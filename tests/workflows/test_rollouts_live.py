@@ -103,3 +103,44 @@ def test_a_gateway_killed_mid_rollout_leaves_nothing_half_applied(stack, team):
         assert has_color == (ended["status"] == "SUCCEEDED"), (ended["status"], live.config.get("ui"))
     delete(team, first_path)
     delete(team, second_path)
+
+
+def test_the_readme_walkthrough_three_bots_canary_pause_on_no_data_then_a_failing_gate_rolls_all_back(stack, team):
+    """README "Roll a change across bots", step by step on three real gateways: the canary bakes and pauses on
+    channel_health's no data; resumed, wave 2 bakes while B is frozen; promoted, B fails gateway_health and
+    every bot the rollout changed goes back on its gateway; B unfrozen, the rollout ends ROLLED_BACK."""
+    team.with_bot()
+    made = [provision(team, name) for name in ("roll-a", "roll-b", "roll-c")]
+    bots = [settle(team, path) for _, path in made]
+    assert all(b["status"] == "RUNNING" for b in bots), [b["status_reason"] for b in bots]
+    a, b, c = (bot["id"] for bot in bots)
+    body = {"targets": {"bot_ids": [a, b, c]}, "change": {"kind": "config_patch", "patch": {"ui": {"seamColor": "#1b40ae"}}},
+            "strategy": {"kind": "CANARY", "canary_bot_ids": [a]}, "bake_s": 60,
+            "gates": ["gateway_health", "channel_health"]}
+    rollout = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
+    path = f"{team.ws}/rollouts/{rollout['id']}"
+    paused = until(team, rollout["id"], lambda r: r["status"] == "PAUSED", "paused after the canary")
+    assert paused["waves"][0]["readings"] == {"gateway_health": "PASS", "channel_health": "NO_DATA"}, paused["waves"][0]
+    assert {x["state"] for x in paused["waves"][1]["bots"]} == {"PENDING"}  # nothing past the pause moved
+
+    team.clients["OPERATOR"].post(f"{path}/resume").ok(200)
+    until(team, rollout["id"], lambda r: r["waves"][1]["status"] == "BAKING", "wave 2 baking")
+    record = InstanceFiles(Path(stack.state_dir) / "gateways", b).load()
+    os.killpg(record.pid, signal.SIGSTOP)
+    try:
+        team.clients["OPERATOR"].post(f"{path}/promote").ok(200)
+        until(team, rollout["id"], lambda r: r["status"] in ("ROLLING_BACK", "ROLLED_BACK", "FAILED"), "B's gate read")
+    finally:
+        os.killpg(record.pid, signal.SIGCONT)
+    ended = until(team, rollout["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED", "SUCCEEDED"), "its end")
+    assert ended["status"] == "ROLLED_BACK", ended
+    assert ended["waves"][1]["readings"]["gateway_health"] == "FAIL" and bots_by_id(ended)[b]["health"] == "FAIL"
+    assert {bot_id: item["state"] for bot_id, item in bots_by_id(ended).items()} == {
+        a: "ROLLED_BACK", b: "ROLLED_BACK", c: "ROLLED_BACK"}
+    for before, (_, bot_path) in zip(bots, made, strict=True):
+        back = settle(team, bot_path)
+        assert back["desired_revision_id"] == back["applied_revision_id"] == before["applied_revision_id"], back
+        with LocalProvider(stack.state_dir / "gateways", supervise=False).client(back["id"]) as client:
+            assert "seamColor" not in client.config_get().config.get("ui", {})
+    for _, bot_path in made:
+        delete(team, bot_path)
