@@ -15,7 +15,7 @@ dev: setup
 	.venv/bin/clawster dev
 
 test: setup
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=30
 
 lint: setup
 	.venv/bin/ruff check shared functions layers infra-cdk tests bench
