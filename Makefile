@@ -14,8 +14,12 @@ setup:
 dev: setup
 	.venv/bin/clawster dev
 
+# Files go to the two workers whole (loadfile) and in collection order, longest first (tests/schedule.py).
 test: setup
-	$(PY) -m pytest -q -n 2 --dist loadfile
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder --durations=30
+
+test-fast: setup  # everything but the `slow` suites (real gateways, schemathesis); CI runs them all
+	$(PY) -m pytest -q -n 2 --dist loadfile --no-loadscope-reorder -m "not slow"
 
 lint: setup
 	.venv/bin/ruff check shared functions layers infra-cdk tests bench

@@ -69,3 +69,10 @@ def team(client_for, new_user):
     from tests.helpers import Team
 
     return Team.create(client_for, new_user)
+
+
+def pytest_collection_modifyitems(items):
+    """Longest files first, so both xdist workers finish together (tests/schedule.py)."""
+    from tests.schedule import longest_first
+
+    longest_first(items)
