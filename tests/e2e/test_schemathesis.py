@@ -41,19 +41,20 @@ expected-statuses = ["400", "401", "403", "406", "415", "422", "428"]
 expected-statuses = {json.dumps(POSITIVE)}
 """
 # Operations where a schema-valid request may also be a 422, by a rule the schema cannot state; each
-# such refusal is tested with hand-written cases in the file named.
+# such refusal is tested with hand-written cases in the file named. One filter per row: schemathesis ORs the
+# filters of an [[operations]] block, so include-path with include-method named every operation of the method.
 ALSO_422: list[tuple[str, dict[str, str]]] = [
     # since after until (tests/e2e/test_audit.py): a rule between two parameters
     ("audit", {"include-path": "/workspaces/{workspace_id}/audit"}),
     # A bot's config is checked against the OpenClaw config schema of its version (shared/clawster/domain/
     # openclaw_schemas/, ~1 MB each, with JavaScript regexes), which the OpenAPI document does not carry
     # (tests/unit/test_openclaw_config_schema.py, tests/e2e/test_config_schema_refusals.py).
-    ("bot create", {"include-path": "/workspaces/{workspace_id}/fleets/{fleet_id}/bots", "include-method": "POST"}),
-    ("bot update", {"include-path": "/workspaces/{workspace_id}/bots/{bot_id}", "include-method": "PATCH"}),
-    ("rollback", {"include-path": "/workspaces/{workspace_id}/bots/{bot_id}/rollback", "include-method": "POST"}),
+    ("bot create", {"include-name": "POST /workspaces/{workspace_id}/fleets/{fleet_id}/bots"}),
+    ("bot update", {"include-name": "PATCH /workspaces/{workspace_id}/bots/{bot_id}"}),
+    ("rollback", {"include-name": "POST /workspaces/{workspace_id}/bots/{bot_id}/rollback"}),
     # the channel must be one the bot's config has, with an allowFrom list in its version's schema
     # (tests/unit/test_pairing.py, tests/workflows/test_drift.py)
-    ("pairing", {"include-path": "/workspaces/{workspace_id}/bots/{bot_id}/pairing/approve", "include-method": "POST"}),
+    ("pairing", {"include-name": "POST /workspaces/{workspace_id}/bots/{bot_id}/pairing/approve"}),
     # a rule's settings per its type, evaluate's pack_ids against the workspace (tests/e2e/test_policy_packs.py;
     # a schema per rule type would state them: docs/decisions.md)
     ("policy packs", {"include-path-regex": "/policy-packs"}),
@@ -66,7 +67,7 @@ ALSO_422: list[tuple[str, dict[str, str]]] = [
     # rules between a rollout's fields (bot ids or a selector, each change kind's own fields, canaries among the
     # targets, approval waves within the plan: clawster.domain.rollouts.parse) and a target without a gateway
     # (tests/unit/test_rollout_planning.py, tests/workflows/test_rollouts.py)
-    ("rollout create", {"include-path": "/workspaces/{workspace_id}/rollouts", "include-method": "POST"}),
+    ("rollout create", {"include-name": "POST /workspaces/{workspace_id}/rollouts"}),
 ]
 CONFIG_CHECKS += "".join(
     f"\n# {name}\n[[operations]]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in selector.items())
