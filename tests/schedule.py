@@ -13,7 +13,7 @@ from __future__ import annotations
 LONGEST_FIRST = [
     "tests/e2e/test_schemathesis.py",
     "tests/e2e/test_schemathesis_bots.py",
-    "tests/workflows/test_rollouts_at_scale.py",  # 5 rollouts over 40 fake gateways (measured 709 s with others)
+    "tests/workflows/test_rollouts_at_scale.py",  # 5 rollouts over 40 fake gateways: minutes
     "tests/workflows/test_rollouts_live.py",  # three rollouts on real gateways
     "tests/contract/test_local_provider.py",
     "tests/e2e/test_schemathesis_roles.py",
