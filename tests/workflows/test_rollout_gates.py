@@ -11,12 +11,12 @@ sets to ALARM."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
 from clawster.services import health
 from tests.loopback import fake_gateways
+from tests.workflows.test_rollouts import wait_for
 
 CEILING_S = 180
 
@@ -31,13 +31,7 @@ def bots(team, tmp_path):
 
 
 def until(team, rollout_id: str, done, what: str) -> dict:
-    deadline = time.monotonic() + CEILING_S
-    while time.monotonic() < deadline:
-        rollout = team.clients["VIEWER"].get(f"{team.ws}/rollouts/{rollout_id}").ok(200).body
-        if done(rollout):
-            return rollout
-        time.sleep(0.3)
-    pytest.fail(f"rollout {rollout_id} never got {what}: {rollout['status']} {rollout['waves']}")
+    return wait_for(team, rollout_id, done, what, CEILING_S)
 
 
 def _roll(team, ids: list[str], gate: dict, fail_second_wave) -> tuple[dict, dict]:

@@ -32,15 +32,16 @@ def stopped_bot(team, name: str, version: str = "2026.9.6") -> str:
     return bot["id"]
 
 
-def wait_for(team, rollout_id: str, done, what: str) -> dict:
+def wait_for(team, rollout_id: str, done, what: str, ceiling_s: float = CEILING_S) -> dict:
     """The rollout once `done(rollout)` holds, polling (the ceiling bounds the wait, not a fixed sleep)."""
-    deadline = time.monotonic() + CEILING_S
+    deadline = time.monotonic() + ceiling_s
     while time.monotonic() < deadline:
         rollout = team.clients["VIEWER"].get(f"{team.ws}/rollouts/{rollout_id}").ok(200).body
         if done(rollout):
             return rollout
         time.sleep(0.3)
-    pytest.fail(f"rollout {rollout_id} never got {what}: {rollout['status']} {rollout['waves']}")
+    pytest.fail(f"rollout {rollout_id} never got {what}: {rollout['status']} {rollout['status_reason']} "
+                f"{rollout['waves']}")
 
 
 def bots_by_id(rollout: dict) -> dict[str, dict]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from clawster.store.transaction import Change
 from layers.providers.registry import LOOPBACK_ENV
 from tests.fakes.fake_gateway import FakeGateway
 from tests.fakes.loopback_fleet import LoopbackFleet
-from tests.workflows.test_rollouts import bots_by_id, stopped_bot
+from tests.workflows.test_rollouts import bots_by_id, stopped_bot, wait_for
 
 pytestmark = pytest.mark.slow
 CEILING_S = 400  # a whole rollout of 40 bots on a busy 2-core machine: the ceiling bounds the wait, not a sleep
@@ -82,13 +81,7 @@ def fake_fleet(stack, team, tmp_path):
 
 
 def until(team, rollout_id: str, done, what: str) -> dict:
-    deadline = time.monotonic() + CEILING_S
-    while time.monotonic() < deadline:
-        rollout = team.clients["VIEWER"].get(f"{team.ws}/rollouts/{rollout_id}").ok(200).body
-        if done(rollout):
-            return rollout
-        time.sleep(0.3)  # polling interval only
-    pytest.fail(f"rollout {rollout_id} never got {what}: {rollout['status']} {rollout['status_reason']}")
+    return wait_for(team, rollout_id, done, what, CEILING_S)
 
 
 def patch_body(bot_ids: list[str], color: str, **spec) -> dict:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -14,20 +13,14 @@ import pytest
 from layers.providers.local import LocalProvider
 from layers.providers.local.instance import InstanceFiles
 from tests.workflows.test_failures import delete, provision, settle
-from tests.workflows.test_rollouts import bots_by_id
+from tests.workflows.test_rollouts import bots_by_id, wait_for
 
 pytestmark = pytest.mark.slow
 CEILING_S = 300
 
 
 def until(team, rollout_id: str, done, what: str) -> dict:
-    deadline = time.monotonic() + CEILING_S
-    while time.monotonic() < deadline:
-        rollout = team.clients["VIEWER"].get(f"{team.ws}/rollouts/{rollout_id}").ok(200).body
-        if done(rollout):
-            return rollout
-        time.sleep(0.5)  # polling interval only: the ceiling bounds the wait
-    pytest.fail(f"rollout {rollout_id} never got {what}: {rollout}")
+    return wait_for(team, rollout_id, done, what, CEILING_S)
 
 
 def test_a_canary_that_fails_health_is_rolled_back_on_its_gateway_and_the_rest_is_untouched(stack, team):
