@@ -194,3 +194,44 @@ def _all(client, table: str) -> list[dict]:
 
     with scan_guard.allowed():
         return client.scan(TableName=table, ConsistentRead=True)["Items"]
+
+
+def test_a_query_reads_its_partition_or_its_index_and_never_sorts_the_whole_table(dynamodb, monkeypatch):
+    """The patched Query answers as DynamoDB does (hand-written expectations: key conditions, order, pages, an
+    index) without moto's whole-table `all_items()` sort: it is made to fail here, and nothing calls it."""
+    from moto.dynamodb.models.table import Table
+
+    table = "partitions"
+    dynamodb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk", "g")],
+        GlobalSecondaryIndexes=[{"IndexName": "byg", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"},
+                                               {"AttributeName": "sk", "KeyType": "RANGE"}]}])
+    for pk in ("WS#a", "WS#b"):
+        for sk in ("BOT#2", "BOT#1", "REV#1", "BOT#3"):
+            dynamodb.put_item(TableName=table, Item={**_key(pk, sk), "g": {"S": f"G#{sk[:3]}"}})
+
+    def whole_table_sort(self):
+        raise AssertionError("a Query sorted the whole table")
+
+    monkeypatch.setattr(Table, "all_items", whole_table_sort)
+
+    def sks(**query) -> list[str]:
+        return [i["sk"]["S"] for i in dynamodb.query(TableName=table, **query)["Items"]]
+
+    bots = {"KeyConditionExpression": "pk = :p AND begins_with(sk, :b)",
+            "ExpressionAttributeValues": {":p": {"S": "WS#a"}, ":b": {"S": "BOT#"}}}
+    assert sks(**bots) == ["BOT#1", "BOT#2", "BOT#3"]
+    assert sks(**bots, ScanIndexForward=False) == ["BOT#3", "BOT#2", "BOT#1"]
+    first = dynamodb.query(TableName=table, Limit=2, **bots)
+    assert [i["sk"]["S"] for i in first["Items"]] == ["BOT#1", "BOT#2"]
+    assert sks(**bots, ExclusiveStartKey=first["LastEvaluatedKey"]) == ["BOT#3"]
+    assert sks(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "WS#b"}}) == [
+        "BOT#1", "BOT#2", "BOT#3", "REV#1"]
+    assert sks(KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "WS#none"}}) == []
+    by_index = dynamodb.query(TableName=table, IndexName="byg", KeyConditionExpression="g = :g",
+                              ExpressionAttributeValues={":g": {"S": "G#BOT"}})["Items"]
+    assert [(i["pk"]["S"], i["sk"]["S"]) for i in by_index] == [
+        ("WS#a", "BOT#1"), ("WS#b", "BOT#1"), ("WS#a", "BOT#2"), ("WS#b", "BOT#2"), ("WS#a", "BOT#3"), ("WS#b", "BOT#3")]

@@ -8,6 +8,10 @@ What moto does, and what goes wrong in a stack that serves many requests at once
   dashboard and is never emptied: each write, each query result and each table copy stays in memory.
 - requests run on server threads with no isolation, so a transaction can interleave with other writes.
 
+A Query, last, read its candidates from `all_items()`, which sorts the whole table at every call: a Query's cost
+grew with the table (the local stack's slowest path once a workspace held thousands of items). It now reads the
+partition (or, on an index, every item unsorted), as DynamoDB's own cost grows with the answer.
+
 The fix, kept small: every DynamoDB request runs under one lock (DynamoDB is linearizable per item and
 transactions are serializable; in memory the lock costs microseconds), a transaction copies only the
 items it names and restores only those, and DynamoDB models are not tracked. After a request that
@@ -105,9 +109,27 @@ def install() -> None:
         _touch(self, hash_key, range_key)
         return item
 
+    original_query = Table.query
+
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        """A Query reads its candidates as DynamoDB does: a base-table one its partition only, an index one every
+        item unsorted (moto's own sort of the results is a total order). moto's `all_items()` sorts the whole
+        table by DynamoType comparisons for every Query: its cost grew with the table, not with the answer."""
+        index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+        if index_name is None and self.range_key_attr:
+            candidates = list(self.items[hash_key].values()) if hash_key in self.items else []
+        else:
+            candidates = [item for hash_set in self.items.values()
+                          for item in (hash_set.values() if self.range_key_attr else [hash_set])]
+        self.all_items = lambda: candidates  # one request at a time (the lock): this call's view only
+        try:
+            return original_query(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
     DynamoDBBackend.transact_write_items = transact_write_items
     DynamoDBBackend.update_item = update_item
-    Table.put_item, Table.delete_item = put_item, delete_item
+    Table.put_item, Table.delete_item, Table.query = put_item, delete_item, query
     DynamoHandler.call_action = _one_request_at_a_time(DynamoHandler.call_action)
     _installed = True
 
