@@ -25,10 +25,7 @@ def test_a_control_is_decided_again_after_a_workflow_write_lands_between_its_rea
     def read_then_the_workflow_writes(access: Access, rollout_id: str) -> Rollout:
         read = real_get(access, rollout_id)
         if len(writes) < 2:  # as a wave's progress would: the stored version moves past the one just read
-            stored = Rollout.get(*Rollout.key(team.workspace_id, rollout_id), consistent_read=True)
-            Change().edit(stored, ["status_reason"], expected_version=stored.version,
-                          stale_error=lambda: AssertionError("the test's own write raced")).commit()
-            writes.append(stored.version)
+            writes.append(_a_workflow_write(team.workspace_id, rollout_id))
         return read
 
     monkeypatch.setattr(rollouts, "get", read_then_the_workflow_writes)
@@ -42,3 +39,20 @@ def test_a_control_is_decided_again_after_a_workflow_write_lands_between_its_rea
     assert [e["action"] for e in audit].count("rollout.abort") == 1  # audited once, not once per attempt
     ended = wait_for(team, created["id"], lambda r: r["status"] in ("ROLLED_BACK", "FAILED"), "ended after the abort")
     assert ended["status"] == "ROLLED_BACK", ended
+
+
+class _Raced(Exception):
+    pass
+
+
+def _a_workflow_write(workspace_id: str, rollout_id: str) -> int:
+    """Bump the stored rollout's version; the workflow itself may write meanwhile (the approval step keeps its
+    token), so read and write again until this write lands. Returns the version it wrote."""
+    for _ in range(20):
+        stored = Rollout.get(*Rollout.key(workspace_id, rollout_id), consistent_read=True)
+        try:
+            Change().edit(stored, ["status_reason"], expected_version=stored.version, stale_error=_Raced).commit()
+        except _Raced:
+            continue
+        return stored.version
+    raise AssertionError("the workflow kept writing the rollout")
