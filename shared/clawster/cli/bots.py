@@ -12,7 +12,7 @@ from clawster.cli.exits import CliError, ExitCode
 from clawster.cli.output import col, show_fields, show_item, show_message, show_page, table
 from clawster.cli.params import All, ConfigFile, Cursor, IfMatch, Limit, Tags, Workspace, changes, json_file, tags
 from clawster.cli.session import connect, output
-from clawster.cli.watch import Stream, follow
+from clawster.cli.watch import Stream, follow, post_followed
 from clawster.domain.bots import BotAction
 
 bot_app = typer.Typer(help="Bots (one OpenClaw gateway each) and their lifecycle", no_args_is_help=True)
@@ -84,12 +84,7 @@ def bot_create(name: str, fleet: Fleet,
     started = time.monotonic()
     stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/fleets/{fleet}") \
         if wait and chosen != "none" else None
-    try:
-        bot = conn.api.call("POST", f"/workspaces/{ws}/fleets/{fleet}/bots", body)[1]
-    except BaseException:
-        if stream:
-            stream.close()
-        raise
+    bot = post_followed(conn.api, f"/workspaces/{ws}/fleets/{fleet}/bots", body, stream)
     _finish(conn, ws, bot, stream, wait=wait, timeout=timeout, started=started)
 
 
@@ -165,12 +160,7 @@ def _post_and_follow(workspace: str | None, bot_id: str, tail: str, body: Any, *
     ws = conn.workspace(workspace)
     started = time.monotonic()
     stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}/bots/{bot_id}") if wait else None
-    try:
-        accepted = conn.api.call("POST", f"{_bot_path(conn, ws, bot_id)}/{tail}", body)[1]
-    except BaseException:
-        if stream:
-            stream.close()
-        raise
+    accepted = post_followed(conn.api, f"{_bot_path(conn, ws, bot_id)}/{tail}", body, stream)
     _finish(conn, ws, accepted, stream, wait=wait, timeout=timeout, started=started)
 
 

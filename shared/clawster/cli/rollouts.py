@@ -94,15 +94,10 @@ def rollout_create(
     if not watch:
         _show(conn.api.call("POST", f"/workspaces/{ws}/rollouts", body)[1])
         return
-    from clawster.cli.watch import Stream
+    from clawster.cli.watch import Stream, post_followed
 
     stream = Stream.open(conn.ws_url, conn.api.token, f"workspaces/{ws}")  # before the POST: no message is missed
-    try:
-        created = conn.api.call("POST", f"/workspaces/{ws}/rollouts", body)[1]
-    except BaseException:
-        if stream:
-            stream.close()
-        raise
+    created = post_followed(conn.api, f"/workspaces/{ws}/rollouts", body, stream)
     _watch(conn, f"/workspaces/{ws}/rollouts/{created['id']}", stream, ceiling)
 
 

@@ -28,6 +28,17 @@ POLL_S = 1.0  # without the stream: how often the bot and its steps are read
 CHECK_S = 5.0  # with the stream: how often the bot is read anyway (a safety net, not the signal)
 
 
+def post_followed(api: Any, path: str, body: dict, stream: Stream | None) -> dict:
+    """POST a request whose progress `stream` (opened before it, so no message is missed) follows; the stream is
+    closed when the request fails."""
+    try:
+        return api.call("POST", path, body)[1]
+    except BaseException:
+        if stream:
+            stream.close()
+        raise
+
+
 class Stream:
     """One topic of the stream API, read on a thread into a queue. `open` returns None (and says why on
     stderr) when the stream cannot be reached: callers then poll."""
