@@ -24,13 +24,14 @@ from clawster.services.workflow import DeadlineExceeded
 from clawster.store.entities import Revision
 from functions.errors import task_failure
 from layers.providers.base import GatewaySpec, GatewayState, GatewayUpdate
-from layers.providers.errors import GatewayNotFound
+from layers.providers.errors import CrashLooping, GatewayNotFound
 from layers.providers.registry import provider_for
 
 POLL_S = 1  # between describes (a Wait state: whole seconds). A gateway takes 7-14 s to start locally, 30-90 s on Fargate
 STARTS = {machine.Workflow.START.value, machine.Workflow.RESUME.value, machine.Workflow.RESTART.value}
 READY_DEADLINE_S = 900  # from `begin` to healthy: generous, a busy machine starts gateways slowly
 STOP_DEADLINE_S = 300
+CRASH_LOOP_RESTARTS = 3  # restarts by the provider's supervisor during one wait, none serving: it will not start
 
 Step = Callable[[dict[str, Any], str], dict[str, Any]]
 STEPS: dict[str, Step] = {}
@@ -79,16 +80,30 @@ def check_ready(state: dict[str, Any], execution: str) -> dict[str, Any]:
     if status.state is not GatewayState.RUNNING:
         # Recorded first: a failure's Catch then ends this step FAILED with the reason (fail_open_steps).
         workflow.progress(state, execution, waiting, f"{status.state.value} {status.detail}".strip())
-        failure = status.error()
+        # The restart count at this wait's first look: a supervised gateway that exits at once is FAILED only
+        # between relaunches, so the FAILED looks alone may never add up to a failure.
+        restarts_at = state.get("restarts_at", {})
+        first = restarts_at.get(waiting, status.restarts)
+        failure = crash_loop(status, first) or status.error()
         if failure is not None:
             raise failure
         _past_deadline(state, f"the gateway is still {status.state.value}")
-        return state | {"gateway_state": status.state.value}
+        return state | {"gateway_state": status.state.value, "restarts_at": restarts_at | {waiting: first}}
     workflow.finish_step(state, execution, waiting, "ready")  # first: a gateway ready at the first look too
     # Verified once, on the config it keeps: after the pending apply, when there is one.
     verify = waiting == "ready" and not state.get("pending_apply")
     verified = workflow.run_once(state, execution, "verify", lambda: _verify(state)) if verify else {}
     return state | verified | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
+
+
+def crash_loop(status, restarts_at_first_look: int) -> CrashLooping | None:
+    """A gateway restarted CRASH_LOOP_RESTARTS times since the wait began, and not serving, will not start."""
+    restarted = status.restarts - restarts_at_first_look
+    if restarted < CRASH_LOOP_RESTARTS:
+        return None
+    return CrashLooping(f"gateway of bot {status.bot_id} kept exiting: restarted {restarted} times without serving "
+                        f"({status.state.value} {status.detail})".replace(" )", ")"),
+                        {"restarts": restarted, "exit_code": status.exit_code})
 
 
 def _verify(state: dict[str, Any]) -> dict[str, Any]:

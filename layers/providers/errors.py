@@ -55,6 +55,13 @@ class StartFailed(ProviderError, RetryableError):
         self.log_tail = log_tail
 
 
+class CrashLooping(ProviderError, PermanentError):
+    """The gateway was restarted again and again during one wait and never served: it will not start (as
+    Kubernetes' CrashLoopBackOff). Permanent, so the workflow stops waiting (and an upgrade rolls back)."""
+
+    code = "START_FAILED"
+
+
 class PortInUse(StartFailed):
     """Another process listens on the gateway's port (the provider then picks another)."""
 

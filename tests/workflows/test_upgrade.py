@@ -6,7 +6,10 @@ gateways only: openclaw 2026.9.5, and 0.0.1, the "empty placeholder package" npm
 (reference G1). Two real ways a version fails its health check, seen on these gateways:
 - 2026.9.6 → 2026.9.5: the older build refuses the state the newer one wrote ("database schema 18; this
   build supports 17", exit 78): a refusal, so the rollback starts at once;
-- → 0.0.1: there is no gateway to start (exit 1, again and again): retried by the ASL, then rolled back.
+- → 0.0.1: there is no gateway to start (exit 1, again and again): START_FAILED, then rolled back, by whichever
+  comes first: the ASL's retries of FAILED looks running out, or the supervisor's third relaunch during the wait
+  (a crash loop, tests/unit/test_crash_loop.py). Without the latter, a look at each relaunch's STARTING reset the
+  retries, and on a busy machine the wait ran to its 900 s deadline.
 The gateway's own state is checked through the gateway: a cron job added before the upgrade is still
 listed by it afterwards.
 """
