@@ -2,11 +2,11 @@
 one at a time, in the same run (issue 11 point 7).
 
 N FakeGateways (tests/fakes/fake_gateway.py, loopback, each answering every config write after a fixed
-`--latency-ms`) are handed to the local stack as the gateways of N bots by the loopback provider
-(layers/providers/loopback.py: target "loopback", an inventory of addresses; tests/fakes/loopback_fleet.py,
-shared with the rollout tests at scale). The stack runs in this process: the API, moto's Step Functions
-running statemachines/rollout.asl.json (a child rollout-wave execution per wave, each bot's apply inline in the
-rollout task), the task Lambdas in their worker processes.
+`--latency-ms`; in a process of their own, tests/fakes/fleet_process.py: gateways are other machines) are handed
+to the local stack as the gateways of N bots by the loopback provider (layers/providers/loopback.py: target
+"loopback", an inventory of addresses; tests/fakes/loopback_fleet.py, shared with the rollout tests at scale).
+The stack runs in this process: the API, moto's Step Functions running statemachines/rollout.asl.json (a child
+rollout-wave execution per wave, each bot's apply inline in the rollout task), the task Lambdas in their worker processes.
 Timed: POST /rollouts (strategy ALL, `--concurrency` C, no bake, the gateway health gate) until the rollout's
 item says SUCCEEDED, `--runs` times (min and median printed).
 Printed: that wall time; the ideal, ceil(N / C) x the per-apply latency; the ratio (aim: <= 1.5); and a
@@ -65,7 +65,7 @@ WS: list[str] = []
 
 
 def roll(api: Api, bot_ids: list[str], concurrency: int, color: str) -> float:
-    """POST the rollout, then wait for its item to say it ended: a consistent GetItem every 50 ms (the API's GET
+    """POST the rollout, then wait for its item to say it ended: a consistent GetItem every 100 ms (the API's GET
     would read all N bot items each time, load a client's polling puts on the stack, not the rollout's cost)."""
     from clawster.store.entities import Rollout
 
@@ -80,7 +80,7 @@ def roll(api: Api, bot_ids: list[str], concurrency: int, color: str) -> float:
             break
         if time.monotonic() > deadline:
             raise SystemExit(f"rollout {rollout['id']} still {state.status} after {CEILING_S} s")
-        time.sleep(0.05)  # polling interval only
+        time.sleep(0.1)  # polling interval only
     elapsed = time.perf_counter() - started
     if state.status != "SUCCEEDED":
         raise SystemExit(f"rollout ended {state.status}: {state.status_reason}")
@@ -97,20 +97,23 @@ def main() -> None:
     args = parser.parse_args()
     from clawster.local.stack import LocalStack
     from layers.providers.registry import LOOPBACK_ENV
+    from tests.fakes.fleet_process import FakesProcess
     from tests.fakes.loopback_fleet import LoopbackFleet
 
     scratch = Path(tempfile.mkdtemp(prefix="clawster-bench-rollout-"))
     os.environ[LOOPBACK_ENV] = str(scratch / "inventory.json")  # before the stack: its Lambda workers inherit it
     gateways = LoopbackFleet(scratch / "inventory.json", scratch / "secrets")
+    # The gateways are other machines in production: their own process, not the stack's (and its GIL).
+    fakes_process = FakesProcess(args.bots, write_latency_s=args.latency_ms / 1000, write_limit=1000)
+    stack = LocalStack(scratch / "stack", api_port=0, moto_port=0, seed=False, keep_gateways=False)
     try:
-        with LocalStack(scratch / "stack", api_port=0, moto_port=0, seed=False, keep_gateways=False) as stack:
+        with fakes_process as fakes, stack:
             assert stack.issuer
             api = Api(stack.api_url, stack.issuer.issue("bench"))
             WS.append(api.call("POST", "/workspaces", {"name": "bench"})["id"])
             fleet = api.call("POST", f"/workspaces/{WS[0]}/fleets", {"name": "bench"})["id"]
             bot_ids = [api.call("POST", f"/workspaces/{WS[0]}/fleets/{fleet}/bots",
                                 {"name": f"b{i}", "template_id": "minimal"})["id"] for i in range(args.bots)]
-            fakes = gateways.start(args.bots, write_latency_s=args.latency_ms / 1000, write_limit=1000)
             gateways.hand_over(WS[0], bot_ids, fakes)
             print(f"{args.bots} bots on loopback fakes ({args.latency_ms} ms per config write); "
                   f"concurrency {args.concurrency}", flush=True)
@@ -137,7 +140,6 @@ def main() -> None:
             print(f"overhead per bot beyond its gateway's latency, one at a time: "
                   f"{per_bot - args.latency_ms / 1000:.2f}s")
     finally:
-        gateways.stop()
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -5,6 +5,7 @@ writer's acknowledged item survives it. Every request goes through a real moto s
 from __future__ import annotations
 
 import gc
+import json
 import sys
 import threading
 from pathlib import Path
@@ -235,3 +236,99 @@ def test_a_query_reads_its_partition_or_its_index_and_never_sorts_the_whole_tabl
                               ExpressionAttributeValues={":g": {"S": "G#BOT"}})["Items"]
     assert [(i["pk"]["S"], i["sk"]["S"]) for i in by_index] == [
         ("WS#a", "BOT#1"), ("WS#b", "BOT#1"), ("WS#a", "BOT#2"), ("WS#b", "BOT#2"), ("WS#a", "BOT#3"), ("WS#b", "BOT#3")]
+    assert sks(KeyConditionExpression="pk = :p AND sk BETWEEN :x AND :y",
+               ExpressionAttributeValues={":p": {"S": "WS#a"}, ":x": {"S": "BOT#2"}, ":y": {"S": "BOT#9"}}) == [
+        "BOT#2", "BOT#3"]
+    assert sks(KeyConditionExpression="pk = :p AND sk > :x",
+               ExpressionAttributeValues={":p": {"S": "WS#a"}, ":x": {"S": "BOT#3"}}) == ["REV#1"]
+
+
+def test_a_query_sorts_only_the_items_its_sort_key_condition_matches(dynamodb, monkeypatch):
+    """A workspace's partition holds thousands of items: a begins_with Query sorts what it answers, not them all."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    table = _table_with_sort_key(dynamodb, "sorted-answers")
+    for sk in ("REV#2", "BOT#2", "REV#1", "BOT#1", "STEP#1"):
+        dynamodb.put_item(TableName=table, Item=_key("WS#a", sk))
+    compared: set[str] = set()
+    less_than = DynamoType.__lt__
+
+    def recording(self, other):
+        compared.update((self.value, other.value))
+        return less_than(self, other)
+
+    monkeypatch.setattr(DynamoType, "__lt__", recording)
+    items = dynamodb.query(TableName=table, KeyConditionExpression="pk = :p AND begins_with(sk, :b)",
+                           ExpressionAttributeValues={":p": {"S": "WS#a"}, ":b": {"S": "BOT#"}})["Items"]
+    assert [i["sk"]["S"] for i in items] == ["BOT#1", "BOT#2"]
+    assert compared == {"BOT#1", "BOT#2"}, compared
+
+
+def _table_with_sort_key(dynamodb, table: str) -> str:
+    dynamodb.create_table(
+        TableName=table, BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")])
+    return table
+
+
+def test_item_answers_written_as_json_are_what_motos_serializer_writes(dynamodb, monkeypatch):
+    """The JSON fast path (item operations' answers by json.dumps) against moto's own shape serializer, the
+    oracle: every request here is answered by both and parsed by botocore, and the answers must be equal."""
+    nested = {"m": {"M": {"n": {"N": "1.5"}, "l": {"L": [{"S": "x"}, {"NULL": True}, {"BOOL": False}]}}},
+              "ss": {"SS": ["a", "b"]}, "ns": {"NS": ["1", "2"]}, "e": {"S": ""}}
+    binary = {"b": {"B": b"\x00\xff"}, "bs": {"BS": [b"\x01"]}}  # json cannot write these: moto's serializer does
+    capacity = {"ReturnConsumedCapacity": "TOTAL"}
+
+    def requests(table: str) -> list[tuple[str, dict]]:
+        return [
+            ("put_item", {"TableName": table, "Item": {**_key("p", "1"), **nested}, "ReturnValues": "ALL_OLD", **capacity}),
+            ("put_item", {"TableName": table, "Item": {**_key("p", "2"), **binary}}),
+            ("get_item", {"TableName": table, "Key": _key("p", "1"), "ConsistentRead": True, **capacity}),
+            ("get_item", {"TableName": table, "Key": _key("p", "2")}),
+            ("get_item", {"TableName": table, "Key": _key("p", "none")}),
+            ("get_item", {"TableName": table, "Key": _key("p", "1"), "ProjectionExpression": "m.l[0], ss"}),
+            ("update_item", {"TableName": table, "Key": _key("p", "1"), "UpdateExpression": "SET v = :v ADD c :one",
+                             "ExpressionAttributeValues": {":v": {"S": "new"}, ":one": {"N": "1"}},
+                             "ReturnValues": "ALL_NEW", **capacity}),
+            ("update_item", {"TableName": table, "Key": _key("p", "1"), "UpdateExpression": "SET v = :v",
+                             "ExpressionAttributeValues": {":v": {"S": "newer"}}, "ReturnValues": "UPDATED_OLD"}),
+            ("query", {"TableName": table, "KeyConditionExpression": "pk = :p", "Limit": 1,
+                       "ExpressionAttributeValues": {":p": {"S": "p"}}, **capacity}),
+            ("query", {"TableName": table, "KeyConditionExpression": "pk = :p", "Select": "COUNT",
+                       "ExpressionAttributeValues": {":p": {"S": "p"}}}),
+            ("query", {"TableName": table, "KeyConditionExpression": "pk = :p", "FilterExpression": "v = :v",
+                       "ExpressionAttributeValues": {":p": {"S": "p"}, ":v": {"S": "newer"}}}),
+            ("batch_get_item", {"RequestItems": {table: {"Keys": [_key("p", "1"), _key("p", "none")]}}, **capacity}),
+            ("batch_write_item", {"RequestItems": {table: [{"PutRequest": {"Item": _key("q", "1")}}]}, **capacity}),
+            ("transact_get_items", {"TransactItems": [{"Get": {"TableName": table, "Key": _key("p", "1")}},
+                                                      {"Get": {"TableName": table, "Key": _key("p", "none")}}]}),
+            ("transact_write_items", {"TransactItems": [{"Put": {"TableName": table, "Item": _key("q", "2")}}], **capacity}),
+            ("delete_item", {"TableName": table, "Key": _key("q", "2"), "ReturnValues": "ALL_OLD"}),
+            ("delete_item", {"TableName": table, "Key": _key("q", "1"), **capacity}),
+        ]
+
+    def answers(fast: bool) -> list[dict]:
+        """The requests on a new table: both runs start from nothing."""
+        monkeypatch.setattr(moto_dynamodb, "JSON_ANSWERS", moto_dynamodb.JSON_ANSWERS if fast else set())
+        table = _table_with_sort_key(dynamodb, f"answers-{'fast' if fast else 'moto'}")
+        found = []
+        for operation, request in requests(table):
+            answer = getattr(dynamodb, operation)(**request)
+            answer.pop("ResponseMetadata")
+            found.append(json.loads(json.dumps(answer, default=repr, sort_keys=True).replace(table, "T")))
+        return found
+
+    fast, oracle = answers(True), answers(False)
+    for (operation, _), mine, moto_s in zip(requests("t"), fast, oracle, strict=True):
+        assert mine == moto_s, operation
+    assert fast[2]["Item"]["m"] == nested["m"] and fast[3]["Item"]["b"] == {"B": repr(b"\x00\xff")}  # items came back
+
+
+def test_an_item_over_the_size_limit_is_refused_and_one_under_it_kept(dynamodb):
+    table = _table_with_sort_key(dynamodb, "sizes")
+    with pytest.raises(ClientError, match="Item size has exceeded the maximum allowed size"):
+        dynamodb.put_item(TableName=table, Item={**_key("big"), "a": {"S": "x" * 300_000}, "b": {"S": "y" * 110_000}})
+    dynamodb.put_item(TableName=table, Item={**_key("fits"), "a": {"S": "x" * 300_000}, "b": {"S": "y" * 90_000}})
+    assert "Item" not in dynamodb.get_item(TableName=table, Key=_key("big"))
+    assert len(dynamodb.get_item(TableName=table, Key=_key("fits"))["Item"]["b"]["S"]) == 90_000

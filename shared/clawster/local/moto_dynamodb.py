@@ -10,7 +10,9 @@ What moto does, and what goes wrong in a stack that serves many requests at once
 
 A Query, last, read its candidates from `all_items()`, which sorts the whole table at every call: a Query's cost
 grew with the table (the local stack's slowest path once a workspace held thousands of items). It now reads the
-partition (or, on an index, every item unsorted), as DynamoDB's own cost grows with the answer.
+partition (or, on an index, every item unsorted), and only the items its sort key condition matches, as
+DynamoDB's own cost grows with the answer (a workspace's partition holds its bots, revisions and steps: a
+begins_with Query on it sorted thousands of items to answer a few).
 
 The fix, kept small: every DynamoDB request runs under one lock (DynamoDB is linearizable per item and
 transactions are serializable; in memory the lock costs microseconds), a transaction copies only the
@@ -118,6 +120,9 @@ def install() -> None:
         index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
         if index_name is None and self.range_key_attr:
             candidates = list(self.items[hash_key].values()) if hash_key in self.items else []
+            range_comparison, range_objs = (args[0], args[1]) if len(args) > 1 else (None, None)
+            if range_comparison:  # moto's own key condition, before its sort: a query sorts what it answers
+                candidates = [item for item in candidates if item.range_key.compare(range_comparison, range_objs)]
         else:
             candidates = [item for hash_set in self.items.values()
                           for item in (hash_set.values() if self.range_key_attr else [hash_set])]
@@ -130,8 +135,58 @@ def install() -> None:
     DynamoDBBackend.transact_write_items = transact_write_items
     DynamoDBBackend.update_item = update_item
     Table.put_item, Table.delete_item, Table.query = put_item, delete_item, query
+    _size_items_once()
+    _serialize_item_answers_as_json()
     DynamoHandler.call_action = _one_request_at_a_time(DynamoHandler.call_action)
     _installed = True
+
+
+def _size_items_once() -> None:
+    """moto's Item checks the 400 KB limit as it sets each attribute, by re-measuring every attribute set before
+    it: an item of n attributes cost n² nested size walks (the stack process's hottest code). The same check, once
+    per item: the total of its attributes' sizes against moto's own limit. Later single-attribute sets (update
+    expressions) still go through moto's checking dict."""
+    from moto.dynamodb.exceptions import ItemSizeTooLarge
+    from moto.dynamodb.models.dynamo_type import DynamoType, Item, LimitedSizeDict
+    from moto.dynamodb.models.utilities import bytesize
+
+    def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key, self.range_key = hash_key, range_key
+        converted = {key: DynamoType(value) for key, value in attrs.items()}
+        if sum(bytesize(key) + value.size() for key, value in converted.items()) > ITEM_SIZE_LIMIT:
+            raise ItemSizeTooLarge
+        self.attrs = LimitedSizeDict(converted)  # dict.update: no per-attribute re-measuring
+
+    Item.__init__ = init
+
+
+ITEM_SIZE_LIMIT = 405000  # moto's LimitedSizeDict limit (DynamoDB's 400 KB, as moto measured it)
+JSON_ANSWERS = {"GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "BatchGetItem", "BatchWriteItem",
+                "TransactGetItems", "TransactWriteItems"}
+
+
+def _serialize_item_answers_as_json() -> None:
+    """An item operation's answer is DynamoDB JSON already; moto's generic serializer walks it against the
+    botocore shapes attribute by attribute (40% of a DynamoDB request's time in the local stack). Those answers
+    are written with json.dumps instead: the same JSON (tests/local/test_moto_dynamodb.py compares the two). An
+    answer json cannot write as is (binary values, which moto's serializer base64-encodes) still goes to moto's."""
+    import json
+
+    from moto.dynamodb.responses import DynamoResult
+
+    original = DynamoResult.execute_result
+
+    def execute_result(self: Any, context: Any) -> Any:
+        if context.operation_model.name in JSON_ANSWERS:
+            try:
+                body = json.dumps(self.result)
+            except TypeError:
+                pass
+            else:
+                return 200, {"Content-Type": "application/x-amz-json-1.0"}, body
+        return original(self, context)
+
+    DynamoResult.execute_result = execute_result
 
 
 def _untrack() -> None:
