@@ -62,6 +62,7 @@ EXPECTED = {
     "ConfigRejected": (P, 422),
     "StartFailed": (R, 503),
     "PortInUse": (R, 503),
+    "CrashLooping": (P, 500),  # a gateway restarted again and again without serving: it will not start
     "UnsupportedChange": (P, 422),
     "ProviderBusy": (R, 503),  # another operation holds the bot's lock: try again
     "UnknownTarget": (P, 500),  # no provider for the target in this deployment
