@@ -109,3 +109,33 @@ def test_the_client_reconnects_after_the_gateway_closed_the_link():
         client.transport.close()  # as after a 1012 restart: the next call opens a new link
         assert client.health()["ok"]
         assert client.transport.hello["server"]["connId"] != first_conn
+
+
+def test_a_link_reset_during_the_opening_handshake_is_unavailable(monkeypatch):
+    """A gateway restarting as we connect can reset the TCP link mid-handshake: websockets then raises
+    ConnectionClosedError (seen in CI against a real gateway). That is the retryable GatewayUnavailable, like any
+    other link that would not open, and a connect with retries tries again."""
+    from websockets.exceptions import ConnectionClosedError
+
+    from clawster.gateway import websocket
+
+    real_connect, resets = websocket.connect, []
+
+    def reset_once(*args, **kwargs):
+        if not resets:
+            resets.append(1)
+            try:
+                raise ConnectionResetError(104, "Connection reset by peer")
+            except ConnectionResetError as reset:
+                raise ConnectionClosedError(None, None) from reset
+        return real_connect(*args, **kwargs)
+
+    monkeypatch.setattr(websocket, "connect", reset_once)
+    with FakeGateway("t") as fake:
+        with pytest.raises(GatewayUnavailable) as caught:
+            WebSocketTransport(fake.ws_url, token="t").connect(retry=False)
+        assert caught.value.retryable and "cannot open" in caught.value.message
+        resets.clear()
+        transport = WebSocketTransport(fake.ws_url, token="t", connect_timeout_s=10)
+        assert transport.connect()["type"] == "hello-ok"  # retried past the reset
+        transport.close()

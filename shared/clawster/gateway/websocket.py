@@ -92,7 +92,8 @@ class WebSocketTransport:
     def _connect_once(self, deadline: float) -> dict:
         try:
             ws = connect(self.url, open_timeout=max(0.1, deadline - time.monotonic()), compression=None, max_size=None)
-        except (OSError, TimeoutError, InvalidHandshake, InvalidURI) as error:
+        except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed) as error:
+            # ConnectionClosed: the gateway reset the link during the opening handshake (it was restarting)
             raise GatewayUnavailable(f"cannot open {self.url}: {error}") from error
         try:
             challenge = json.loads(ws.recv(timeout=max(0.1, deadline - time.monotonic())))
