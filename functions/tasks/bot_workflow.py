@@ -23,7 +23,7 @@ from clawster.services import workflow
 from clawster.services.workflow import DeadlineExceeded
 from clawster.store.entities import Revision
 from functions.errors import task_failure
-from layers.providers.base import GatewaySpec, GatewayState, GatewayUpdate
+from layers.providers.base import GatewaySpec, GatewayState, GatewayStatus, GatewayUpdate
 from layers.providers.errors import CrashLooping, GatewayNotFound
 from layers.providers.registry import provider_for
 
@@ -96,14 +96,14 @@ def check_ready(state: dict[str, Any], execution: str) -> dict[str, Any]:
     return state | verified | {"gateway_state": status.state.value, "openclaw_version": status.openclaw_version}
 
 
-def crash_loop(status, restarts_at_first_look: int) -> CrashLooping | None:
+def crash_loop(status: GatewayStatus, restarts_at_first_look: int) -> CrashLooping | None:
     """A gateway restarted CRASH_LOOP_RESTARTS times since the wait began, and not serving, will not start."""
     restarted = status.restarts - restarts_at_first_look
     if restarted < CRASH_LOOP_RESTARTS:
         return None
+    seen = " ".join(filter(None, (status.state.value, status.detail)))
     return CrashLooping(f"gateway of bot {status.bot_id} kept exiting: restarted {restarted} times without serving "
-                        f"({status.state.value} {status.detail})".replace(" )", ")"),
-                        {"restarts": restarted, "exit_code": status.exit_code})
+                        f"({seen})", {"restarts": restarted, "exit_code": status.exit_code})
 
 
 def _verify(state: dict[str, Any]) -> dict[str, Any]:

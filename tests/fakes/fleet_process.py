@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-START_TIMEOUT_S = 300
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,6 @@ class FakesProcess:
     def __init__(self, count: int, **options: Any):
         self.count, self.options = count, options
         self._child: subprocess.Popen | None = None
-        self.fakes: list[RemoteFake] = []
 
     def __enter__(self) -> list[RemoteFake]:
         spec = json.dumps({"count": self.count, "options": self.options})
@@ -41,8 +39,7 @@ class FakesProcess:
         line = self._child.stdout.readline()  # the child's first line: every fake listens
         if not line:
             raise RuntimeError(f"the fakes' process ended before it listened (exit {self._child.wait(10)})")
-        self.fakes = [RemoteFake(**fake) for fake in json.loads(line)]
-        return self.fakes
+        return [RemoteFake(**fake) for fake in json.loads(line)]
 
     def __exit__(self, *exc: object) -> None:
         if self._child is not None:

@@ -7,7 +7,7 @@ a busy port is a PortUnavailable the caller can report.
 
 moto's router lists its own package folder (a listdir and a stat per service) to route each request
 (`backends.list_of_moto_modules`, written for moto 5.2.5): that folder never changes while the stack runs,
-so it is listed once. It was the largest share of the stack process's CPU in a rollout of 100 bots.
+so it is listed once.
 """
 
 from __future__ import annotations
