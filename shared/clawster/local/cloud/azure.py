@@ -64,9 +64,9 @@ _SHARE_NAME = re.compile(r"^(?!.*--)[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
 class ArmError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict | None = None):
+    def __init__(self, status: int, code: str, message: str, headers: dict | None = None, target: str = ""):
         super().__init__(message)
-        self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+        self.status, self.code, self.message, self.headers, self.target = status, code, message, headers or {}, target
 
 
 @dataclass
@@ -122,6 +122,7 @@ class AzureStandin:
         self.settle_s = settle_s  # how long a PUT/start/delete stays in progress (what the SDK's poller waits out)
         self.storage_accounts: dict[str, str] = {}  # name -> key
         self.requests: list[tuple[str, str]] = []  # (method, path) in order, for tests
+        self.bodies: list[tuple[str, dict]] = []  # (group name, body) of every container group PUT it took
         self._state = _State()
         self._failures: list[_Failure] = []
         self._guard = threading.RLock()
@@ -190,7 +191,7 @@ class AzureStandin:
     def put_group(self, sub: str, rg: str, name: str, body: Any) -> tuple[int, dict, dict]:
         refusal = check_container_group(body)
         if refusal:
-            raise ArmError(refusal.status, refusal.code, refusal.message) from None
+            raise ArmError(refusal.status, refusal.code, refusal.message, target=refusal.target) from None
         with self._guard:
             key = _key(sub, rg, name)
             old = self._live(key)
@@ -199,6 +200,7 @@ class AzureStandin:
             if old is not None and _fixed_changed(old.body, body):
                 raise ArmError(400, "InvalidContainerGroupUpdate", _UPDATE_REFUSED.format(name=name))
             group = _Group(sub, rg, name, body, "Updating" if old else "Creating", time.monotonic() + self.settle_s)
+            self.bodies.append((name, body))
             self._state.groups[key] = group
             self._launch(group, restart=old is not None)
             return (200 if old else 201), self._view(group), self._async_header(group, "create")
@@ -493,8 +495,9 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = self._route(method, url.path, query, raw)
         except ArmError as error:
             status, headers = error.status, error.headers
-            body = ArmRefusal(error.code, "", error.message).body()
-            body["error"].pop("target") if not body["error"]["target"] else None
+            body = ArmRefusal(error.code, error.target, error.message).body()
+            if not error.target:
+                del body["error"]["target"]
         self._answer(status, body, headers)
 
     def _route(self, method: str, path: str, query: dict, raw: bytes) -> tuple[int, Any, dict]:

@@ -44,7 +44,7 @@ def _content(path: str, why: str) -> _Refused:
 
 
 def _invalid(code: str, path: str, message: str) -> _Refused:
-    return _Refused(ArmRefusal(code, path, message))
+    return _Refused(ArmRefusal(code, path, f"{message} Path '{path}'."))
 
 
 def _object(value: Any, path: str) -> dict:
