@@ -128,8 +128,10 @@ def group_model(settings: Settings, *, bot_id: str, name: str, version: str, vcp
         address = m.IpAddress(type="Private", ports=[m.Port(port=GATEWAY_PORT, protocol="TCP")])
         subnets = [m.ContainerGroupSubnetId(id=subnet) for subnet in settings.subnet_ids]
     else:
+        # TenantReuse: a deleted bot's DNS name cannot be taken over by another tenant (ARM's default is Unsecure).
         address = m.IpAddress(type="Public", ports=[m.Port(port=GATEWAY_PORT, protocol="TCP")],
-                              dns_name_label=f"{settings.dns_label_prefix or 'clawster'}-{bot_id.lower()}")
+                              dns_name_label=f"{settings.dns_label_prefix or 'clawster'}-{bot_id.lower()}",
+                              auto_generated_domain_name_label_scope="TenantReuse")
         subnets = None
     return m.ContainerGroup(location=settings.location, os_type="Linux", restart_policy="Always",
                             containers=[container], volumes=[m.Volume(name=VOLUME, azure_file=share)],

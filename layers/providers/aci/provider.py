@@ -1,11 +1,12 @@
 """Azure Container Instances: one container group per bot (`clawster-<bot>`), the gateway image with its token and
 config as secure values, its state on the bot's own Azure Files share (`clawster-<bot>`), restart policy Always.
 
-Non-blocking as the Provider contract wants: a PUT, start or restart is sent and not waited on (ARM's long-running
-operation goes on); describe() reads the group's provisioningState and instance view, and probes the gateway.
-ACI restarts a group's containers on any PUT, even an identical one, so a call that would change nothing sends
-none. ACI cannot change CPU or memory in place: a size change deletes the group (the share stays) and creates it
-again. What the group cannot hold is kept in Secrets Manager beside the bot's token and config (`Record`).
+Non-blocking as the Provider contract wants: a PUT, start or restart is sent and not waited on (polling=False: ARM's
+long-running operation goes on, with no poller thread left behind in the Lambda); describe() reads the group's
+provisioningState and instance view, and probes the gateway. ACI restarts a group's containers on any PUT, even an
+identical one, so a call that would change nothing sends none. ACI cannot change CPU or memory in place: a size
+change deletes the group (the share stays) and creates it again. What the group cannot hold is kept in Secrets
+Manager beside the bot's token and config (`Record`).
 """
 
 from __future__ import annotations
@@ -162,7 +163,7 @@ class AciProvider:
             self._deploy(bot_id, record.openclaw_version, record.size)  # a change made while stopped: redeploy
         else:
             arm.call(f"start of {_name(bot_id)}", lambda: self.aci.container_groups.begin_start(
-                self.settings.resource_group, _name(bot_id)))
+                self.settings.resource_group, _name(bot_id), polling=False))
         return self._status(bot_id, GatewayState.STARTING, _version_of(group), "starting")
 
     def stop(self, bot_id: str) -> GatewayStatus:
@@ -178,7 +179,7 @@ class AciProvider:
             return self._read(bot_id, group)
         verb = "begin_start" if _stopped(group) else "begin_restart"
         arm.call(f"restart of {_name(bot_id)}", lambda: getattr(self.aci.container_groups, verb)(
-            self.settings.resource_group, _name(bot_id)))
+            self.settings.resource_group, _name(bot_id), polling=False))
         if request_id is not None:
             record.restart_request = request_id
             self.records.put(bot_id, record)
@@ -275,7 +276,7 @@ class AciProvider:
                                 memory_mb=memory_mb, token=self.secrets.value(self.secrets.token(bot_id)),
                                 config_text=self.secrets.value(self._config_secret(bot_id)), storage_key=storage_key)
         arm.call(f"deployment of {name}", lambda: self.aci.container_groups.begin_create_or_update(
-            self.settings.resource_group, name, model))
+            self.settings.resource_group, name, model, polling=False))
 
     def _recreate(self, bot_id: str, record: Record) -> GatewayStatus:
         """A size change: the old group deleted (its share stays), then created with the new size. The deletion is

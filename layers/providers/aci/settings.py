@@ -52,7 +52,7 @@ class Settings(BaseModel):
     A private group (in `subnet_ids`, reached over the VNet) or, without subnets, a public one named
     `<dns_label_prefix>-<bot>` (default prefix "clawster")."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)  # env defaults checked too
 
     subscription_id: Uuid = Field(default_factory=_env("subscription_id"))
     resource_group: ResourceGroup = Field(default_factory=_env("resource_group"))
