@@ -13,7 +13,6 @@ from unittest import mock
 from clawster.local.cloud.azure import AzureStandin
 from clawster.local.cloud.container_host import ContainerHost
 from layers.providers.aci import AciProvider, Settings, provider
-from layers.providers.aci.arm import CA_BUNDLE_ENV, ENDPOINT_ENV
 
 ACCOUNT = "clawsterlocal"
 RESOURCE_GROUP = "clawster-test"
@@ -42,10 +41,9 @@ def adapter(arm: AzureStandin, **settings) -> Iterator[AciProvider]:
     """An AciProvider built as the registry builds it, from env defaults that point it at the stand-in."""
     key_ref = f"clawster/test-aci/{uuid.uuid4().hex}/storage-key"
     secretsmanager().create_secret(Name=key_ref, SecretString=arm.storage_accounts[ACCOUNT])
-    env = {ENDPOINT_ENV: arm.base_url, CA_BUNDLE_ENV: str(arm.ca_file),
-           "CLAWSTER_AZURE_SUBSCRIPTION_ID": str(uuid.uuid4()), "CLAWSTER_AZURE_RESOURCE_GROUP": RESOURCE_GROUP,
-           "CLAWSTER_AZURE_LOCATION": "westeurope", "CLAWSTER_AZURE_STORAGE_ACCOUNT": ACCOUNT,
-           "CLAWSTER_AZURE_STORAGE_KEY_REF": key_ref}
+    env = {**arm.environment(), "CLAWSTER_AZURE_SUBSCRIPTION_ID": str(uuid.uuid4()),
+           "CLAWSTER_AZURE_RESOURCE_GROUP": RESOURCE_GROUP, "CLAWSTER_AZURE_LOCATION": "westeurope",
+           "CLAWSTER_AZURE_STORAGE_ACCOUNT": ACCOUNT, "CLAWSTER_AZURE_STORAGE_KEY_REF": key_ref}
     with mock.patch.dict(os.environ, env):
         built = provider(Settings.model_validate(settings))
     try:

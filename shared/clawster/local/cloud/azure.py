@@ -160,6 +160,10 @@ class AzureStandin:
                 for container in group.props["containers"]:
                     self.host.stop(group.host_name(container["name"]))
 
+    def environment(self) -> dict[str, str]:
+        """What the task workers need to reach this ARM (layers/providers/aci/arm.py reads them)."""
+        return {"CLAWSTER_AZURE_ENDPOINT": self.base_url, "CLAWSTER_AZURE_CA_BUNDLE": str(self.ca_file)}
+
     def add_storage_account(self, name: str, key: str) -> None:
         self.storage_accounts[name] = key
 
