@@ -37,7 +37,7 @@ GATEWAY_PREFIX = "clawster-gw-"  # the adapter's name for a bot's service, task 
 GATEWAY_ROLE_PATH = "/clawster/gateways/"
 GATEWAY_SECRETS = "clawster/gateways/"  # BotSecrets' names: clawster/gateways/<bot>/token|config
 GATEWAY_LOGS = "/clawster/gateways/"  # a bot's log group: /clawster/gateways/<bot>
-REPOSITORY_NAME = "clawster/gateway"
+REPOSITORY_NAME = "clawster-gateway"  # = layers.providers.cloud.common DEFAULT_IMAGE_REPOSITORY
 READ, MANAGE = "read", "manage"  # functions.catalog Function.gateway_access
 
 
@@ -246,10 +246,7 @@ def _statements(scope: Construct, access: str, infra: GatewayInfra) -> list[iam.
                             conditions={"ArnEquals": {"ecs:cluster": infra.cluster.cluster_arn}}),
         iam.PolicyStatement(actions=["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
                             resources=[secrets]),
-        iam.PolicyStatement(actions=["logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams"],
-                            resources=[groups]),
-        iam.PolicyStatement(actions=["ecr:DescribeImages", "ecr:ListImages"],  # the versions a target offers
-                            resources=[infra.repository.repository_arn]),
+        iam.PolicyStatement(actions=["logs:GetLogEvents"], resources=[f"{groups}:log-stream:*"]),
     ]
     if access == READ:
         return statements
@@ -262,10 +259,10 @@ def _statements(scope: Construct, access: str, infra: GatewayInfra) -> list[iam.
             _arn(scope, "ecs", "task-definition", f"{GATEWAY_PREFIX}*:*")]),
         # Task definitions take no resource in IAM for these: the family is the adapter's (clawster-gw-<bot>).
         iam.PolicyStatement(actions=["ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition",
-                                     "ecs:DescribeTaskDefinition"], resources=["*"]),
+                                     "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions"], resources=["*"]),
         iam.PolicyStatement(actions=["iam:CreateRole", "iam:PutRolePolicy"], resources=[roles], conditions=bounded),
-        iam.PolicyStatement(actions=["iam:GetRole", "iam:TagRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
-                                     "iam:ListRolePolicies"], resources=[roles]),
+        iam.PolicyStatement(actions=["iam:GetRole", "iam:TagRole", "iam:DeleteRole", "iam:DeleteRolePolicy"],
+                            resources=[roles]),
         iam.PolicyStatement(actions=["iam:PassRole"], resources=[roles],
                             conditions={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}),
         iam.PolicyStatement(actions=["elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DescribeAccessPoints"],
@@ -274,7 +271,10 @@ def _statements(scope: Construct, access: str, infra: GatewayInfra) -> list[iam.
                                      "elasticfilesystem:TagResource"],
                             resources=[_arn(scope, "elasticfilesystem", "access-point", "*")]),
         iam.PolicyStatement(actions=["logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
-                                     "logs:TagResource"], resources=[groups]),
+                                     "logs:TagResource", "logs:TagLogGroup"], resources=[groups]),
+        # The adapter finds its group's ARN by name prefix: listing is account-wide in IAM, names only.
+        iam.PolicyStatement(actions=["logs:DescribeLogGroups"], resources=[
+            _arn(scope, "logs", "log-group", "*", cdk.ArnFormat.COLON_RESOURCE_NAME)]),
         iam.PolicyStatement(actions=["secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
                                      "secretsmanager:DeleteSecret", "secretsmanager:TagResource"], resources=[secrets]),
     ]
@@ -287,7 +287,7 @@ def _acknowledge(role: iam.IRole, access: str, infra: GatewayInfra) -> None:
     account = "arn:<AWS::Partition>:{service}:<AWS::Region>:<AWS::AccountId>:"
     reasons = {
         "Resource::*": "Lambda's VPC network interfaces (ec2:*NetworkInterface*) and ECS task definitions "
-                       "(Register/Deregister/DescribeTaskDefinition) take no resource in IAM; ListTasks is held to "
+                       "(Register/Deregister/Describe/ListTaskDefinitions) take no resource in IAM; ListTasks is held to "
                        "the gateway cluster by its ecs:cluster condition",
         f"Resource::{account.format(service='ecs')}service/{cluster_part}/{GATEWAY_PREFIX}*":
             "a gateway's service is named clawster-gw-<bot> at run time: the gateway services of this cluster only",
@@ -295,8 +295,8 @@ def _acknowledge(role: iam.IRole, access: str, infra: GatewayInfra) -> None:
             "task ids are assigned by ECS at run time: the tasks of the gateway cluster only",
         f"Resource::{account.format(service='secretsmanager')}secret:{GATEWAY_SECRETS}*":
             "each bot's token and config secrets are created at run time under clawster/gateways/<bot>/",
-        f"Resource::{account.format(service='logs')}log-group:{GATEWAY_LOGS}*":
-            "each bot's log group is created at run time as /clawster/gateways/<bot>",
+        f"Resource::{account.format(service='logs')}log-group:{GATEWAY_LOGS}*:log-stream:*":
+            "each bot's log group (/clawster/gateways/<bot>) and its streams (one per task) are made at run time",
     }
     if access == MANAGE:
         reasons |= {
@@ -305,6 +305,10 @@ def _acknowledge(role: iam.IRole, access: str, infra: GatewayInfra) -> None:
             f"Resource::arn:<AWS::Partition>:iam::<AWS::AccountId>:role{GATEWAY_ROLE_PATH}{GATEWAY_PREFIX}*":
                 "each bot's role is made at run time under /clawster/gateways/, created and changed only with the "
                 "gateway permissions boundary and passed only to ECS tasks",
+            f"Resource::{account.format(service='logs')}log-group:{GATEWAY_LOGS}*":
+                "each bot's log group is created at run time as /clawster/gateways/<bot>",
+            f"Resource::{account.format(service='logs')}log-group:*":
+                "DescribeLogGroups lists by name prefix and IAM scopes it to the account only: names, no events",
             f"Resource::{account.format(service='elasticfilesystem')}access-point/*":
                 "access point ids are assigned by EFS at run time; they are created on the gateway file system only",
         }

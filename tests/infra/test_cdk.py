@@ -796,19 +796,18 @@ ENI_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "e
                "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
 READ_GATEWAYS = ENI_ACTIONS | {
     "ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTasks", "secretsmanager:GetSecretValue",
-    "secretsmanager:DescribeSecret", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams",
-    "ecr:DescribeImages", "ecr:ListImages"}
+    "secretsmanager:DescribeSecret", "logs:GetLogEvents"}
 MANAGE_GATEWAYS = READ_GATEWAYS | {
     "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:TagResource", "ecs:RegisterTaskDefinition",
-    "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "iam:CreateRole", "iam:PutRolePolicy", "iam:GetRole",
-    "iam:TagRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:ListRolePolicies", "iam:PassRole",
+    "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "iam:CreateRole", "iam:PutRolePolicy", "iam:GetRole",
+    "iam:TagRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PassRole",
     "elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DescribeAccessPoints",
     "elasticfilesystem:DeleteAccessPoint", "elasticfilesystem:TagResource", "logs:CreateLogGroup",
-    "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "secretsmanager:CreateSecret",
+    "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup", "logs:DescribeLogGroups", "secretsmanager:CreateSecret",
     "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret", "secretsmanager:TagResource"}
 # The only actions IAM lets us grant on no resource (Resource "*").
 UNSCOPABLE = ENI_ACTIONS | {"ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition",
-                            "ecs:ListTasks"}
+                            "ecs:ListTaskDefinitions", "ecs:ListTasks"}
 # What a gateway's role can ever be allowed (its permissions boundary).
 GATEWAY_BOUNDARY = {"secretsmanager:GetSecretValue", "logs:CreateLogStream", "logs:PutLogEvents",
                     "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "ecr:BatchGetImage",
