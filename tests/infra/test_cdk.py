@@ -799,12 +799,13 @@ READ_GATEWAYS = ENI_ACTIONS | {
     "secretsmanager:DescribeSecret", "logs:GetLogEvents"}
 MANAGE_GATEWAYS = READ_GATEWAYS | {
     "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:TagResource", "ecs:RegisterTaskDefinition",
-    "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions", "iam:CreateRole", "iam:PutRolePolicy", "iam:GetRole",
-    "iam:TagRole", "iam:DeleteRole", "iam:DeleteRolePolicy", "iam:PassRole",
-    "elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DescribeAccessPoints",
-    "elasticfilesystem:DeleteAccessPoint", "elasticfilesystem:TagResource", "logs:CreateLogGroup",
-    "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup", "logs:DescribeLogGroups", "secretsmanager:CreateSecret",
-    "secretsmanager:PutSecretValue", "secretsmanager:DeleteSecret", "secretsmanager:TagResource"}
+    "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
+    "iam:CreateRole", "iam:PutRolePolicy", "iam:GetRole", "iam:TagRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
+    "iam:PassRole", "elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DescribeAccessPoints",
+    "elasticfilesystem:DeleteAccessPoint", "elasticfilesystem:TagResource",
+    "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup",
+    "logs:DescribeLogGroups", "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
+    "secretsmanager:DeleteSecret", "secretsmanager:TagResource"}
 # The only actions IAM lets us grant on no resource (Resource "*").
 UNSCOPABLE = ENI_ACTIONS | {"ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition",
                             "ecs:ListTaskDefinitions", "ecs:ListTasks"}
