@@ -3,9 +3,10 @@
 The network (a VPC with private subnets, or one taken by context), the Fargate cluster, the EFS file system for the
 gateways' state, the ECR repository their image is pushed to, and three security groups: the Lambdas that talk to
 gateways -> the gateways on 18789 only -> EFS on 2049 only. The functions whose catalog entry reaches gateways run in
-those private subnets with that group, and get the env and IAM actions layers/providers/ecs.py needs: read (find a
+those private subnets with that group, and get the IAM actions layers/providers/ecs.py needs: read (find a
 gateway, read its token, tail its logs) or manage (also create, change and remove a bot's service, task
-definitions, access point, role, log group and secrets), each on the gateways' own names only.
+definitions, access point, role, log group and secrets), each on the gateways' own names only. Every function
+gets the target's environment (which targets the deployment serves, and the ECS settings' defaults).
 
 The adapter creates one role per bot (`clawster-gw-<bot>`, under GATEWAY_ROLE_PATH). A function that may create
 roles and put policies on them could hand a task any permission, so it may only create and change roles that carry
@@ -207,11 +208,10 @@ def placement(infra: GatewayInfra) -> dict:
             "security_groups": [infra.lambda_group]}
 
 
-def reach_gateways(fn: lambda_.Function, access: str, infra: GatewayInfra) -> None:
-    """The env and IAM actions of a function that reaches gateways (`access`: READ or MANAGE)."""
-    if access not in (READ, MANAGE):
-        raise GatewayOptionInvalid(f"{fn.node.id}: gateway_access {access!r} is neither {READ!r} nor {MANAGE!r}")
-    for key, value in {
+def environment(infra: GatewayInfra) -> dict[str, str]:
+    """The deployment's ECS target as every function sees it: the registry (which targets are served, GET
+    /targets), the settings' defaults (layers/providers/cloud/targets.py) and the adapter read these."""
+    return {
         "CLAWSTER_TARGETS": "ecs",
         "CLAWSTER_ECS_CLUSTER": infra.cluster.cluster_name,
         "CLAWSTER_ECS_SUBNETS": cdk.Fn.join(",", [s.subnet_id for s in infra.subnets]),
@@ -219,8 +219,13 @@ def reach_gateways(fn: lambda_.Function, access: str, infra: GatewayInfra) -> No
         "CLAWSTER_EFS_ID": infra.file_system.file_system_id,
         "CLAWSTER_GATEWAY_IMAGE": infra.repository.repository_uri,  # tags are openclaw versions
         "CLAWSTER_ECS_ROLE_BOUNDARY": infra.boundary.managed_policy_arn,
-    }.items():
-        fn.add_environment(key, value)
+    }
+
+
+def reach_gateways(fn: lambda_.Function, access: str, infra: GatewayInfra) -> None:
+    """The IAM actions of a function that reaches gateways (`access`: READ or MANAGE)."""
+    if access not in (READ, MANAGE):
+        raise GatewayOptionInvalid(f"{fn.node.id}: gateway_access {access!r} is neither {READ!r} nor {MANAGE!r}")
     role = fn.role
     assert role is not None  # catalog_function always passes its own role
     for statement in _statements(fn, access, infra):

@@ -11,7 +11,7 @@ from constructs import Construct
 from functions.catalog import Function, RestRoute, Schedule, StepFunctionsTask, WebSocketAuthorizer, WebSocketRoute
 
 from .code_bundle import deps_layer_dir, staged_function_code
-from .gateways import GatewayOptions, make_gateway_infra, placement, reach_gateways
+from .gateways import GatewayOptions, environment, make_gateway_infra, placement, reach_gateways
 from .lambdas import RUNTIME, catalog_function
 from .options import StackOptions
 from .rest_api import make_rest_api
@@ -57,6 +57,8 @@ class ClawsterStack(cdk.Stack):
             }
         if self.gateways:
             for spec in functions:
+                for key, value in environment(self.gateways).items():  # GET /targets and the settings read these
+                    self.functions[spec.name].add_environment(key, value)
                 if spec.gateway_access:
                     reach_gateways(self.functions[spec.name], spec.gateway_access, self.gateways)
         routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]
