@@ -41,7 +41,7 @@ def adapter(arm: AzureStandin, **settings) -> Iterator[AciProvider]:
     """An AciProvider built as the registry builds it, from env defaults that point it at the stand-in."""
     key_ref = f"clawster/test-aci/{uuid.uuid4().hex}/storage-key"
     secretsmanager().create_secret(Name=key_ref, SecretString=arm.storage_accounts[ACCOUNT])
-    env = {**arm.environment(), "CLAWSTER_AZURE_SUBSCRIPTION_ID": str(uuid.uuid4()),
+    env = {**arm.environment(), "CLAWSTER_AZURE_SUBSCRIPTION": str(uuid.uuid4()),
            "CLAWSTER_AZURE_RESOURCE_GROUP": RESOURCE_GROUP, "CLAWSTER_AZURE_LOCATION": "westeurope",
            "CLAWSTER_AZURE_STORAGE_ACCOUNT": ACCOUNT, "CLAWSTER_AZURE_STORAGE_KEY_REF": key_ref}
     with mock.patch.dict(os.environ, env):

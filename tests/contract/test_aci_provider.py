@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from pydantic import ValidationError
 
 from clawster.local.cloud.azure import ArmError
 from clawster.local.cloud.container_host import ContainerHost
-from layers.providers.aci import AciProvider, Settings, configured
+from layers.providers.aci import AciProvider, configured
 from layers.providers.base import Failure, GatewaySpec, GatewayState, GatewayUpdate
 from layers.providers.errors import GatewayExists, InvalidSpec, ProviderBusy, Throttled, UnsupportedChange
 from tests.contract.target_aci import ACCOUNT, adapter, secretsmanager, standin
@@ -133,7 +132,7 @@ def test_what_the_adapter_reads_back_never_holds_a_secret(arm, aci):
 
 
 def test_a_private_group_sits_in_its_subnet_without_a_dns_label(arm, aci):
-    with adapter(arm, subnet_ids=[SUBNET]) as private:
+    with adapter(arm, subnet_id=SUBNET) as private:
         with bot_of(private) as bot_id:
             props = arm.bodies[-1][1]["properties"]
             address = props["ipAddress"]
@@ -232,42 +231,24 @@ def test_size_tiers_carry_their_hourly_price_from_the_price_table():
     assert all(t.memory_mb >= 2048 for t in tiers.values())  # openclaw needs ~1.5 GB
 
 
-GOOD = {"subscription_id": "00000000-0000-0000-0000-000000000001", "resource_group": "rg", "location": "westeurope",
-        "storage_account": "acct1", "storage_key_ref": "clawster/azure/storage-key"}
-
-
-@pytest.mark.parametrize("field, value", [
-    ("subscription_id", "not-a-uuid"),
-    ("location", "West Europe"),
-    ("storage_account", "Has-Dashes"),
-    ("storage_key_ref", "file:/etc/passwd"),
-    ("subnet_ids", ["not-a-subnet"]),
-    ("resource_group", "ends-with-dot."),
-    ("share_quota_gb", 0),
-    ("unknown", "x"),
-])
-def test_bad_settings_are_refused_naming_the_field(monkeypatch, field, value):
-    for variable in ("CLAWSTER_AZURE_SUBNET_IDS", "CLAWSTER_AZURE_DNS_LABEL_PREFIX", "CLAWSTER_GATEWAY_IMAGE"):
-        monkeypatch.delenv(variable, raising=False)
-    with pytest.raises(ValidationError) as refused:
-        Settings.model_validate({**GOOD, field: value})
-    assert refused.value.errors()[0]["loc"][0] == field
-
-
-def test_a_private_group_takes_no_dns_label_and_settings_default_from_the_environment(monkeypatch):
-    with pytest.raises(ValidationError):
-        Settings.model_validate({**GOOD, "subnet_ids": [SUBNET], "dns_label_prefix": "bots"})
-    for variable in ("CLAWSTER_AZURE_SUBSCRIPTION_ID", "CLAWSTER_AZURE_RESOURCE_GROUP", "CLAWSTER_AZURE_LOCATION",
+def test_the_target_is_configured_only_with_the_deployments_azure_defaults(monkeypatch):
+    for variable in ("CLAWSTER_AZURE_SUBSCRIPTION", "CLAWSTER_AZURE_RESOURCE_GROUP", "CLAWSTER_AZURE_LOCATION",
                      "CLAWSTER_AZURE_STORAGE_ACCOUNT", "CLAWSTER_AZURE_STORAGE_KEY_REF"):
         monkeypatch.delenv(variable, raising=False)
-    assert configured() == ("CLAWSTER_AZURE_SUBSCRIPTION_ID, CLAWSTER_AZURE_RESOURCE_GROUP, CLAWSTER_AZURE_LOCATION, "
+    monkeypatch.setenv("CLAWSTER_AZURE_LOCATION", "westeurope")
+    assert configured() == ("CLAWSTER_AZURE_SUBSCRIPTION, CLAWSTER_AZURE_RESOURCE_GROUP, "
                             "CLAWSTER_AZURE_STORAGE_ACCOUNT, CLAWSTER_AZURE_STORAGE_KEY_REF are not set")
-    monkeypatch.setenv("CLAWSTER_AZURE_SUBSCRIPTION_ID", GOOD["subscription_id"])
-    monkeypatch.setenv("CLAWSTER_AZURE_RESOURCE_GROUP", "rg-from-env")
-    monkeypatch.setenv("CLAWSTER_AZURE_LOCATION", "northeurope")
-    monkeypatch.setenv("CLAWSTER_AZURE_STORAGE_ACCOUNT", "acct2")
-    monkeypatch.setenv("CLAWSTER_AZURE_STORAGE_KEY_REF", "clawster/azure/key")
-    monkeypatch.setenv("CLAWSTER_AZURE_SUBNET_IDS", SUBNET)
+    for variable, value in (("CLAWSTER_AZURE_SUBSCRIPTION", "00000000-0000-0000-0000-000000000001"),
+                            ("CLAWSTER_AZURE_RESOURCE_GROUP", "rg"), ("CLAWSTER_AZURE_STORAGE_ACCOUNT", "acct"),
+                            ("CLAWSTER_AZURE_STORAGE_KEY_REF", "clawster/azure/key")):
+        monkeypatch.setenv(variable, value)
     assert configured() is None
-    settings = Settings.model_validate({"location": "westeurope"})  # a fleet's own setting wins
-    assert (settings.resource_group, settings.location, settings.subnet_ids) == ("rg-from-env", "westeurope", (SUBNET,))
+
+
+def test_without_a_storage_key_reference_a_deployment_is_invalid_spec_naming_it(arm):
+    with adapter(arm, storage_key_ref="") as keyless:
+        with pytest.raises(InvalidSpec) as refused:
+            keyless.create(GatewaySpec("aci-keyless"))
+        assert refused.value.details["field"] == "storage_key_ref"
+        assert not [p for m, p in arm.requests if m == "PUT" and "containerGroups" in p]
+        keyless.delete("aci-keyless")

@@ -21,6 +21,7 @@ from .settings import Settings
 ENDPOINT_ENV = "CLAWSTER_AZURE_ENDPOINT"
 CA_BUNDLE_ENV = "CLAWSTER_AZURE_CA_BUNDLE"
 STORAGE_API = "2023-01-01"  # Microsoft.Storage file shares
+SHARE_QUOTA_GB = 10  # a gateway's state is megabytes; sessions and media grow it slowly
 POLL_S = 1.0  # between polls of a deletion the adapter waits on (ARM's default, 30 s, outlasts the wait)
 CONTAINER = "gateway"
 VOLUME = "state"
@@ -124,13 +125,13 @@ def group_model(settings: Settings, *, bot_id: str, name: str, version: str, vcp
         volume_mounts=[m.VolumeMount(name=VOLUME, mount_path=STATE_MOUNT)])
     share = m.AzureFileVolume(share_name=name, storage_account_name=settings.storage_account,
                               storage_account_key=storage_key)
-    if settings.private:
+    if settings.subnet_id:  # private: reached over the VNet only
         address = m.IpAddress(type="Private", ports=[m.Port(port=GATEWAY_PORT, protocol="TCP")])
-        subnets = [m.ContainerGroupSubnetId(id=subnet) for subnet in settings.subnet_ids]
+        subnets = [m.ContainerGroupSubnetId(id=settings.subnet_id)]
     else:
         # TenantReuse: a deleted bot's DNS name cannot be taken over by another tenant (ARM's default is Unsecure).
         address = m.IpAddress(type="Public", ports=[m.Port(port=GATEWAY_PORT, protocol="TCP")],
-                              dns_name_label=f"{settings.dns_label_prefix or 'clawster'}-{bot_id.lower()}",
+                              dns_name_label=f"{settings.dns_name_label_prefix or 'clawster'}-{bot_id.lower()}",
                               auto_generated_domain_name_label_scope="TenantReuse")
         subnets = None
     return m.ContainerGroup(location=settings.location, os_type="Linux", restart_policy="Always",
@@ -152,7 +153,7 @@ class Shares:
                 f"storageAccounts/{s.storage_account}/fileServices/default/shares/{share}")
 
     def ensure(self, share: str) -> None:
-        body = {"properties": {"shareQuota": self.settings.share_quota_gb, "enabledProtocols": "SMB"}}
+        body = {"properties": {"shareQuota": SHARE_QUOTA_GB, "enabledProtocols": "SMB"}}
         self._send("PUT", share, body, ok=(200, 201))
 
     def delete(self, share: str) -> None:

@@ -270,6 +270,9 @@ class AciProvider:
         """PUT the group from what is desired now (not waited on: describe() follows the deployment)."""
         name = _name(bot_id)
         vcpu, memory_mb, _ = _tier(size)
+        if not self.settings.storage_key_ref:
+            raise InvalidSpec("the ACI target needs storage_key_ref: the Secrets Manager reference to the storage "
+                              "account key its file shares are mounted with", {"field": "storage_key_ref"})
         self.shares.ensure(name)
         storage_key = self._resolve(self.settings.storage_key_ref)
         model = arm.group_model(self.settings, bot_id=bot_id, name=name, version=version, vcpu=vcpu,
