@@ -68,10 +68,25 @@ def imported_modules(path: Path) -> set[str]:
     return found
 
 
+# Namespace packages several distributions share ("azure.core", "azure.mgmt.containerinstance", "google.auth",
+# "google.cloud.run_v2"): named down to the package of one distribution, never by the shared top.
+NAMESPACES = {"azure": ("mgmt",), "google": ("cloud",)}
+
+
+def distribution_package(module: str) -> str | None:
+    """The name that tells which distribution provides `module`: its top-level name, or within a namespace package
+    the distribution's own package (None for the bare namespace, e.g. "google.cloud": it belongs to no one)."""
+    parts = module.split(".")
+    if parts[0] not in NAMESPACES:
+        return parts[0]
+    depth = 3 if len(parts) > 1 and parts[1] in NAMESPACES[parts[0]] else 2
+    return ".".join(parts[:depth]) if len(parts) >= depth else None
+
+
 def third_party(modules: Iterable[str]) -> set[str]:
-    """Top-level names that are neither the standard library nor ours ("websockets", "jwt", ...)."""
-    tops = {m.split(".")[0] for m in modules}
-    return {t for t in tops if t not in sys.stdlib_module_names and t not in FIRST_PARTY and t != "__future__"}
+    """Names of third-party packages ("websockets", "jwt", "azure.core", ...): neither the standard library nor ours."""
+    names = {distribution_package(m) for m in modules if m.split(".")[0] not in sys.stdlib_module_names}
+    return {n for n in names if n and n.split(".")[0] not in FIRST_PARTY and n != "__future__"}
 
 
 def import_closure(roots: Iterable[str]) -> set[Path]:

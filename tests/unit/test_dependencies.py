@@ -12,7 +12,7 @@ import tomllib
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from tests.third_party_imports import REPO, import_closure, third_party_imports_of
+from tests.third_party_imports import NAMESPACES, REPO, distribution_package, import_closure, third_party_imports_of
 
 PACKAGED = ("shared/clawster", "functions", "layers")  # [tool.setuptools.packages.find] ships these
 
@@ -35,9 +35,22 @@ def pins() -> dict[str, Requirement]:
     return found
 
 
+def _providers() -> dict[str, list[str]]:
+    """import name -> the distributions providing it: top-level names, and the packages inside namespace packages
+    ("azure.core", "google.cloud.run_v2") by the files each distribution installs."""
+    providers = dict(importlib.metadata.packages_distributions())
+    for dist in importlib.metadata.distributions():
+        for file in dist.files or ():
+            if file.name == "__init__.py" and file.parts[0] in NAMESPACES:
+                name = ".".join(file.parts[:-1])
+                if distribution_package(name) == name:
+                    providers.setdefault(name, []).append(dist.metadata["Name"])
+    return providers
+
+
 def distributions_of(import_names: set[str]) -> dict[str, set[str]]:
     """distribution name -> the import names it provides, from what is installed in this venv."""
-    providers = importlib.metadata.packages_distributions()
+    providers = _providers()
     by_dist: dict[str, set[str]] = {}
     for name in import_names:
         assert name in providers, f"{name} is imported but no installed distribution provides it"
