@@ -30,6 +30,7 @@ HTTP_STATUS: tuple[tuple[type[ClawsterError], int], ...] = (
     (providers.UnsupportedChange, 422),
     (providers.GatewayNotFound, 409),  # the bot exists, its gateway does not: a state, not a missing resource
     (providers.GatewayExists, 409),
+    (providers.InvalidSpec, 502),  # the cloud's API refused what the control plane asked: the request was checked first
     (RetryableError, 503),  # Unavailable, throttling, a gateway starting, a start that failed
     (gateway.GatewayError, 502),  # the gateway refused the control plane itself (auth, scope, protocol)
     (ClawsterError, 500),

@@ -35,6 +35,7 @@ class SizeTier:
     vcpu: float
     memory_mb: int
     description: str = ""
+    hourly_usd: float | None = None  # list price of running one gateway of this size (cloud targets' price tables)
 
 
 @dataclass(frozen=True)

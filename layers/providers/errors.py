@@ -72,6 +72,12 @@ class UnsupportedChange(ProviderError, PermanentError):
     code = "UNSUPPORTED_CHANGE"
 
 
+class InvalidSpec(ProviderError, PermanentError):
+    """The target's API refused the request as invalid (a malformed or impossible spec): retrying cannot help."""
+
+    code = "INVALID_SPEC"
+
+
 class ProviderBusy(ProviderError, RetryableError):
     """Another operation on the same bot holds its lock (e.g. a stop waiting for the gateway to exit)."""
 

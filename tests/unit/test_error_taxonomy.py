@@ -64,6 +64,7 @@ EXPECTED = {
     "PortInUse": (R, 503),
     "CrashLooping": (P, 500),  # a gateway restarted again and again without serving: it will not start
     "UnsupportedChange": (P, 422),
+    "InvalidSpec": (P, 502),  # a cloud API refused the provider's request: settings are checked before, so not the caller's
     "ProviderBusy": (R, 503),  # another operation holds the bot's lock: try again
     "UnknownTarget": (P, 500),  # no provider for the target in this deployment
     "SecretNotFound": (P, 500),
