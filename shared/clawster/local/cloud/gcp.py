@@ -122,7 +122,7 @@ class GcpStandIn:
         Handler.standin = standin
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="gcp-standin", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, args=(0.05,), name="gcp-standin", daemon=True).start()
         return f"http://127.0.0.1:{self._server.server_port}"
 
     def close(self) -> None:
@@ -441,7 +441,10 @@ def _parse_service(body: dict | None) -> run_v2.Service:
     problems = shape_errors(body, run_v2.Service.pb(run_v2.Service()).DESCRIPTOR, "service")
     if problems:
         raise Answer(400, problems[0][1], problems)
-    spec = run_v2.Service.wrap(json_format.ParseDict(body, run_v2.Service.pb(run_v2.Service())))
+    try:
+        spec = run_v2.Service.wrap(json_format.ParseDict(body, run_v2.Service.pb(run_v2.Service())))
+    except json_format.ParseError as error:  # anything the shape check let through that protobuf still refuses
+        raise Answer(400, f"Invalid JSON payload received. {error}", [("service", str(error))]) from None
     for name in OUTPUT_ONLY:  # output only: Google ignores them in a request
         spec._pb.ClearField(name)
     problems = service_problems(spec)

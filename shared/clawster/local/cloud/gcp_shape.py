@@ -48,6 +48,11 @@ def shape_errors(value: Any, descriptor: Descriptor, path: str) -> list[Problem]
                 errors += _single_errors(element, field, f"{where}[{index}]")
         else:
             errors += _single_errors(item, field, where)
+    for oneof in descriptor.oneofs:
+        chosen = [f.name for f in oneof.fields if len(oneof.fields) > 1 and value.get(f.json_name, value.get(f.name)) is not None]
+        if len(chosen) > 1:
+            errors.append((path, f"Invalid JSON payload received. Multiple values for oneof \"{oneof.name}\" at '{path}': "
+                                 f"{', '.join(chosen)}; they are mutually exclusive."))
     return errors
 
 
