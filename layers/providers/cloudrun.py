@@ -87,11 +87,14 @@ def provider(settings: Settings) -> CloudRunProvider:
 
 
 def service_id(bot_id: str) -> str:
-    """Cloud Run's name rules: lowercase letters, digits and '-', a letter first, 49 characters at most. A bot id that
-    does not fit as it is (case aside) gets a digest of itself, so two bots never share a name."""
+    """Cloud Run's name rules: lowercase letters, digits and '-', a letter first, 49 characters at most. A ULID (the
+    bot ids Clawster makes: case does not matter in them) or an id that is a valid name already is used as it is;
+    any other gets a digest of itself, so two bots never share a name."""
+    from clawster.ids import is_id
+
     plain = re.sub(r"[^a-z0-9-]", "-", bot_id.lower()).strip("-")
     name = f"clawster-{plain}"
-    if plain != bot_id.lower() or len(name) > 49:
+    if (plain != bot_id and not is_id(bot_id)) or len(name) > 49:
         name = f"clawster-{plain[:30].strip('-')}-{hashlib.sha256(bot_id.encode()).hexdigest()[:8]}"
     return name
 
@@ -411,6 +414,9 @@ def call_google(call: Callable[[], T], what: str) -> T:
         raise ProviderFailed(f"Google refused {what}: {error.code} {error.message}") from error
     except (http.ConnectionError, http.Timeout, auth.TransportError) as error:
         raise Throttled(f"Google's API was unreachable for {what}: {error}") from error
+    except auth.GoogleAuthError as error:  # no or refused credentials; a refresh Google says may work later is retried
+        kind = Throttled if getattr(error, "retryable", False) else ProviderFailed
+        raise kind(f"Google credentials failed for {what}: {error}") from error
 
 
 def _violations(error) -> list[dict]:
