@@ -219,16 +219,21 @@ class CloudRunProvider:
         version = change.openclaw_version or _version(service)
         size = change.size or _size(service)
         self._offered(version, size)
+        changed = (version, size) != (_version(service), _size(service))
         if change.config is not None:
             status = self._status(bot_id, service)
             if status.state is GatewayState.RUNNING and status.endpoint:  # live first: a refused config changes nothing
                 self._ops(status.endpoint).apply(change.config)
             self._put_secrets(bot_id, change.config)  # what the next instance starts from
-        if (version, size) == (_version(service), _size(service)):
+            if status.state in (GatewayState.STARTING, GatewayState.FAILED):  # its instance may have read the old one
+                request = f"config-{_digest(change.config)}"
+                changed |= service.template.annotations.get(RESTART) != request
+                service.template.annotations[RESTART] = request
+        if not changed:
             return self._status(bot_id, service)
-        wanted = self._service(bot_id, version, size)
-        service.template.containers[0].image = wanted.template.containers[0].image
-        service.template.containers[0].resources = wanted.template.containers[0].resources
+        wanted = self._service(bot_id, version, size).template.containers[0]
+        service.template.containers[0].image = wanted.image
+        service.template.containers[0].resources = wanted.resources
         return self._update(bot_id, service)
 
     def backup(self, bot_id: str, key: str) -> str:
@@ -430,8 +435,11 @@ def _violations(error) -> list[dict]:
 
 
 def _fingerprint(spec: GatewaySpec) -> str:
-    body = json.dumps([spec.openclaw_version, spec.size, spec.config], sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(body.encode()).hexdigest()
+    return _digest([spec.openclaw_version, spec.size, spec.config])
+
+
+def _digest(value) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
 def _labels(bot_id: str) -> dict[str, str]:

@@ -218,3 +218,16 @@ def test_configured_says_why_not(monkeypatch):
     assert "GOOGLE_APPLICATION_CREDENTIALS" in cloudrun.configured()
     monkeypatch.setenv(cloudrun.ENDPOINT_ENV, "http://127.0.0.1:1")
     assert cloudrun.configured() is None
+
+
+def test_a_config_changed_while_the_gateway_starts_reaches_it_by_a_new_revision(cloud, launcher):
+    standin, provider = cloud
+    bot_id = new_bot()
+    provider.create(GatewaySpec(bot_id, config={"ui": {"seamColor": "#000001"}}))  # its instance read #000001
+    provider.update(bot_id, GatewayUpdate(config={"ui": {"seamColor": "#000002"}}))
+    provider.update(bot_id, GatewayUpdate(config={"ui": {"seamColor": "#000002"}}))  # a retry: nothing more
+    launcher.gate.set()
+    wait(provider, bot_id, GatewayState.RUNNING)
+    launched = [env for name, _, env in launcher.launched if cloudrun.service_id(bot_id) in name]
+    assert [json.loads(env["CLAWSTER_GATEWAY_CONFIG"])["ui"]["seamColor"] for env in launched] == ["#000001", "#000002"]
+    provider.delete(bot_id)
