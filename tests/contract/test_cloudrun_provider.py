@@ -231,3 +231,25 @@ def test_a_config_changed_while_the_gateway_starts_reaches_it_by_a_new_revision(
     launched = [env for name, _, env in launcher.launched if cloudrun.service_id(bot_id) in name]
     assert [json.loads(env["CLAWSTER_GATEWAY_CONFIG"])["ui"]["seamColor"] for env in launched] == ["#000001", "#000002"]
     provider.delete(bot_id)
+
+
+@pytest.mark.slow
+def test_a_real_gateway_runs_from_the_image_entrypoint_on_the_stand_in(stack, tmp_path):
+    """The image's entrypoint with node 24 and openclaw (ContainerHost's own launcher), as Cloud Run would run it:
+    the env it gets from the service (secrets resolved, PORT) is enough for it to serve our token and config."""
+    host = ContainerHost(tmp_path / "containers")
+    try:
+        with serving(host) as (standin, provider):
+            bot_id = new_bot()
+            provider.create(GatewaySpec(bot_id, config={"ui": {"seamColor": "#0a0b0c"}}))
+            deadline = time.monotonic() + 240
+            while (seen := provider.describe(bot_id)).state is not GatewayState.RUNNING:
+                assert time.monotonic() < deadline and seen.state is not GatewayState.FAILED, seen
+                time.sleep(0.5)
+            assert provider.live_config(bot_id).config["ui"]["seamColor"] == "#0a0b0c"
+            provider.update(bot_id, GatewayUpdate(config={"ui": {"seamColor": "#0d0e0f"}}))  # live, no new revision
+            assert provider.live_config(bot_id).config["ui"]["seamColor"] == "#0d0e0f"
+            assert provider.logs(bot_id).lines
+            provider.delete(bot_id)
+    finally:
+        host.close()
