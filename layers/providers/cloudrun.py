@@ -69,6 +69,8 @@ BOT = "clawster.dev/bot-id"
 RESTART = "clawster.dev/restart"  # template annotation: the request that made the current revision
 INGRESS = {"internal": 2, "internal-and-cloud-load-balancing": 3}  # run_v2.IngressTraffic values
 CALL_TIMEOUT_S = 30.0
+DELETE_WAIT_S = 120.0  # a service's deletion takes seconds; a task Lambda's timeout is minutes
+STORAGE_API = "https://storage.googleapis.com"
 
 Settings = CloudRunSettings
 T = TypeVar("T")
@@ -255,11 +257,17 @@ class CloudRunProvider:
         return self._update(bot_id, service)
 
     def delete(self, bot_id: str) -> None:
+        """The service (waited for: its instance must be gone before its files go), the volume's folder, the secrets."""
         try:
-            self._call(lambda: self.services.delete_service(name=self._service_name(bot_id), timeout=CALL_TIMEOUT_S),
-                       f"deleting the service of bot {bot_id}")
+            deleting = self._call(lambda: self.services.delete_service(name=self._service_name(bot_id),
+                                                                       timeout=CALL_TIMEOUT_S),
+                                  f"deleting the service of bot {bot_id}")
+            self._call(lambda: deleting.result(timeout=DELETE_WAIT_S), f"the deletion of bot {bot_id}'s service")
         except GatewayNotFound:
             pass  # gone already: a retried delete
+        except TimeoutError as slow:  # concurrent.futures' (the operation's poll): a retry finds it gone or going
+            raise ProviderBusy(f"the service of bot {bot_id} is still being deleted") from slow
+        self._delete_state(bot_id)
         for what in ("token", "config"):
             name = f"projects/{self.settings.project}/secrets/{self._secret_id(bot_id, what)}"
             try:
@@ -280,6 +288,28 @@ class CloudRunProvider:
         if found is None:
             raise ProviderBusy(f"the Cloud Run service of bot {bot_id} has no URL yet")
         return found
+
+    def _delete_state(self, bot_id: str) -> None:
+        """Every object under the bot's folder of the bucket, through Cloud Storage's JSON API (google-auth's session
+        with the same credentials: the project has no Cloud Storage client among its dependencies)."""
+        from urllib.parse import quote
+
+        from google.auth.transport.requests import AuthorizedSession
+
+        session = AuthorizedSession(self._options()["credentials"])
+        base = f"{os.environ.get(ENDPOINT_ENV) or STORAGE_API}/storage/v1/b/{self.settings.bucket}/o"
+        params = {"prefix": f"bots/{bot_id}/"}
+        while True:
+            listing = _storage(lambda: session.get(base, params=params, timeout=CALL_TIMEOUT_S), "listing state")
+            for item in listing.get("items", []):
+                try:
+                    _storage(lambda item=item: session.delete(f"{base}/{quote(item['name'], safe='')}",
+                                                              timeout=CALL_TIMEOUT_S), f"state object {item['name']}")
+                except GatewayNotFound:
+                    pass  # deleted by an earlier try
+            if not listing.get("nextPageToken"):
+                return
+            params["pageToken"] = listing["nextPageToken"]
 
     # -- inside -----------------------------------------------------------------------------------------------------
     def _offered(self, version: str, size: str) -> None:
@@ -422,6 +452,19 @@ def call_google(call: Callable[[], T], what: str) -> T:
     except auth.GoogleAuthError as error:  # no or refused credentials; a refresh Google says may work later is retried
         kind = Throttled if getattr(error, "retryable", False) else ProviderFailed
         raise kind(f"Google credentials failed for {what}: {error}") from error
+
+
+def _storage(request: Callable[[], Any], what: str) -> dict:
+    """A Cloud Storage JSON API request, its failure raised as the client libraries raise it, then typed."""
+    from google.api_core import exceptions as google
+
+    def call() -> dict:
+        response = request()
+        if response.status_code >= 400:
+            raise google.from_http_response(response)
+        return response.json() if response.content else {}
+
+    return call_google(call, what)
 
 
 def _violations(error) -> list[dict]:

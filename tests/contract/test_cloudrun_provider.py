@@ -253,3 +253,26 @@ def test_a_real_gateway_runs_from_the_image_entrypoint_on_the_stand_in(stack, tm
             provider.delete(bot_id)
     finally:
         host.close()
+
+
+def test_delete_removes_the_volumes_folder_and_only_that_bots(cloud, launcher):
+    standin, provider = cloud
+    launcher.gate.set()
+    gone, kept = new_bot(), new_bot()
+    for bot_id in (gone, kept):
+        provider.create(GatewaySpec(bot_id))
+        wait(provider, bot_id, GatewayState.RUNNING)
+
+    def objects(bot_id: str) -> list[str]:
+        status, body = standin.handle("GET", f"/storage/v1/b/clawster-test-state/o?prefix=bots/{bot_id}/",
+                                      {"Authorization": "Bearer t"}, b"")
+        assert status == 200, body
+        return [item["name"] for item in body.get("items", [])]
+
+    assert f"bots/{gone}/state/openclaw.json" in objects(gone)  # the file the gateway keeps on its volume
+    provider.delete(gone)
+    assert objects(gone) == [] and f"bots/{kept}/state/openclaw.json" in objects(kept)
+    with pytest.raises(GatewayNotFound):
+        provider.describe(gone)
+    provider.delete(gone)  # again: nothing left, nothing refused
+    provider.delete(kept)

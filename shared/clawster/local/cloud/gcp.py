@@ -19,7 +19,11 @@ What it keeps faithful:
 - A template change makes a new revision: the container is relaunched with K_REVISION changed. Env secrets are
   resolved from this stand-in's own Secret Manager when the revision deploys (a missing secret fails the revision,
   as on Cloud Run). Service-level manual scaling to 0 stops the container (its state stays); deleting the service
-  removes the container with its state dir (on GCP the bucket's folder stays: the adapter's to clean up).
+  stops it and leaves its state, as the bucket keeps a Cloud Storage volume's files.
+- Cloud Storage's JSON API lists and deletes a volume's objects (`GET /storage/v1/b/{bucket}/o?prefix=`, `DELETE
+  .../o/{object}`): a service's state dir on the host stands for its volume's folder (`only-dir`), each file an
+  object named `<only-dir>/state/<path>` (the image keeps its state under STATE_MOUNT/state). Any valid bucket
+  name is taken to exist.
 - Conditions follow the container: Ready while healthy, reconciling while it starts, failed with a message when it
   exited (or its image is not one the host has, as a failed pull).
 """
@@ -35,12 +39,13 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from google.cloud import run_v2, secretmanager_v1
 from google.protobuf import json_format
 
-from .gcp_rules import SECRET_ID, SERVICE_ID, service_problems
+from .gcp_rules import BUCKET, SECRET_ID, SERVICE_ID, service_problems
 from .gcp_shape import shape_errors
 
 STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
@@ -108,6 +113,7 @@ class GcpStandIn:
         self._services: dict[str, _Service] = {}
         self._operations: dict[str, _Operation] = {}
         self._secrets: dict[str, _Secret] = {}
+        self._volumes: dict[tuple[str, str], str] = {}  # (bucket, only-dir) -> the container whose state it is
         self._failures: list[tuple[int, str]] = []
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -179,6 +185,8 @@ class GcpStandIn:
         ("DELETE", r"/v1/projects/([^/]+)/secrets/([^/:]+)", "_delete_secret", ("etag",)),
         ("POST", r"/v1/projects/([^/]+)/secrets/([^/:]+):addVersion", "_add_version", ()),
         ("GET", r"/v1/projects/([^/]+)/secrets/([^/:]+)/versions/([^/:]+):access", "_access", ()),
+        ("GET", r"/storage/v1/b/([^/]+)/o", "_list_objects", ("prefix", "pageToken", "maxResults", "fields")),
+        ("DELETE", r"/storage/v1/b/([^/]+)/o/(.+)", "_delete_object", ()),
     )
 
     # -- Cloud Run services -----------------------------------------------------------------------------------------
@@ -225,7 +233,7 @@ class GcpStandIn:
         record = self._service(name)
         snapshot = self._render(record)
         del self._services[name]
-        self.host.remove(record.container)
+        self.host.stop(record.container)  # its volume's files stay, as in the bucket
         operation = self._operation(record, "delete")
         self._operations[operation["name"]].snapshot = snapshot
         return operation
@@ -261,6 +269,11 @@ class GcpStandIn:
         except Answer as missing:  # Cloud Run deploys the revision and it fails; the old one keeps serving
             record.failure = f"Revision '{record.revision}' is not ready and cannot serve traffic. {missing.message}"
             return
+        for volume in spec.template.volumes:
+            if "gcs" in volume:
+                folder = next((o[len("only-dir="):].strip("/") for o in volume.gcs.mount_options
+                               if o.startswith("only-dir=")), "")
+                self._volumes[(volume.gcs.bucket, folder)] = record.container
         env |= {"PORT": str(port), "K_SERVICE": spec.name.rsplit("/", 1)[1], "K_REVISION": record.revision,
                 "K_CONFIGURATION": spec.name.rsplit("/", 1)[1]}
         if "manual_instance_count" in spec.scaling and spec.scaling.manual_instance_count == 0:
@@ -342,6 +355,32 @@ class GcpStandIn:
             return {**answer, "done": True, "error": {"code": 9, "message": shown["terminalCondition"]["message"]}}
         return {**answer, "done": False}
 
+    # -- Cloud Storage: the volumes' files ------------------------------------------------------------------------
+    def _objects(self, bucket: str) -> dict[str, Path]:
+        objects = {}
+        for (volume_bucket, folder), container in self._volumes.items():
+            root = self.host.root / container / "state"  # where ContainerHost keeps that container's state
+            if volume_bucket == bucket and root.is_dir():
+                for path in sorted(root.rglob("*")):
+                    if path.is_file():
+                        objects[f"{folder}/state/{path.relative_to(root).as_posix()}".lstrip("/")] = path
+        return objects
+
+    def _list_objects(self, bucket: str, *, query: dict, body: dict | None) -> dict:
+        if not BUCKET.match(bucket):
+            raise Answer(400, f"Invalid bucket name: '{bucket}'")
+        prefix = query.get("prefix", "")
+        items = [{"kind": "storage#object", "bucket": bucket, "name": name, "size": str(path.stat().st_size)}
+                 for name, path in self._objects(bucket).items() if name.startswith(prefix)]
+        return {"kind": "storage#objects", "items": items} if items else {"kind": "storage#objects"}
+
+    def _delete_object(self, bucket: str, name: str, *, query: dict, body: dict | None) -> dict:
+        path = self._objects(bucket).get(name)
+        if path is None:
+            raise Answer(404, "No such object: " + f"{bucket}/{name}")
+        path.unlink()
+        return {}
+
     # -- Secret Manager ---------------------------------------------------------------------------------------------
     def _secret_name(self, project: str, secret_id: str) -> str:
         if not project.isdigit():
@@ -413,7 +452,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         code, body = self.standin.handle(self.command, self.path, self.headers, raw)
-        data = json.dumps(body).encode()
+        if code == 200 and self.command == "DELETE" and self.path.startswith("/storage/"):
+            code = 204  # Cloud Storage answers a deleted object with no content
+        data = b"" if code == 204 else json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=UTF-8")
         self.send_header("Content-Length", str(len(data)))
