@@ -37,6 +37,7 @@ import json
 import re
 import threading
 import uuid
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -56,6 +57,7 @@ OUTPUT_ONLY = ("uid", "generation", "create_time", "update_time", "delete_time",
                "last_modifier", "observed_generation", "terminal_condition", "conditions", "latest_ready_revision",
                "latest_created_revision", "traffic_statuses", "uri", "urls", "reconciling", "satisfies_pzs")
 MANUAL = run_v2.ServiceScaling.ScalingMode.MANUAL
+MAX_OPERATIONS = 5000  # a long-running local stack must not keep every operation it ever answered
 
 
 class Answer(Exception):
@@ -86,7 +88,7 @@ class _Service:
     failure: str = ""  # why the latest revision could not deploy (e.g. a secret missing)
     ready_revision: str = ""
     uri: str = ""
-    condition: tuple[int, str] = (State.CONDITION_RECONCILING, _now())  # (state, since)
+    condition: tuple[int, str] = field(default_factory=lambda: (State.CONDITION_RECONCILING, _now()))  # (state, since)
 
 
 @dataclass
@@ -108,10 +110,10 @@ class _Secret:
 class GcpStandIn:
     def __init__(self, host, *, project_numbers: dict[str, str] | None = None):
         self.host = host
-        self.requests: list[tuple[str, str]] = []  # (method, path) as received: tests check what was polled
+        self.requests: deque[tuple[str, str]] = deque(maxlen=2000)  # (method, path), the latest: what was polled
         self._numbers = dict(project_numbers or {})
         self._services: dict[str, _Service] = {}
-        self._operations: dict[str, _Operation] = {}
+        self._operations: OrderedDict[str, _Operation] = OrderedDict()  # the latest MAX_OPERATIONS, as Google expires them
         self._secrets: dict[str, _Secret] = {}
         self._volumes: dict[tuple[str, str], str] = {}  # (bucket, only-dir) -> the container whose state it is
         self._failures: list[tuple[int, str]] = []
@@ -338,6 +340,8 @@ class GcpStandIn:
         location = record.spec.name.split("/")[3]
         name = f"projects/{record.spec.name.split('/')[1]}/locations/{location}/operations/{uuid.uuid4()}"
         self._operations[name] = _Operation(name, record.spec.name, kind, record.spec.generation)
+        while len(self._operations) > MAX_OPERATIONS:
+            self._operations.popitem(last=False)
         return self._render_operation(self._operations[name])
 
     def _render_operation(self, operation: _Operation) -> dict:
