@@ -30,8 +30,6 @@ What it keeps faithful:
 
 from __future__ import annotations
 
-import base64
-import datetime
 import hashlib
 import json
 import re
@@ -43,14 +41,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from google.cloud import run_v2, secretmanager_v1
+from google.cloud import run_v2
 from google.protobuf import json_format
 
-from .gcp_rules import BUCKET, SECRET_ID, SERVICE_ID, service_problems
-from .gcp_shape import shape_errors
+from .gcp_rules import BUCKET, SERVICE_ID, service_problems
+from .gcp_secrets import SecretManagerApi
+from .gcp_shape import Answer, now, shape_errors
 
-STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-          409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 SERVICE_TYPE = "type.googleapis.com/google.cloud.run.v2.Service"
 State = run_v2.Condition.State
 OUTPUT_ONLY = ("uid", "generation", "create_time", "update_time", "delete_time", "expire_time", "creator",
@@ -58,25 +55,6 @@ OUTPUT_ONLY = ("uid", "generation", "create_time", "update_time", "delete_time",
                "latest_created_revision", "traffic_statuses", "uri", "urls", "reconciling", "satisfies_pzs")
 MANUAL = run_v2.ServiceScaling.ScalingMode.MANUAL
 MAX_OPERATIONS = 5000  # a long-running local stack must not keep every operation it ever answered
-
-
-class Answer(Exception):
-    """An error answer in Google's JSON form; `violations` are (field, description) pairs."""
-
-    def __init__(self, code: int, message: str, violations: list[tuple[str, str]] | None = None, status: str = ""):
-        super().__init__(message)
-        self.code, self.message, self.violations, self.status = code, message, violations or [], status or STATUS[code]
-
-    def body(self) -> dict:
-        error: dict = {"code": self.code, "message": self.message, "status": self.status}
-        if self.violations:
-            error["details"] = [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
-                {"field": where, "description": description} for where, description in self.violations]}]
-        return {"error": error}
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 @dataclass
@@ -88,7 +66,7 @@ class _Service:
     failure: str = ""  # why the latest revision could not deploy (e.g. a secret missing)
     ready_revision: str = ""
     uri: str = ""
-    condition: tuple[int, str] = field(default_factory=lambda: (State.CONDITION_RECONCILING, _now()))  # (state, since)
+    condition: tuple[int, str] = field(default_factory=lambda: (State.CONDITION_RECONCILING, now()))  # (state, since)
 
 
 @dataclass
@@ -100,21 +78,14 @@ class _Operation:
     snapshot: dict = field(default_factory=dict)  # a deleted service, as it was
 
 
-@dataclass
-class _Secret:
-    name: str  # projects/<number>/secrets/<id>
-    body: dict
-    versions: list[bytes] = field(default_factory=list)
-
-
-class GcpStandIn:
+class GcpStandIn(SecretManagerApi):
     def __init__(self, host, *, project_numbers: dict[str, str] | None = None):
         self.host = host
         self.requests: deque[tuple[str, str]] = deque(maxlen=2000)  # (method, path), the latest: what was polled
         self._numbers = dict(project_numbers or {})
         self._services: dict[str, _Service] = {}
         self._operations: OrderedDict[str, _Operation] = OrderedDict()  # the latest MAX_OPERATIONS, as Google expires them
-        self._secrets: dict[str, _Secret] = {}
+        self._secrets = {}  # Secret Manager's (gcp_secrets.py)
         self._volumes: dict[tuple[str, str], str] = {}  # (bucket, only-dir) -> the container whose state it is
         self._failures: list[tuple[int, str]] = []
         self._lock = threading.RLock()
@@ -202,7 +173,7 @@ class GcpStandIn:
         if name in self._services:
             raise Answer(409, f"Resource '{service_id}' already exists.")
         spec.name, spec.uid, spec.generation, spec.etag = name, str(uuid.uuid4()), 1, ""
-        spec.create_time = spec.update_time = _now()
+        spec.create_time = spec.update_time = now()
         spec.creator = spec.last_modifier = "clawster-local@stand-in"
         record = _Service(spec, f"cloudrun.{project}.{location}.{service_id}")
         self._services[name] = record
@@ -226,7 +197,7 @@ class GcpStandIn:
         new_revision = spec.template != record.spec.template
         for kept in ("name", "uid", "create_time", "creator"):
             setattr(spec, kept, getattr(record.spec, kept))
-        spec.generation, spec.update_time = record.spec.generation + 1, _now()
+        spec.generation, spec.update_time = record.spec.generation + 1, now()
         record.spec = spec
         self._deploy(record, new_revision=new_revision)
         return self._operation(record, "update")
@@ -319,7 +290,7 @@ class GcpStandIn:
     def _render(self, record: _Service) -> dict:
         state, message = self._observe(record)
         if state != record.condition[0]:
-            record.condition = (state, _now())
+            record.condition = (state, now())
         since = record.condition[1]
         shown = run_v2.Service.deserialize(run_v2.Service.serialize(record.spec))
         shown.observed_generation = record.spec.generation
@@ -384,69 +355,6 @@ class GcpStandIn:
             raise Answer(404, "No such object: " + f"{bucket}/{name}")
         path.unlink()
         return {}
-
-    # -- Secret Manager ---------------------------------------------------------------------------------------------
-    def _secret_name(self, project: str, secret_id: str) -> str:
-        if not project.isdigit():
-            project = self._numbers.setdefault(project, str(int(hashlib.sha256(project.encode()).hexdigest(), 16))[:12])
-        return f"projects/{project}/secrets/{secret_id}"
-
-    def _create_secret(self, project: str, *, query: dict, body: dict | None) -> dict:
-        secret_id = query.get("secretId", "")
-        if not SECRET_ID.match(secret_id):
-            raise Answer(400, "secret_id must be 1-255 letters, digits, '-' or '_'", [("secret_id", "invalid")])
-        body = body if body is not None else {}
-        problems = shape_errors(body, secretmanager_v1.Secret.pb(secretmanager_v1.Secret()).DESCRIPTOR, "secret")
-        if not problems and not body.get("replication"):
-            problems = [("secret.replication", "Secret.replication is required.")]
-        if problems:
-            raise Answer(400, problems[0][1] if "Invalid" in problems[0][1] else f"{problems[0][0]}: {problems[0][1]}",
-                         problems)
-        name = self._secret_name(project, secret_id)
-        if name in self._secrets:
-            raise Answer(409, f"Secret [{name}] already exists.")
-        self._secrets[name] = _Secret(name, {**body, "name": name, "createTime": _now(), "etag": f'"{uuid.uuid4().hex}"'})
-        return self._secrets[name].body
-
-    def _secret(self, project: str, secret_id: str) -> _Secret:
-        name = self._secret_name(project, secret_id)
-        if name not in self._secrets:
-            raise Answer(404, f"Secret [{name}] not found or has no versions.")
-        return self._secrets[name]
-
-    def _get_secret(self, project: str, secret_id: str, *, query: dict, body: dict | None) -> dict:
-        return self._secret(project, secret_id).body
-
-    def _delete_secret(self, project: str, secret_id: str, *, query: dict, body: dict | None) -> dict:
-        del self._secrets[self._secret(project, secret_id).name]
-        return {}
-
-    def _add_version(self, project: str, secret_id: str, *, query: dict, body: dict | None) -> dict:
-        secret = self._secret(project, secret_id)
-        body = body if body is not None else {}
-        descriptor = secretmanager_v1.AddSecretVersionRequest.pb(secretmanager_v1.AddSecretVersionRequest()).DESCRIPTOR
-        problems = shape_errors(body, descriptor, "request")
-        if not problems and "data" not in (body.get("payload") or {}):
-            problems = [("payload.data", "The payload data is required.")]
-        if problems:
-            raise Answer(400, problems[0][1] if "Invalid" in problems[0][1] else f"{problems[0][0]}: {problems[0][1]}",
-                         problems)
-        data = base64.b64decode(body["payload"]["data"])
-        if len(data) > 64 * 1024:
-            raise Answer(400, "Secret payload data must be at most 65536 bytes.", [("payload.data", "too large")])
-        secret.versions.append(data)
-        return {"name": f"{secret.name}/versions/{len(secret.versions)}", "createTime": _now(), "state": 1}
-
-    def _access(self, project: str, secret_id: str, version: str, *, query: dict, body: dict | None) -> dict:
-        name, data = self._version(project, secret_id, version)
-        return {"name": name, "payload": {"data": base64.b64encode(data).decode()}}
-
-    def _version(self, project: str, secret_id: str, version: str, why: str = "") -> tuple[str, bytes]:
-        secret = self._secret(project, secret_id)
-        number = len(secret.versions) if version == "latest" else int(version) if version.isdigit() else 0
-        if not 1 <= number <= len(secret.versions):
-            raise Answer(404, f"Secret Version [{secret.name}/versions/{version}] not found{why}.")
-        return f"{secret.name}/versions/{number}", secret.versions[number - 1]
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -1,6 +1,7 @@
-"""The JSON shape Google's REST front end accepts for a request body, checked against the API's own message
-descriptors (the same protos the official clients are generated from): an unknown field or a value of the wrong
-type is refused with Google's wording and the field's path, before any rule of the service itself is looked at.
+"""Google's REST wire for the GCP stand-in: its error answers (Answer), and the JSON shape its front end accepts
+for a request body, checked against the API's own message descriptors (the same protos the official clients are
+generated from): an unknown field or a value of the wrong type is refused with Google's wording and the field's
+path, before any rule of the service itself is looked at.
 
     errors = shape_errors(body, run_v2.Service.pb(run_v2.Service()).DESCRIPTOR, "service")
     # [("service.template.containers[0]", 'Invalid JSON payload received. Unknown name "imagee" at ...')]
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import re
 from typing import Any
 
@@ -23,6 +25,27 @@ _DURATION = re.compile(r"^-?\d+(\.\d{1,9})?s$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?(Z|[+-]\d\d:\d\d)$")
 
 Problem = tuple[str, str]  # (field path, Google's description)
+STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+          409: "ALREADY_EXISTS", 429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
+
+
+class Answer(Exception):
+    """An error answer in Google's JSON form; `violations` are (field, description) pairs."""
+
+    def __init__(self, code: int, message: str, violations: list[Problem] | None = None, status: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.violations, self.status = code, message, violations or [], status or STATUS[code]
+
+    def body(self) -> dict:
+        error: dict = {"code": self.code, "message": self.message, "status": self.status}
+        if self.violations:
+            error["details"] = [{"@type": "type.googleapis.com/google.rpc.BadRequest", "fieldViolations": [
+                {"field": where, "description": description} for where, description in self.violations]}]
+        return {"error": error}
+
+
+def now() -> str:
+    return datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def shape_errors(value: Any, descriptor: Descriptor, path: str) -> list[Problem]:
