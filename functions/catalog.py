@@ -83,6 +83,9 @@ class Function:
     answers_workflow_tasks: tuple[str, ...] = ()  # machines whose callback steps it answers (SendTaskSuccess)
     secret_actions: tuple[str, ...] = ()  # Secrets Manager actions, on the connectors' secrets (clawster/*) only
     alarm_actions: tuple[str, ...] = ()  # CloudWatch actions, on the account's alarms (a rollout's alarm gate)
+    # Talks to the bots' gateways through their providers: "read" (describe, token, logs) or "manage" (also create,
+    # change, remove). On AWS with the ECS target it runs in the gateways' VPC (infra-cdk/clawster_infra/gateways.py).
+    gateway_access: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -154,6 +157,7 @@ FUNCTIONS: tuple[Function, ...] = (
         table_actions=TABLE_READ + TABLE_WRITE + ("dynamodb:BatchWriteItem",),  # a deleted bot's revisions
         starts_workflows=True,
         posts_to_connections=True,  # a workflow's start, live on the stream API
+        gateway_access="read",  # a gateway's logs, the versions a target offers
         triggers=_routes(
             ("POST", WS + "/fleets/{fleet_id}/bots", "bot.create"),
             ("GET", WS + "/fleets/{fleet_id}/bots", "bot.list"),
@@ -315,6 +319,7 @@ FUNCTIONS += (
         # Configs' references resolved for the gateways; a rotation's versions read and their stages moved.
         secret_actions=SECRET_READ + SECRET_STAGES,
         posts_to_connections=True,  # status and step progress, live on the stream API
+        gateway_access="manage",  # each step drives the bot's provider
         triggers=(StepFunctionsTask("BotWorkflowTask", ("provision", "lifecycle", "upgrade", "deprovision", "apply",
                                                         "rotate")),),
     ),
@@ -339,6 +344,7 @@ FUNCTIONS += (
         # Locally, a wave's Map runs as many bots at once as a rollout's max_concurrency allows (on AWS the
         # account's Lambda concurrency is the bound), not the local runtime's default pool of 10.
         extra={"local_concurrency": 100},  # = domain.rollouts.MAX_CONCURRENCY
+        gateway_access="manage",  # gates read health; an inline apply changes the config
         triggers=(StepFunctionsTask("RolloutWorkflowTask", ("rollout", "rollout-wave")),),
     ),
 )
@@ -363,6 +369,7 @@ FUNCTIONS += (
         timeout_s=60,
         table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),  # a transition + its audit event
         posts_to_connections=True,  # DEGRADED / RUNNING, live on the stream API
+        gateway_access="read",
         triggers=(Schedule("rate(1 minute)"),),
     ),
     Function(
@@ -376,6 +383,7 @@ FUNCTIONS += (
         table_actions=TABLE_READ + ("dynamodb:PutItem", "dynamodb:UpdateItem"),
         posts_to_connections=True,  # bot.drift (and a revert's bot.status), live on the stream API
         starts_workflows=True,  # a revert is the apply workflow
+        gateway_access="read",  # the live config
         triggers=(Schedule(DRIFT_SCHEDULE),),  # on AWS the `drift_schedule` context value replaces it
     ),
 )

@@ -30,7 +30,9 @@ def catalog_function(
     code: lambda_.Code,
     layer: lambda_.ILayerVersion,
     tracing: bool,
+    placement: dict | None = None,
 ) -> lambda_.Function:
+    """`placement`: VPC props (clawster_infra.gateways.placement) for a function that reaches gateways."""
     cid = construct_id(spec.name)
     log_group = logs.LogGroup(
         scope, f"{cid}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.RETAIN
@@ -89,6 +91,7 @@ def catalog_function(
             "POWERTOOLS_TRACE_DISABLED": "false" if tracing else "true",
             "FUNCTION_CATALOG_NAME": spec.name,
         },
+        **(placement or {}),
     )
     if tracing:
         acknowledge(

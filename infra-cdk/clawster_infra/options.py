@@ -25,6 +25,9 @@ class StackOptions:
     # How often the drift job (job-drift) compares each running bot's gateway with its revision: an EventBridge
     # Scheduler expression, rate(...) or cron(...) (AWS syntax, UTC). Locally it runs every minute.
     drift_schedule: str = DRIFT_SCHEDULE
+    # The ECS target: a VPC, a Fargate cluster, EFS and an ECR repository for the gateways, and the functions that
+    # reach gateways in that VPC (clawster_infra.gateways; docs/deploy-targets.md). Off, the stack has no VPC.
+    ecs_target: bool = False
 
     @classmethod
     def from_context(cls, scope: Construct) -> StackOptions:

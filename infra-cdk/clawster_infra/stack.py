@@ -11,6 +11,7 @@ from constructs import Construct
 from functions.catalog import Function, RestRoute, Schedule, StepFunctionsTask, WebSocketAuthorizer, WebSocketRoute
 
 from .code_bundle import deps_layer_dir, staged_function_code
+from .gateways import GatewayOptions, environment, make_gateway_infra, placement, reach_gateways
 from .lambdas import RUNTIME, catalog_function
 from .options import StackOptions
 from .rest_api import make_rest_api
@@ -44,12 +45,22 @@ class ClawsterStack(cdk.Stack):
             compatible_architectures=[lambda_.Architecture.ARM_64],
             description="Pinned runtime dependencies (requirements/runtime.txt)",
         )
+        # The ECS target's network, cluster, file system and image repository (off: none of it, no VPC).
+        self.gateways = make_gateway_infra(self, GatewayOptions.from_context(self)) if options.ecs_target else None
         with staged_function_code() as app_dir:
             code = lambda_.Code.from_asset(str(app_dir))
             self.functions = {
-                spec.name: catalog_function(self, spec, table=self.table, code=code, layer=layer, tracing=options.tracing)
+                spec.name: catalog_function(
+                    self, spec, table=self.table, code=code, layer=layer, tracing=options.tracing,
+                    placement=placement(self.gateways) if self.gateways and spec.gateway_access else None)
                 for spec in functions
             }
+        if self.gateways:
+            for spec in functions:
+                for key, value in environment(self.gateways).items():  # GET /targets and the settings read these
+                    self.functions[spec.name].add_environment(key, value)
+                if spec.gateway_access:
+                    reach_gateways(self.functions[spec.name], spec.gateway_access, self.gateways)
         routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]
         self.api = make_rest_api(self, routes, self.user_pool, tracing=options.tracing)
         self.stream_stage = make_stream_api(self, functions, self.functions, self.user_pool, client)

@@ -30,6 +30,7 @@ from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
 from clawster_infra.app import STACK_NAME
 from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir, staged_function_code
+from clawster_infra.gateways import GatewayOptionInvalid, GatewayOptions
 from clawster_infra.options import StackOptions
 from clawster_infra.stack import TriggerNotDeployable
 from clawster_infra.stream_api import StreamApiInvalid
@@ -784,3 +785,287 @@ def test_only_the_rollout_api_and_task_may_answer_callback_steps_and_only_of_the
         resources_ = _as_list(statement["Resource"])
         # the rollout machine itself (not rollout-wave: its children wait on no callback)
         assert len(resources_) == 1 and 'stateMachine:clawster-rollout"' in json.dumps(resources_[0]), resources_
+
+
+# --- the ECS target (-c ecs_target=true): the gateways' network, cluster, state and image -----------------
+
+# Written out from layers/providers and functions/: which functions talk to gateways, and how.
+GATEWAY_CLIENTS = {"api-bots": "read", "job-health": "read", "job-drift": "read",  # logs, versions; health; drift
+                   "task-bot-workflow": "manage", "task-rollout-workflow": "manage"}  # the workflows; inline applies
+ENI_ACTIONS = {"ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
+               "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"}
+READ_GATEWAYS = ENI_ACTIONS | {
+    "ecs:DescribeServices", "ecs:DescribeTasks", "ecs:ListTasks", "secretsmanager:GetSecretValue",
+    "secretsmanager:DescribeSecret", "logs:GetLogEvents"}
+MANAGE_GATEWAYS = READ_GATEWAYS | {
+    "ecs:CreateService", "ecs:UpdateService", "ecs:DeleteService", "ecs:TagResource", "ecs:RegisterTaskDefinition",
+    "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition", "ecs:ListTaskDefinitions",
+    "iam:CreateRole", "iam:PutRolePolicy", "iam:GetRole", "iam:TagRole", "iam:DeleteRole", "iam:DeleteRolePolicy",
+    "iam:PassRole", "elasticfilesystem:CreateAccessPoint", "elasticfilesystem:DescribeAccessPoints",
+    "elasticfilesystem:DeleteAccessPoint", "elasticfilesystem:TagResource",
+    "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy", "logs:TagResource", "logs:TagLogGroup",
+    "logs:DescribeLogGroups", "secretsmanager:CreateSecret", "secretsmanager:PutSecretValue",
+    "secretsmanager:DeleteSecret", "secretsmanager:TagResource"}
+# The only actions IAM lets us grant on no resource (Resource "*").
+UNSCOPABLE = ENI_ACTIONS | {"ecs:RegisterTaskDefinition", "ecs:DeregisterTaskDefinition", "ecs:DescribeTaskDefinition",
+                            "ecs:ListTaskDefinitions", "ecs:ListTasks"}
+# What a gateway's role can ever be allowed (its permissions boundary).
+GATEWAY_BOUNDARY = {"secretsmanager:GetSecretValue", "logs:CreateLogStream", "logs:PutLogEvents",
+                    "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite", "ecr:BatchGetImage",
+                    "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability", "ecr:GetAuthorizationToken"}
+TAKEN = {"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_ids": "subnet-0aaaaaaaaaaaaaaa1,subnet-0bbbbbbbbbbbbbbb2",
+         "ecs_cluster": "prod-gateways", "efs_id": "fs-0123456789abcdef0", "efs_security_group_id": "sg-0fedcba987654321a"}
+
+
+@pytest.fixture(scope="module")
+def ecs_out(tmp_path_factory, deps_layer) -> Path:
+    outdir = tmp_path_factory.mktemp("cdk.ecs")
+    build_app(str(outdir), context={"ecs_target": "true"}).synth()
+    return outdir
+
+
+@pytest.fixture(scope="module")
+def ecs(ecs_out) -> dict:
+    return json.loads((ecs_out / f"{STACK_NAME}.template.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def ecs_taken(tmp_path_factory, deps_layer) -> dict:
+    """The ECS target in an existing VPC, cluster and file system, named by context."""
+    return synth(tmp_path_factory.mktemp("cdk.ecs-taken"), context={"ecs_target": "true", **TAKEN})
+
+
+def _env(template: dict, name: str) -> dict:
+    return resources(template, "AWS::Lambda::Function")[function_ids(template)[name]]["Properties"]["Environment"][
+        "Variables"]
+
+
+def _role_statements(template: dict, name: str) -> list[dict]:
+    role_id = resources(template, "AWS::Lambda::Function")[function_ids(template)[name]]["Properties"]["Role"][
+        "Fn::GetAtt"][0]
+    return [s for _, policy, s in _statements(template) if {"Ref": role_id} in policy["Properties"]["Roles"]]
+
+
+def _gateway_actions(statements: list[dict]) -> set[str]:
+    """The actions a role holds for gateways: not its own logs, not the connectors' secrets (clawster/*)."""
+    held = set()
+    for statement in statements:
+        for action in _as_list(statement["Action"]):
+            service = action.split(":")[0]
+            if service in ("ecs", "iam", "elasticfilesystem", "ecr", "ec2") or (
+                    service == "logs" and action not in ("logs:CreateLogStream", "logs:PutLogEvents")) or (
+                    service == "secretsmanager" and "clawster/gateways/*" in json.dumps(statement["Resource"])):
+                held.add(action)
+    return held
+
+
+def test_without_the_ecs_target_there_is_no_vpc_and_no_function_in_one(template):
+    assert not resources(template, "AWS::EC2::VPC") and not resources(template, "AWS::EFS::FileSystem")
+    for props in (r["Properties"] for r in resources(template, "AWS::Lambda::Function").values()):
+        assert "VpcConfig" not in props, props["FunctionName"]
+        assert not any(key.startswith(("CLAWSTER_ECS", "CLAWSTER_EFS")) for key in props["Environment"]["Variables"])
+
+
+def test_the_ecs_target_passes_cdk_nag_with_every_acknowledgment_reasoned(ecs_out, ecs):
+    report = json.loads((ecs_out / "validation-report.json").read_text())
+    assert all(p.get("conclusion") != "failure" for p in report["pluginReports"])
+    rules = [(k, rule) for k, r in ecs["Resources"].items()
+             for rule in r.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])]
+    ours = [(k, rule) for k, rule in rules if rule["id"].startswith("AwsSolutions-")]
+    # CDK's own VPC construct notes cfn-lint's literal-AZ warning; every other acknowledgment is ours, reasoned.
+    assert {rule["id"] for _, rule in rules} - {rule["id"] for _, rule in ours} <= {
+        "CloudFormation-Validate::W3010", "CloudFormation-Validate::F3002", "CloudFormation-Validate::F3003"}
+    for _, rule in ours:
+        assert len(rule["reason"]) >= 20, rule
+    (boundary_id,) = resources(ecs, "AWS::IAM::ManagedPolicy")
+    assert any(k == boundary_id and "GetAuthorizationToken" in rule["reason"] for k, rule in ours)
+
+
+def test_cfn_lint_accepts_the_ecs_target_template(ecs_out):
+    result = subprocess.run([CFN_LINT, "--ignore-checks", "W3005", "--", str(ecs_out / f"{STACK_NAME}.template.json")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _private_subnets(template: dict) -> list[dict]:
+    return [{"Ref": k} for k, r in resources(template, "AWS::EC2::Subnet").items()
+            if r["Properties"]["MapPublicIpOnLaunch"] is False]
+
+
+def _group_ids(template: dict) -> tuple[dict, dict]:
+    """(the functions' group, the gateways' group) as the gateway clients' VpcConfig and env name them."""
+    props = resources(template, "AWS::Lambda::Function")[function_ids(template)["job-health"]]["Properties"]
+    (clients,) = props["VpcConfig"]["SecurityGroupIds"]
+    return clients, props["Environment"]["Variables"]["CLAWSTER_ECS_SECURITY_GROUP"]
+
+
+def test_the_functions_that_reach_gateways_run_in_the_private_subnets_with_their_group(ecs):
+    private = _private_subnets(ecs)
+    assert len(private) == 2 and len(resources(ecs, "AWS::EC2::Subnet")) == 4  # 2 AZs, a public subnet each for NAT
+    clients, gateways = _group_ids(ecs)
+    (cluster_id,) = resources(ecs, "AWS::ECS::Cluster")
+    (fs_id,) = resources(ecs, "AWS::EFS::FileSystem")
+    (repo_id,) = resources(ecs, "AWS::ECR::Repository")
+    (boundary_id,) = resources(ecs, "AWS::IAM::ManagedPolicy")
+    lambdas, ids = resources(ecs, "AWS::Lambda::Function"), function_ids(ecs)
+    assert {f.name: f.gateway_access for f in FUNCTIONS if f.gateway_access} == GATEWAY_CLIENTS
+    for name, logical_id in ids.items():
+        props = lambdas[logical_id]["Properties"]
+        if name in GATEWAY_CLIENTS:
+            assert props["VpcConfig"] == {"SecurityGroupIds": [clients], "SubnetIds": private}, name
+        else:
+            assert "VpcConfig" not in props, name
+        env = props["Environment"]["Variables"]  # every function: GET /targets (api-meta) and settings read it
+        assert env["CLAWSTER_TARGETS"] == "ecs"
+        assert env["CLAWSTER_ECS_CLUSTER"] == {"Ref": cluster_id}
+        assert env["CLAWSTER_ECS_SUBNETS"] == {"Fn::Join": [",", private]}
+        assert env["CLAWSTER_ECS_SECURITY_GROUP"] == gateways and gateways != clients
+        assert env["CLAWSTER_EFS_ID"] == {"Ref": fs_id}
+        assert json.dumps(env["CLAWSTER_GATEWAY_IMAGE"]).endswith(f'"/", {{"Ref": "{repo_id}"}}]]}}')
+        assert env["CLAWSTER_ECS_ROLE_BOUNDARY"] == {"Ref": boundary_id}
+
+
+def _rules(template: dict, kind: str, group: dict) -> list[dict]:
+    """Every ingress or egress rule of a group: the standalone resources and the group's inline ones."""
+    standalone = [r["Properties"] for r in resources(template, f"AWS::EC2::SecurityGroup{kind}").values()
+                  if r["Properties"]["GroupId"] == group]
+    inline = []
+    if "Fn::GetAtt" in group:
+        inline = resources(template, "AWS::EC2::SecurityGroup")[group["Fn::GetAtt"][0]]["Properties"].get(
+            f"SecurityGroup{kind}", [])
+    return standalone + inline
+
+
+def test_gateways_admit_only_18789_from_the_functions_and_efs_only_nfs_from_the_gateways(ecs):
+    clients, gateways = _group_ids(ecs)
+    (inbound,) = _rules(ecs, "Ingress", gateways)
+    assert (inbound["IpProtocol"], inbound["FromPort"], inbound["ToPort"]) == ("tcp", 18789, 18789)
+    assert inbound["SourceSecurityGroupId"] == clients and "CidrIp" not in inbound
+    mount_groups = {json.dumps(g) for m in resources(ecs, "AWS::EFS::MountTarget").values()
+                    for g in m["Properties"]["SecurityGroups"]}
+    (efs_group,) = [json.loads(g) for g in mount_groups]
+    (nfs,) = _rules(ecs, "Ingress", efs_group)
+    assert (nfs["IpProtocol"], nfs["FromPort"], nfs["ToPort"], nfs["SourceSecurityGroupId"]) == ("tcp", 2049, 2049,
+                                                                                                 gateways)
+    assert not _rules(ecs, "Ingress", clients)
+    # Out of the functions: the gateways' port, and TLS (AWS APIs through the NAT); nothing else.
+    assert sorted((r["FromPort"], r.get("CidrIp"), json.dumps(r.get("DestinationSecurityGroupId")))
+                  for r in _rules(ecs, "Egress", clients)) == [(443, "0.0.0.0/0", "null"), (18789, None, json.dumps(gateways))]
+    for group in resources(ecs, "AWS::EC2::SecurityGroup").values():  # no group is open to the internet
+        assert all("CidrIp" not in rule for rule in group["Properties"].get("SecurityGroupIngress", []))
+
+
+def test_the_vpc_has_flow_logs_and_free_endpoints_and_the_cluster_container_insights(ecs):
+    (vpc_id,) = resources(ecs, "AWS::EC2::VPC")
+    (flow,) = resources(ecs, "AWS::EC2::FlowLog").values()
+    assert flow["Properties"]["ResourceId"] == {"Ref": vpc_id} and flow["Properties"]["TrafficType"] == "ALL"
+    assert len(resources(ecs, "AWS::EC2::NatGateway")) == 2
+    endpoints = [json.dumps(e["Properties"]["ServiceName"]) for e in resources(ecs, "AWS::EC2::VPCEndpoint").values()]
+    assert sorted(e.split(".")[-1].strip('"]}') for e in endpoints) == ["dynamodb", "s3"]
+    (cluster,) = resources(ecs, "AWS::ECS::Cluster").values()
+    assert {"Name": "containerInsights", "Value": "enabled"} in cluster["Properties"]["ClusterSettings"]
+
+
+def test_the_state_file_system_is_encrypted_backed_up_tiered_and_kept(ecs):
+    (fs,) = resources(ecs, "AWS::EFS::FileSystem").values()
+    props = fs["Properties"]
+    (key_id, key), = resources(ecs, "AWS::KMS::Key").items()
+    assert props["Encrypted"] is True and props["KmsKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert props["BackupPolicy"] == {"Status": "ENABLED"}
+    assert {"TransitionToIA": "AFTER_30_DAYS"} in props["LifecyclePolicies"]
+    (deny,) = props["FileSystemPolicy"]["Statement"]
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert fs["DeletionPolicy"] == "Retain" and key["DeletionPolicy"] == "Retain"
+    assert len(resources(ecs, "AWS::EFS::MountTarget")) == 2
+
+
+def test_the_gateway_repository_scans_on_push_and_never_moves_a_tag(ecs):
+    (repo,) = resources(ecs, "AWS::ECR::Repository").values()
+    props = repo["Properties"]
+    assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["ImageTagMutability"] == "IMMUTABLE"
+    (rule,) = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
+    assert rule["selection"]["tagStatus"] == "untagged"  # a version a bot pins is never expired
+    assert repo["DeletionPolicy"] == "Retain"
+
+
+def test_each_gateway_client_holds_exactly_its_gateway_actions(ecs):
+    for spec in FUNCTIONS:
+        expected = {"read": READ_GATEWAYS, "manage": MANAGE_GATEWAYS}.get(GATEWAY_CLIENTS.get(spec.name), set())
+        assert _gateway_actions(_role_statements(ecs, spec.name)) == expected, spec.name
+
+
+def test_no_gateway_action_is_granted_on_every_resource_but_those_iam_cannot_scope(ecs):
+    (cluster_id,) = resources(ecs, "AWS::ECS::Cluster")
+    for name in GATEWAY_CLIENTS:
+        for statement in _role_statements(ecs, name):
+            if statement["Resource"] != "*":
+                assert "*" not in _as_list(statement["Resource"])
+                continue
+            assert set(_as_list(statement["Action"])) <= UNSCOPABLE, statement
+            if "ecs:ListTasks" in _as_list(statement["Action"]):
+                assert statement["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::GetAtt": [cluster_id, "Arn"]}}}
+
+
+def test_gateway_roles_are_made_only_under_their_path_with_the_boundary_and_passed_only_to_ecs_tasks(ecs):
+    (boundary_id,) = resources(ecs, "AWS::IAM::ManagedPolicy")
+    iam_statements = [s for name in GATEWAY_CLIENTS for s in _role_statements(ecs, name)
+                      if any(a.startswith("iam:") for a in _as_list(s["Action"]))]
+    assert iam_statements
+    for statement in iam_statements:
+        (arn,) = _as_list(statement["Resource"])
+        assert arn["Fn::Join"][1][-1] == ":role/clawster/gateways/clawster-gw-*", arn
+        actions = set(_as_list(statement["Action"]))
+        if actions & {"iam:CreateRole", "iam:PutRolePolicy"}:
+            assert statement["Condition"] == {"StringEquals": {"iam:PermissionsBoundary": {"Ref": boundary_id}}}
+        if "iam:PassRole" in actions:
+            assert actions == {"iam:PassRole"}
+            assert statement["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    (boundary,) = resources(ecs, "AWS::IAM::ManagedPolicy").values()
+    bound = boundary["Properties"]["PolicyDocument"]["Statement"]
+    assert {a for s in bound for a in _as_list(s["Action"])} == GATEWAY_BOUNDARY
+    for statement in bound:
+        if statement["Resource"] == "*":
+            assert _as_list(statement["Action"]) == ["ecr:GetAuthorizationToken"]
+
+
+def test_the_ecs_target_takes_an_existing_vpc_cluster_and_file_system_by_context(ecs_taken):
+    for kind in ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::NatGateway", "AWS::ECS::Cluster",
+                 "AWS::EFS::FileSystem", "AWS::KMS::Key"):
+        assert not resources(ecs_taken, kind), kind
+    clients, gateways = _group_ids(ecs_taken)
+    subnets = TAKEN["subnet_ids"].split(",")
+    for name in GATEWAY_CLIENTS:
+        props = resources(ecs_taken, "AWS::Lambda::Function")[function_ids(ecs_taken)[name]]["Properties"]
+        assert props["VpcConfig"] == {"SecurityGroupIds": [clients], "SubnetIds": subnets}
+        env = props["Environment"]["Variables"]
+        assert (env["CLAWSTER_ECS_CLUSTER"], env["CLAWSTER_ECS_SUBNETS"], env["CLAWSTER_EFS_ID"]) == (
+            "prod-gateways", TAKEN["subnet_ids"], TAKEN["efs_id"])
+    for group in resources(ecs_taken, "AWS::EC2::SecurityGroup").values():
+        assert group["Properties"]["VpcId"] == TAKEN["vpc_id"]
+    (nfs,) = _rules(ecs_taken, "Ingress", TAKEN["efs_security_group_id"])  # the file system's group admits them
+    assert (nfs["FromPort"], nfs["ToPort"], nfs["SourceSecurityGroupId"]) == (2049, 2049, gateways)
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"vpc_id": "vpc-0a1b2c3d4e5f60718"}, "vpc_id needs subnet_ids"),
+    ({"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_ids": "subnet-0aaaaaaaaaaaaaaa1"}, "subnet_ids='subnet-0aaaaaaaaaaaaaaa1'"),
+    ({"vpc_id": "vpc-NOPE", "subnet_ids": TAKEN["subnet_ids"]}, "vpc_id='vpc-NOPE'"),
+    ({"efs_id": TAKEN["efs_id"], "efs_security_group_id": TAKEN["efs_security_group_id"]}, "efs_id needs vpc_id"),
+    ({"vpc_id": TAKEN["vpc_id"], "subnet_ids": TAKEN["subnet_ids"], "efs_id": TAKEN["efs_id"]},
+     "efs_id needs efs_security_group_id"),
+    ({"ecs_cluster": "prod gateways"}, "ecs_cluster='prod gateways'"),
+])
+def test_a_malformed_or_incomplete_ecs_context_is_refused_naming_it(tmp_path, deps_layer, context, message):
+    with pytest.raises(GatewayOptionInvalid, match=message):
+        build_app(str(tmp_path), context={"ecs_target": "true", **context})
+
+
+def test_the_targets_guide_documents_every_ecs_context_value_and_the_image_build():
+    guide = (REPO / "docs" / "deploy-targets.md").read_text()
+    for option in dataclasses.fields(GatewayOptions):
+        assert f"-c {option.name}=" in guide, option.name
+    assert "-c ecs_target=true" in guide
+    dockerfile = (REPO / "deploy" / "gateway" / "Dockerfile").read_text()
+    assert "ARG OPENCLAW_VERSION=" in dockerfile and "--build-arg OPENCLAW_VERSION=" in guide
