@@ -1,0 +1,19 @@
+"""The AWS ECS Fargate target: one service of one task per bot, state on EFS, secrets injected by ARN.
+
+    provider(Settings.model_validate(target_settings))   # what the registry does; defaults from the environment
+    configured()                                          # None when this deployment can run ECS gateways
+
+settings.py: the target settings and size tiers; shapes.py: every AWS request, as data; provider.py: EcsProvider;
+aws.py: AWS's answers as typed errors. The local stack runs it on moto with clawster.local.cloud.ecs_agent.
+"""
+
+from __future__ import annotations
+
+from .provider import EcsProvider
+from .settings import SIZE_TIERS, Settings, configured
+
+__all__ = ["SIZE_TIERS", "EcsProvider", "Settings", "configured", "provider"]
+
+
+def provider(settings: Settings) -> EcsProvider:
+    return EcsProvider(settings)
