@@ -17,6 +17,7 @@ from clawster.local.cloud.container_host import ContainerHost
 from clawster.local.cloud.ecs_agent import EcsAgent
 from clawster.local.moto_server import MotoServer
 from layers.providers.ecs import EcsProvider, Settings
+from layers.providers.ecs.provider import client_config
 
 REGION = "us-east-1"
 
@@ -55,7 +56,7 @@ def ecs_world(tmp_path, host: ContainerHost, *, interval_s: float = 0.2) -> Iter
     url = f"http://127.0.0.1:{server.port}"
 
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=url, region_name=REGION)
+        return boto3.client(service, endpoint_url=url, region_name=REGION, config=client_config())
 
     settings = world_settings(client)
     agent = EcsAgent(host, clusters={settings.cluster}, interval_s=interval_s)

@@ -35,6 +35,13 @@ CONFIG_EXIT = 78  # the entrypoint's and openclaw's exit code for a config they 
 FAILED_STOP_CODES = ("TaskFailedToStart", "EssentialContainerExited")
 
 
+def client_config() -> Any:
+    """Few SDK retries: the workflow's own Retry waits out throttling without holding a Lambda."""
+    from botocore.config import Config
+
+    return Config(retries={"mode": "standard", "total_max_attempts": 3})
+
+
 class EcsProvider:
     name = "ecs"
 
@@ -49,11 +56,8 @@ class EcsProvider:
 
     def _client(self, service: str) -> Any:
         import boto3
-        from botocore.config import Config
 
-        # Few SDK retries: the workflow's own Retry waits out throttling without holding a Lambda.
-        return boto3.client(service, region_name=self.settings.region,
-                            config=Config(retries={"mode": "standard", "max_attempts": 3}))
+        return boto3.client(service, region_name=self.settings.region, config=client_config())
 
     # -- what the target offers -------------------------------------------------------------------
     def capabilities(self) -> Capabilities:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -89,8 +90,8 @@ class EcsAgent:
 
     # -- one service ------------------------------------------------------------------------------
     def _reconcile(self, backend: Any, region: str, service: Any) -> None:
-        deployment = service.deployments[0] if service.deployments else {"id": ""}
         wanted_definition = backend.describe_task_definition(service.task_definition).arn if service.task_definition else None
+        deployment = self._deployment(service, wanted_definition)
         tasks = [t for t in list(backend.tasks.get(service.cluster_name, {}).values()) if t.group == f"service:{service.name}"]
         live = [t for t in tasks if t.last_status != "STOPPED"]
         wanted = service.status == "ACTIVE" and service.desired_count > 0
@@ -110,6 +111,21 @@ class EcsAgent:
         service.running_count, service.pending_count = len(running), len(live) - len(running)
         deployment.update(runningCount=service.running_count, pendingCount=service.pending_count,
                           failedTasks=state.failures)
+
+    def _deployment(self, service: Any, definition_arn: str | None) -> dict:
+        """The service's primary deployment as ECS keeps it. moto gives it a new id on forceNewDeployment, but makes
+        no new one for a new task definition, and keeps a failed rollout's state: a new deployment starts over."""
+        if not service.deployments:
+            return {"id": ""}
+        primary = service.deployments[0]
+        now = datetime.now(timezone.utc)
+        if definition_arn and primary.get("taskDefinition") != definition_arn:
+            primary.update(id=f"ecs-svc/{uuid.uuid4().int % 10**19}", taskDefinition=definition_arn, createdAt=now)
+        if primary["id"] not in self._deployments:
+            self._deployments[primary["id"]] = _Deployment()
+            primary.update(rolloutState="IN_PROGRESS", rolloutStateReason=f"ECS deployment {primary['id']} in progress.",
+                           updatedAt=now)
+        return primary
 
     def _launch(self, backend: Any, region: str, service: Any, deployment: dict) -> None:
         from moto.ecs.models import Task
