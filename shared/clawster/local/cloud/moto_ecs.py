@@ -35,10 +35,7 @@ def install() -> None:
     with _guard:
         if _installed:
             return
-        import moto
-
-        if moto.__version__ != MOTO_VERSION:
-            raise RuntimeError(f"clawster.local.cloud.moto_ecs patches moto {MOTO_VERSION}'s internals, not {moto.__version__}")
+        check_version()
         from moto.ecs.models import EC2ContainerServiceBackend
         from moto.ecs.responses import EC2ContainerServiceResponse
         from moto.moto_api import state_manager
@@ -47,6 +44,13 @@ def install() -> None:
         EC2ContainerServiceBackend.list_tasks = _list_tasks(EC2ContainerServiceBackend.list_tasks)
         EC2ContainerServiceResponse.call_action = _checked(EC2ContainerServiceResponse.call_action)
         _installed = True
+
+
+def check_version() -> None:
+    import moto
+
+    if moto.__version__ != MOTO_VERSION:
+        raise RuntimeError(f"clawster.local.cloud.moto_ecs patches moto {MOTO_VERSION}'s internals, not {moto.__version__}")
 
 
 def inject_fault(action: str, code: str, message: str = "Rate exceeded", times: int = 1, status: int = 400) -> None:
