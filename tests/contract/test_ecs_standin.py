@@ -34,7 +34,8 @@ def raw(world, operation: str, body: bytes) -> tuple[int, dict]:
     """An ECS request sent as bytes, not through the SDK: what a client with a bug would send."""
     request = urllib.request.Request(world.url + "/", data=body, method="POST", headers={
         "Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"{TARGET}.{operation}",
-        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261126/us-east-1/ecs/aws4_request, SignedHeaders=host, Signature=0"})
+        "Authorization": "AWS4-HMAC-SHA256 Credential=local/20261126/us-east-1/ecs/aws4_request, SignedHeaders=host, "
+                         "Signature=0"})
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, json.loads(answer.read() or b"{}")
@@ -52,7 +53,7 @@ def good_definition(**changes) -> dict:
     (json.dumps({"family": "shape-check"}).encode(), "containerDefinitions"),
     (json.dumps(good_definition(networkMode="bridged")).encode(), "networkMode"),
     (json.dumps(good_definition(memory="16384")).encode(), "512 CPU, 16384 memory"),
-    (json.dumps(good_definition(containerDefinitions=[{"name": "gateway", "image": "x", "essential": "yes"}])).encode(), "essential"),
+    (json.dumps(good_definition(containerDefinitions=[{"name": "gw", "image": "x", "essential": "yes"}])).encode(), "essential"),
     (json.dumps(good_definition(colour="blue")).encode(), "colour"),
     (json.dumps(good_definition(volumes=[{"name": "state", "efsVolumeConfiguration": {
         "fileSystemId": "fs-12345678", "authorizationConfig": {"accessPointId": "fsap-1", "iam": "ENABLED"}}}])).encode(),

@@ -235,8 +235,9 @@ class EcsProvider:
             endpoint = self._endpoint_of(bot_id, task)
             if task.get("lastStatus") == "RUNNING" and task.get("healthStatus") == "HEALTHY":
                 return GatewayStatus(bot_id, GatewayState.RUNNING, version, endpoint)
+            health = task.get("healthStatus", "UNKNOWN")
             return GatewayStatus(bot_id, GatewayState.STARTING, version, endpoint,
-                                 detail=f"task {_id(task)} is {task.get('lastStatus')}, health {task.get('healthStatus', 'UNKNOWN')}")
+                                 detail=f"task {_id(task)} is {task.get('lastStatus')}, health {health}")
         primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
         failed = [t for t in tasks if t.get("stopCode") in FAILED_STOP_CODES and t.get("startedBy") == primary.get("id")]
         if primary.get("rolloutState") == "FAILED" or failed:
@@ -302,7 +303,8 @@ class EcsProvider:
 
     def _role(self, bot_id: str, secret_arns: list[str], access_point_arn: str, log_group_arn: str) -> str:
         name, what = shapes.name(bot_id), f"the IAM role of bot {bot_id}"
-        extra = {"PermissionsBoundary": self.settings.role_permissions_boundary} if self.settings.role_permissions_boundary else {}
+        boundary = self.settings.role_permissions_boundary
+        extra = {"PermissionsBoundary": boundary} if boundary else {}
         call(what, lambda: self.iam.create_role(
             RoleName=name, Path="/clawster/", AssumeRolePolicyDocument=json.dumps(shapes.TRUST_POLICY),
             Description=f"Clawster gateway of bot {bot_id}: its own secrets, logs and EFS access point only",

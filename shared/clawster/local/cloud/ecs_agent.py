@@ -97,7 +97,8 @@ class EcsAgent:
         wanted = service.status == "ACTIVE" and service.desired_count > 0
         for task in live:
             if not wanted:
-                self._stop_task(task, "ServiceSchedulerInitiated", f"Scaling activity initiated by (deployment {deployment['id']})")
+                self._stop_task(task, "ServiceSchedulerInitiated",
+                                f"Scaling activity initiated by (deployment {deployment['id']})")
             elif task.started_by != deployment["id"] or task.task_definition_arn != wanted_definition:
                 self._stop_task(task, "ServiceSchedulerInitiated", f"Task replaced by deployment {deployment['id']}")
             else:
