@@ -115,6 +115,7 @@ FUNCTIONS: tuple[Function, ...] = (
             ("GET", "/openapi.json", "openapi.read"),
             ("GET", "/swagger", "openapi.read"),
             ("GET", "/templates", "template.list"),
+            ("GET", "/targets", "target.list"),
         ),
     ),
     Function(

@@ -28,7 +28,7 @@ from clawster.api.models import (
 )
 from clawster.domain.bots import BotAction, BotStatus
 from clawster.domain.errors import ValidationFailed
-from clawster.services import bots, logs
+from clawster.services import bots, logs, targets
 from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import (
     BODY,
@@ -65,6 +65,7 @@ PREFIX = "/workspaces/<workspace_id>"
 
 def _out(bot) -> BotOut:
     out = BotOut.model_validate(bot.public())
+    out.cost_estimate = targets.cost_estimate(bot.target, out.target_settings)
     out.policy_warnings = getattr(bot, "policy_warnings", None)  # a deploy's WARNING findings, not stored
     return out
 
@@ -85,6 +86,7 @@ def create_bot(workspace_id: str, fleet_id: str, body: BotCreate,
     def create():
         bot = bots.create(app.context["access"], fleet_id, name=body.name, template_id=body.template_id,
                           config=body.config, tags=body.tags, target=body.target.value if body.target else None,
+                          target_settings=body.target_settings,
                           ready_timeout_s=body.ready_timeout_s, openclaw_version=body.openclaw_version)
         return 201, _out(bot), bot.version  # with a target: the WARNING findings of the policy packs
 

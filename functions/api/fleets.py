@@ -35,7 +35,7 @@ def _out(fleet) -> FleetOut:
 @app.post("/workspaces/<workspace_id>/fleets", responses=documented(201, errors=CREATE), tags=["fleets"])
 def create_fleet(workspace_id: str, body: FleetCreate, idempotency_key: IdempotencyKey = None) -> Response[FleetOut]:
     def create():
-        fleet = fleets.create(app.context["access"], **body.model_dump())
+        fleet = fleets.create(app.context["access"], **body.model_dump(mode="json"))
         return 201, _out(fleet), fleet.version
 
     return once(app, idempotency_key, body, create)
@@ -55,7 +55,7 @@ def get_fleet(workspace_id: str, fleet_id: str) -> Response[FleetOut]:
 
 @app.patch("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(200, errors=EDIT), tags=["fleets"])
 def update_fleet(workspace_id: str, fleet_id: str, body: FleetUpdate, if_match: IfMatch = None) -> Response[FleetOut]:
-    changes = body.model_dump(exclude_unset=True, exclude_none=True)
+    changes = body.model_dump(mode="json", exclude_unset=True, exclude_none=True)
     fleet = fleets.update(app.context["access"], fleet_id, expected_version=require_if_match(if_match), changes=changes)
     return respond(200, _out(fleet), fleet.version)
 

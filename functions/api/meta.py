@@ -1,11 +1,11 @@
-"""Health, the OpenAPI document and its Swagger UI page, and the built-in templates."""
+"""Health, the OpenAPI document and its Swagger UI page, the built-in templates and the compute targets."""
 
 from __future__ import annotations
 
 from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from clawster.api.models import Health, TemplateList, TemplateOut
+from clawster.api.models import Health, TargetList, TemplateList, TemplateOut
 from clawster.domain.templates import TEMPLATES
 from functions.api._resolver import TOKEN, create_app, documented, lambda_entry
 
@@ -36,6 +36,15 @@ def swagger() -> Response[str]:
 def list_templates() -> TemplateList:
     return TemplateList(items=[TemplateOut(id=t.id, name=t.name, description=t.description, config=t.config)
                                for t in TEMPLATES.values()])
+
+
+@app.get("/targets", responses=documented(200, errors=TOKEN), tags=["targets"])
+def list_targets() -> TargetList:
+    """Where bots can run: which targets this deployment serves (and why not the others), each one's settings
+    schema, size tiers with an hourly estimate from its price table, and OpenClaw versions."""
+    from clawster.services import targets
+
+    return TargetList(items=targets.listing())
 
 
 handler = lambda_entry(app)

@@ -295,7 +295,7 @@ def record_rollback(state: dict[str, Any], execution: str) -> dict[str, Any]:
 
 # -- helpers ---------------------------------------------------------------------------------------
 def _provider(state: dict[str, Any]):
-    return provider_for(state["target"])
+    return provider_for(state["target"], state.get("target_settings"))
 
 
 def _past_deadline(state: dict[str, Any], what: str, budget_s: float | None = None) -> None:

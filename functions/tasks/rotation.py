@@ -17,6 +17,7 @@ from clawster import secret_store
 from clawster.errors import ClawsterError
 from clawster.services import rotation
 from clawster.services.connectors import revision_config
+from clawster.services.targets import settings_of
 from clawster.services.workflow import DeadlineExceeded
 from functions.tasks.bot_workflow import READY_DEADLINE_S, _reason, _verify, _with_secrets, step
 from layers.providers.base import GatewayState, GatewayUpdate
@@ -43,8 +44,9 @@ def update_batch(state: dict[str, Any], execution: str) -> dict[str, Any]:
         bot = rotation.free_bot(state, bot_id)
         config = revision_config(bot.workspace_id, bot.id, bot.applied_revision_id)
         live = _with_secrets(rotation.pinned(config, connector.references(), new_value), bot.workspace_id)
-        rotation.mark(state, bot_id, "UPDATING", applied_revision_id=bot.applied_revision_id, target=bot.target)
-        provider_for(bot.target).update(bot_id, GatewayUpdate(config=live))
+        rotation.mark(state, bot_id, "UPDATING", applied_revision_id=bot.applied_revision_id, target=bot.target,
+                      target_settings=settings_of(bot))
+        provider_for(bot.target, settings_of(bot)).update(bot_id, GatewayUpdate(config=live))
         rotation.mark(state, bot_id, "UPDATED")
     return state | {"deadline_at": time.time() + state.get("ready_deadline_s", READY_DEADLINE_S), "batch_ok": False}
 
@@ -59,7 +61,7 @@ def check_batch(state: dict[str, Any], execution: str) -> dict[str, Any]:
     for bot_id in state["batches"][state["next"]]:
         if progress[bot_id]["status"] == "VERIFIED":
             continue
-        provider = provider_for(progress[bot_id]["target"])
+        provider = provider_for(progress[bot_id]["target"], progress[bot_id].get("target_settings"))
         status = provider.describe(bot_id)
         if status.state is not GatewayState.RUNNING:
             failure = status.error()
@@ -67,7 +69,8 @@ def check_batch(state: dict[str, Any], execution: str) -> dict[str, Any]:
                 raise failure
             waiting.append(f"{bot_id} {status.state.value}")
             continue
-        verified = _verify({"bot_id": bot_id, "target": progress[bot_id]["target"]})  # the gateway's health call
+        verified = _verify({"bot_id": bot_id, "target": progress[bot_id]["target"],
+                            "target_settings": progress[bot_id].get("target_settings")})  # the gateway's health call
         rotation.record_hash(state, bot_id, verified["applied_config_hash"])  # what drift compares the gateway with
         rotation.mark(state, bot_id, "VERIFIED")
     if waiting:
@@ -98,9 +101,10 @@ def roll_back_rotation(state: dict[str, Any], execution: str) -> dict[str, Any]:
         try:
             config = revision_config(state["workspace_id"], bot_id, progress["applied_revision_id"])
             live = _with_secrets(rotation.pinned(config, connector.references(), old_value), state["workspace_id"])
-            status = provider_for(progress["target"]).update(bot_id, GatewayUpdate(config=live))
+            status = provider_for(progress["target"], progress.get("target_settings")).update(bot_id, GatewayUpdate(config=live))
             if status.state is GatewayState.RUNNING:  # best effort: a restarting gateway's hash drift will see
-                verified = _verify({"bot_id": bot_id, "target": progress["target"]})
+                verified = _verify({"bot_id": bot_id, "target": progress["target"],
+                                    "target_settings": progress.get("target_settings")})
                 rotation.record_hash(state, bot_id, verified["applied_config_hash"])
             rotation.mark(state, bot_id, "ROLLED_BACK")
         except ClawsterError as error:

@@ -25,6 +25,7 @@ MINIMUM_ROLE = {
     ("GET", "/openapi.json"): "PUBLIC",
     ("GET", "/swagger"): "PUBLIC",
     ("GET", "/templates"): "AUTHENTICATED",
+    ("GET", "/targets"): "AUTHENTICATED",
     ("POST", "/workspaces"): "AUTHENTICATED",
     ("GET", "/workspaces"): "AUTHENTICATED",
     ("GET", WS): "VIEWER",

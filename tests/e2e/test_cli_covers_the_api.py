@@ -17,6 +17,7 @@ COMMANDS: dict[tuple[str, str], list[str]] = {
     ("GET", "/health"): ["health"],
     ("GET", "/openapi.json"): ["openapi"],
     ("GET", "/templates"): ["template list"],
+    ("GET", "/targets"): ["target list"],
     ("GET", "/workspaces"): ["workspace list", "whoami"],
     ("POST", "/workspaces"): ["workspace create"],
     ("GET", W): ["workspace get"],

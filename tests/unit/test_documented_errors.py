@@ -17,6 +17,7 @@ EXPECTED = {
     ("GET", "/health"): {429},  # public, no table
     ("GET", "/openapi.json"): {429},  # public, no table
     ("GET", "/templates"): {401, 429},  # token only; templates are built in
+    ("GET", "/targets"): {401, 429},  # token only; the deployment's targets
     ("GET", "/workspaces"): {400, 401, 422, 429},  # token; cursor (400 foreign, 422 limit); reads only memberships
     # token; body (400 not UTF-8, 413, 415, 422); 409 Idempotency-Key in progress; 503 transaction
     ("POST", "/workspaces"): {400, 401, 409, 413, 415, 422, 429, 503},

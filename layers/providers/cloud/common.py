@@ -9,6 +9,7 @@ token_ref names, and the config is what a relaunch starts from.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets as random
 from dataclasses import dataclass
@@ -90,10 +91,8 @@ class BotSecrets:
     def delete(self, bot_id: str) -> None:
         for what in ("token", "config"):
             name = self.name(bot_id, what)
-            try:
-                _aws(lambda: self.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True), name)
-            except GatewayNotFound:
-                pass
+            with contextlib.suppress(GatewayNotFound):  # gone already: a retried delete
+                _aws(lambda name=name: self.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True), name)
 
     def _ensure(self, bot_id: str, what: str, make) -> StoredSecret:
         found = self.find(bot_id, what)

@@ -93,11 +93,19 @@ class MemberList(BaseModel):
 
 # --- fleets ------------------------------------------------------------------------------------
 
+TargetSettings = dict[str, Any]
+TARGET_SETTINGS_DOC = ("Settings of the target, checked against its schema in GET /targets (e.g. region, subnets, "
+                       "project, resource group, size); the deployment's defaults fill the rest")
+
+
 class FleetCreate(Strict):
     name: Name
     environment: Environment = "dev"
     description: Description = ""
     tags: Tags = {}
+    target: Target | None = Field(None, description="Where its bots run when they name no target of their own")
+    target_settings: dict[Target, TargetSettings] | None = Field(
+        None, description="Per target, the defaults of its bots' " + TARGET_SETTINGS_DOC[0].lower() + TARGET_SETTINGS_DOC[1:])
 
 
 class FleetUpdate(Strict):
@@ -105,6 +113,9 @@ class FleetUpdate(Strict):
     environment: Environment | None = None
     description: Description | None = None
     tags: Tags | None = None
+    target: Target | None = None
+    target_settings: dict[Target, TargetSettings] | None = Field(None, description="Replaces the fleet's; bots "
+                                                                 "deployed already keep the settings they run with")
 
     @model_validator(mode="after")
     def _something(self) -> FleetUpdate:
@@ -121,6 +132,8 @@ class FleetOut(BaseModel):
     description: str
     tags: dict[str, str]
     bot_count: int
+    target: str | None = None
+    target_settings: dict[str, TargetSettings] | None = None
     version: int
     created_at: datetime
     updated_at: datetime
@@ -145,6 +158,7 @@ class BotCreate(Strict):
     tags: Tags = {}
     target: Target | None = Field(None, description="Where to run its gateway; given, the bot is provisioned at once "
                                                     "(status CREATING, then RUNNING or ERROR)")
+    target_settings: TargetSettings | None = Field(None, description=TARGET_SETTINGS_DOC + " and the fleet's")
     ready_timeout_s: int | None = Field(None, ge=1, le=3600, description="How long its gateway may take to become "
                                         "healthy each time a workflow starts it, before that workflow fails "
                                         "(default 900 s)")
@@ -199,6 +213,36 @@ class LastWorkflow(Intent):
     ended_at: datetime
 
 
+class TierOut(BaseModel):
+    name: str
+    vcpu: float
+    memory_mb: int
+    description: str = ""
+    hourly_usd: float | None = None  # list price, from the target's price table
+
+
+class TargetOut(BaseModel):
+    name: str
+    description: str
+    available: bool  # this deployment serves it
+    unavailable_reason: str | None = None
+    settings_schema: dict[str, Any] | None = None  # JSON Schema of its target_settings (None: it takes none)
+    size_tiers: list[TierOut] = []
+    openclaw_versions: list[str] = []
+    prices: dict[str, str] | None = None  # the price table's source, date, currency, region and note
+
+
+class TargetList(BaseModel):
+    items: list[TargetOut]
+
+
+class CostEstimate(BaseModel):
+    hourly_usd: float
+    size: str
+    source: str  # the price table's source and date (layers/providers/cloud/prices/)
+    as_of: str
+
+
 class BotOut(BaseModel):
     id: str
     workspace_id: str
@@ -211,6 +255,8 @@ class BotOut(BaseModel):
     applied_revision_id: str | None = None
     applied_config_hash: str | None = None  # the gateway's own hash of the config it runs
     target: str | None = None  # where its gateway runs; None until deployed
+    target_settings: dict[str, Any] | None = None  # the target's settings it was deployed with
+    cost_estimate: CostEstimate | None = None  # what its gateway's size costs an hour on its target
     openclaw_version: str | None = None
     status_reason: str | None = None  # why it is in ERROR, or why it was rolled back
     ready_timeout_s: int | None = None  # its bound on a gateway start (None: the default, 900 s)

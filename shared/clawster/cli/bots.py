@@ -10,7 +10,20 @@ import typer
 
 from clawster.cli.exits import CliError, ExitCode
 from clawster.cli.output import col, show_fields, show_item, show_message, show_page, table
-from clawster.cli.params import All, ConfigFile, Cursor, IfMatch, Limit, Tags, Workspace, changes, json_file, tags
+from clawster.cli.params import (
+    All,
+    ConfigFile,
+    Cursor,
+    IfMatch,
+    Limit,
+    Tags,
+    TargetSettings,
+    Workspace,
+    changes,
+    json_file,
+    tags,
+    target_settings,
+)
 from clawster.cli.session import connect, output
 from clawster.cli.watch import Stream, follow, post_followed
 from clawster.domain.bots import BotAction
@@ -49,8 +62,9 @@ Wait = Annotated[bool, typer.Option("--wait/--no-wait", help="Follow the workflo
                                                               "stderr), or return at once with what was accepted.")]
 Timeout = Annotated[float, typer.Option("--timeout", min=1, help="Seconds to wait before giving up (the workflow goes on).")]
 TargetOption = Annotated[str | None, typer.Option(
-    "--target", help="Where its gateway runs: 'local' (a real OpenClaw gateway on this machine) or 'none' (only "
-                     "recorded, PENDING). Default: local when the API is the dev stack `make dev` runs (the one its "
+    "--target", help="Where its gateway runs: 'local' (a real OpenClaw gateway on this machine), a cloud target "
+                     "('ecs', 'cloudrun', 'aci': `clawster target list`) or 'none' (only recorded, PENDING). Default: local "
+                     "when the API is the dev stack `make dev` runs (the one its "
                      "stack file, stack.json, names), else none.")]
 
 
@@ -59,6 +73,7 @@ def bot_create(name: str, fleet: Fleet,
                template: Annotated[str | None, typer.Option(help="Built-in template id (clawster template list)")]
                = None,
                config_file: ConfigFile = None, tag: Tags = None, target: TargetOption = None,
+               target_setting: TargetSettings = None,
                openclaw_version: Annotated[str | None, typer.Option(help="The OpenClaw version to provision "
                                                                      "(default: the target's newest)")] = None,
                ready_timeout: Annotated[int | None, typer.Option(help="Seconds its gateway may take to become "
@@ -76,6 +91,8 @@ def bot_create(name: str, fleet: Fleet,
     chosen = target if target is not None else ("local" if conn.local else "none")
     if chosen != "none":
         body["target"] = chosen
+    if target_setting:
+        body["target_settings"] = target_settings(target_setting)
     if openclaw_version:
         body["openclaw_version"] = openclaw_version
     if ready_timeout is not None:

@@ -13,6 +13,23 @@ from clawster.cli.session import connect, output
 
 template_app = typer.Typer(help="Built-in bot templates", no_args_is_help=True)
 TEMPLATE = [col("ID"), col("NAME"), col("DESCRIPTION")]
+target_app = typer.Typer(help="Where bots can run", no_args_is_help=True)
+TARGET = [col("NAME"), col("AVAILABLE"), col("SIZES", "sizes"), col("VERSIONS", "versions"), col("DESCRIPTION")]
+
+
+@target_app.command("list")
+def target_list() -> None:
+    """The compute targets: which this deployment serves, their size tiers with an hourly estimate, their OpenClaw
+    versions (-o json shows each one's settings schema and price table)."""
+    page = connect().api.get("/targets")
+    if output() == "table":
+        for item in page["items"]:
+            item["sizes"] = ", ".join(f"{t['name']} ${t['hourly_usd']}/h" if t.get("hourly_usd") is not None
+                                      else t["name"] for t in item.get("size_tiers") or [])
+            item["versions"] = ", ".join(item.get("openclaw_versions") or [])
+            if not item["available"]:
+                item["available"] = f"no: {item['unavailable_reason']}"
+    show_page(page, output(), TARGET, "targets")
 
 
 @template_app.command("list")

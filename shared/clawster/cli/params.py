@@ -31,6 +31,21 @@ def tags(values: list[str] | None) -> dict[str, str]:
     return parsed
 
 
+TargetSettings = Annotated[list[str] | None, typer.Option(
+    "--target-setting", help="key=value of the target's settings (GET /targets lists them); a JSON value is read as "
+                             "JSON (e.g. subnets='[\"subnet-0abc...\"]', size=medium); repeat for several.")]
+
+
+def target_settings(values: list[str] | None) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for key, raw in tags(values).items():
+        try:
+            parsed[key] = json.loads(raw)
+        except ValueError:
+            parsed[key] = raw  # a plain string (a region, a project id)
+    return parsed
+
+
 def json_file(path: Path) -> Any:
     try:
         return json.loads(path.read_text())

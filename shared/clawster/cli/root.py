@@ -26,7 +26,8 @@ app = typer.Typer(
     epilog=epilog(), no_args_is_help=True, pretty_exceptions_enable=False,
 )
 for name, group in (("workspace", workspace_app), ("member", member_app), ("fleet", fleet_app), ("bot", bot_app),
-                    ("revision", revision_app), ("template", meta.template_app), ("audit", audit_app),
+                    ("revision", revision_app), ("template", meta.template_app), ("target", meta.target_app),
+                    ("audit", audit_app),
                     ("policy", policy_app), ("profile", profile_app), ("overlay", overlay_app),
                     ("config", config_app), ("drift", drift_app), ("connector", connector_app),
                     ("rollout", rollout_app)):

@@ -103,9 +103,12 @@ def intent_deadline(action: Workflow, requested_at: datetime, ready_deadline_s: 
 
 
 class Target(StrEnum):
-    """Where a bot's gateway can run. The cloud targets come with their providers."""
+    """Where a bot's gateway can run (GET /targets says which this deployment serves, with their settings)."""
 
     LOCAL = "local"
+    ECS = "ecs"  # AWS ECS on Fargate, state on EFS
+    CLOUDRUN = "cloudrun"  # GCP Cloud Run, state on Cloud Storage
+    ACI = "aci"  # Azure Container Instances, state on Azure Files
 
 
 def allowed_actions(status: str) -> list[str]:

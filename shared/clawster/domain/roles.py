@@ -29,6 +29,7 @@ PERMISSIONS: dict[str, str | Role] = {
     "health.read": PUBLIC,
     "openapi.read": PUBLIC,
     "template.list": AUTHENTICATED,
+    "target.list": AUTHENTICATED,
     "workspace.create": AUTHENTICATED,
     "workspace.list": AUTHENTICATED,
     "workspace.read": Role.VIEWER,

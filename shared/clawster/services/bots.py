@@ -11,7 +11,7 @@ from clawster.domain import config_policy
 from clawster.domain.bots import INITIAL_STATUS, BotAction, Workflow, begin, intent_deadline
 from clawster.domain.diff import config_diff
 from clawster.domain.errors import Conflict, InvalidState, NotFound, ValidationFailed
-from clawster.services import audit, executions, names, policy_packs
+from clawster.services import audit, executions, names, policy_packs, targets
 from clawster.services import layers as config_layers
 from clawster.services.context import Access
 from clawster.services.fleets import fleet_not_found
@@ -45,15 +45,20 @@ def _resolved(access: Access, bot: Bot, fleet: Fleet, number: int, source: str, 
 
 def create(access: Access, fleet_id: str, *, name: str, template_id: str | None,
            config: dict[str, Any] | None, tags: dict[str, str], target: str | None = None,
-           ready_timeout_s: int | None = None, openclaw_version: str | None = None) -> Bot:
+           ready_timeout_s: int | None = None, openclaw_version: str | None = None,
+           target_settings: dict[str, Any] | None = None) -> Bot:
     """A new bot and its first revision. With a target it is provisioned at once: created CREATING and
     owned by its provision request in the same transaction, then the workflow starts. If the workflow
     cannot start, the bot stays, PENDING with the reason, and `provision` retries it."""
     fleet = get_fleet(access, fleet_id)
+    if target_settings and not target:
+        raise ValidationFailed("target_settings", "settings belong to a target: name the target too")
+    settings = targets.settings_for(target, _fleet_settings(fleet, target), target_settings) if target else None
     bot = Bot.new(workspace_id=access.workspace_id, fleet_id=fleet.id, name=name, status=INITIAL_STATUS.value,
                   tags=tags, template_id=template_id, desired_revision_id="", revision_count=1,
                   override=config_policy.check_layer(config or {}, workspace_id=access.workspace_id),
-                  openclaw_version=None if target else openclaw_version)  # without a target: for its provision
+                  openclaw_version=None if target else openclaw_version,  # without a target: for its provision
+                  target_settings=settings)
     revision = _resolved(access, bot, fleet, 1, "template" if template_id else "raw", target=target,
                          openclaw_version=openclaw_version)
     if target and openclaw_version:
@@ -279,9 +284,13 @@ def request_intent(access: Access, bot_id: str, action: BotAction) -> Bot:
     """Start a lifecycle workflow on the bot (202): it is CREATING or RECONCILING until the workflow ends."""
     bot = get(access, bot_id)
     if action is BotAction.PROVISION and not bot.target:
-        # The request is valid; the bot's state refuses it (no target): a conflict, not a 422.
-        raise InvalidState("this bot has no target to provision on; create it with one",
-                           {"errors": [{"field": "target", "reason": "the bot has no target"}]})
+        fleet = get_fleet(access, bot.fleet_id)
+        if not fleet.target:
+            # The request is valid; the bot's state refuses it (no target): a conflict, not a 422.
+            raise InvalidState("this bot has no target to provision on; create it with one, or give its fleet one",
+                               {"errors": [{"field": "target", "reason": "neither the bot nor its fleet has a target"}]})
+        bot.target = fleet.target  # provisioned where its fleet's bots run, with the fleet's settings for it
+        bot.target_settings = targets.settings_for(fleet.target, _fleet_settings(fleet, fleet.target), None)
     extra = None
     starts_pending = action in (BotAction.START, BotAction.RESUME, BotAction.RESTART) and \
         bot.applied_revision_id not in (None, bot.desired_revision_id)  # the workflow applies it: a deploy
@@ -344,7 +353,7 @@ def launch(access: Access, bot: Bot, action: Workflow, *, extra: dict[str, Any] 
     caller gets a 503."""
     before, expected, previous = _audit_view(bot), bot.version, bot.status
     request_id, start = _own(access, bot, action, bot.target, extra)
-    change = Change().edit(bot, ["intent", "status", "target"], expected_version=expected,
+    change = Change().edit(bot, ["intent", "status", "target", "target_settings"], expected_version=expected,
                            stale_error=lambda: stale("bot", bot.id))
     change.audit(audit.event(access, f"bot/{bot.id}", before, _audit_view(bot), action=f"bot.{action.value}"))
     change.commit()
@@ -386,7 +395,8 @@ def _own(access: Access, bot: Bot, action: Workflow, target: str | None,
                   **({"extra": extra} if extra else {})}  # kept so a resumed workflow gets the same input
     bot.status, bot.target, bot.status_reason = working.value, target, None
     state = {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": request_id,
-             "fleet_id": bot.fleet_id, "action": action.value, "target": target, **(extra or {})}
+             "fleet_id": bot.fleet_id, "action": action.value, "target": target,
+             **_settings_input(bot), **(extra or {})}
     return request_id, lambda: executions.start(machine_arn, request_id, state)
 
 
@@ -394,7 +404,18 @@ def workflow_input(bot: Bot) -> dict[str, Any]:
     """The input of the workflow the bot's intent names, as `_own` gave it: what resumes or drives it again."""
     intent = bot.intent.as_dict()
     return {"bot_id": bot.id, "workspace_id": bot.workspace_id, "request_id": intent["id"], "fleet_id": bot.fleet_id,
-            "action": intent["action"], "target": bot.target, **(intent.get("extra") or {})}
+            "action": intent["action"], "target": bot.target, **_settings_input(bot), **(intent.get("extra") or {})}
+
+
+def _settings_input(bot: Bot) -> dict[str, Any]:
+    """The target settings a workflow's provider is built with, when the bot's target has any."""
+    settings = targets.settings_of(bot)
+    return {"target_settings": settings} if settings else {}
+
+
+def _fleet_settings(fleet: Fleet, target: str) -> dict[str, Any] | None:
+    stored = fleet.target_settings.as_dict() if fleet.target_settings is not None else {}
+    return stored.get(target)
 
 
 def _version_of(extra: dict[str, Any] | None) -> dict[str, str]:

@@ -306,6 +306,8 @@ def _rules_of(workspace_id: str, scope: str, owner_id: str) -> dict[str, str]:
         return {}
 
 
-def gateway_live(provider_for: Callable[[str], Any], bot: Bot) -> Any:
+def gateway_live(provider_for: Callable[..., Any], bot: Bot) -> Any:
     """The bot's gateway's live config, through its provider."""
-    return provider_for(bot.target).live_config(bot.id)
+    from clawster.services.targets import settings_of
+
+    return provider_for(bot.target, settings_of(bot)).live_config(bot.id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from clawster.domain.errors import Conflict, NotFound
-from clawster.services import audit, names
+from clawster.services import audit, names, targets
 from clawster.services.access import workspace_not_found
 from clawster.services.context import Access
 from clawster.services.workspaces import check_version, stale
@@ -19,6 +19,7 @@ def fleet_not_found(fleet_id: str) -> NotFound:
 
 
 def create(access: Access, **fields: Any) -> Fleet:
+    targets.check_fleet_settings(fields.get("target_settings"))
     fleet = Fleet.new(workspace_id=access.workspace_id, **fields)
     change = audit.audited(access, f"fleet/{fleet.id}", None, fleet.public())
     change.create(fleet, exists_error=lambda: Conflict("fleet id collision"))
@@ -49,6 +50,7 @@ def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[lis
 def update(access: Access, fleet_id: str, *, expected_version: int, changes: dict[str, Any]) -> Fleet:
     fleet = get(access, fleet_id)
     check_version("fleet", fleet_id, fleet.version, expected_version)
+    targets.check_fleet_settings(changes.get("target_settings"))
     before, old_name = fleet.public(), NameClaim.of_fleet(fleet)
     for field, value in changes.items():
         setattr(fleet, field, value)

@@ -158,17 +158,18 @@ def _view(bot: Bot) -> dict[str, Any]:
     return json.loads(json.dumps(bot.public(), default=str))
 
 
-def gateway_health(provider_for: Callable[[str], Any], bot: Bot, timeout_s: float = HEALTH_TIMEOUT_S) -> Health:
+def gateway_health(provider_for: Callable[..., Any], bot: Bot, timeout_s: float = HEALTH_TIMEOUT_S) -> Health:
     """The provider's view of the bot's gateway, then the gateway's own `health` (admin RPC, `timeout_s`)."""
     from clawster.gateway.client import GatewayClient
     from clawster.gateway.errors import GatewayError
     from clawster.gateway.http_rpc import AdminRpcTransport
     from clawster.secrets import resolve
+    from clawster.services.targets import settings_of
     from layers.providers.base import GatewayState
     from layers.providers.errors import GatewayNotFound, ProviderError
 
     try:
-        provider = provider_for(bot.target)
+        provider = provider_for(bot.target, settings_of(bot))
         status = provider.describe(bot.id)
     except GatewayNotFound:
         return Health(False, f"the {bot.target} provider has no gateway for this bot")

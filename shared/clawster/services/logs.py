@@ -13,8 +13,8 @@ from typing import Any
 from clawster.domain.errors import InvalidState
 from clawster.services import bots
 from clawster.services.context import Access
+from clawster.services.targets import provider_of
 from layers.providers.errors import GatewayNotFound
-from layers.providers.registry import provider_for
 
 
 def gateway_logs(access: Access, bot_id: str, *, cursor: int | None, limit: int) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def gateway_logs(access: Access, bot_id: str, *, cursor: int | None, limit: int)
     if not bot.target:
         raise _no_gateway(bot.id, bot.status, "it was never deployed to a target (provision it first)")
     try:
-        chunk = provider_for(bot.target).logs(bot.id, cursor, limit)
+        chunk = provider_of(bot).logs(bot.id, cursor, limit)
     except GatewayNotFound:
         raise _no_gateway(bot.id, bot.status, f"it has no gateway on target {bot.target}") from None
     return {"bot_id": bot.id, "status": bot.status, "lines": chunk.lines, "cursor": chunk.cursor}

@@ -418,12 +418,12 @@ def _verify_in_time(item: RolloutBot, bot: Bot) -> None:
 
 def _starting(bot: Bot) -> bool:
     """Is the bot's gateway coming back (its provider says STARTING: a supervisor restarting it)?"""
+    from clawster.services.targets import provider_of
     from layers.providers.base import GatewayState
     from layers.providers.errors import ProviderError
-    from layers.providers.registry import provider_for
 
     try:
-        return provider_for(str(bot.target)).describe(bot.id).state is GatewayState.STARTING
+        return provider_of(bot).describe(bot.id).state is GatewayState.STARTING
     except (ProviderError, ClawsterError):
         return False
 
@@ -512,11 +512,11 @@ class GateReader:
         from clawster.gateway.errors import GatewayError
         from clawster.gateway.http_rpc import AdminRpcTransport
         from clawster.secrets import resolve
+        from clawster.services.targets import provider_of
         from layers.providers.errors import ProviderError
-        from layers.providers.registry import provider_for
 
         try:
-            endpoint = provider_for(str(bot.target)).endpoint(bot.id)
+            endpoint = provider_of(bot).endpoint(bot.id)
             with GatewayClient(AdminRpcTransport(endpoint.http_url, resolve(endpoint.token_ref), timeout_s=3.0)) as client:
                 return getattr(client, method)(**params)
         except (GatewayError, ProviderError):

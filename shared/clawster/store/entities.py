@@ -193,6 +193,8 @@ class Fleet(Mutable):
     description = UnicodeAttribute(default="")
     tags = MapAttribute(default=dict)
     bot_count = NumberAttribute(default=0)
+    target = UnicodeAttribute(null=True)  # where its bots run when they name no target of their own
+    target_settings = MapAttribute(null=True)  # {target: settings}: its bots' defaults per target (no secrets: references)
 
     @classmethod
     def new(cls, *, workspace_id: str, **fields: Any) -> Fleet:
@@ -228,7 +230,8 @@ class Bot(Mutable):
     applied_revision_id = UnicodeAttribute(null=True)
     revision_count = NumberAttribute(default=1)
     intent = MapAttribute(null=True)  # the request that owns the bot while its workflow runs
-    target = UnicodeAttribute(null=True)  # where its gateway runs ("local", later the clouds); None: not deployed
+    target = UnicodeAttribute(null=True)  # where its gateway runs ("local", "ecs", "cloudrun", "aci"); None: not deployed
+    target_settings = MapAttribute(null=True)  # the target's settings, pinned when it was deployed (where it runs)
     status_reason = UnicodeAttribute(null=True)  # why it is in ERROR (or was rolled back)
     applied_config_hash = UnicodeAttribute(null=True)  # the gateway's own hash of the config it runs
     openclaw_version = UnicodeAttribute(null=True)  # what the gateway runs, as its provider reports (before a
