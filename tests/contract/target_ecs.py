@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 
+from clawster.local.cloud import moto_ecs
 from clawster.local.cloud.container_host import ContainerHost
 from clawster.local.cloud.ecs_agent import EcsAgent
 from clawster.local.moto_server import MotoServer
@@ -74,7 +75,18 @@ def ecs_world(tmp_path, host: ContainerHost, *, interval_s: float = 0.2) -> Iter
 
 
 @contextlib.contextmanager
-def running(tmp_path, host: ContainerHost) -> Iterator[EcsProvider]:
-    """The contract suite's hook: a configured ECS provider over moto and the ECS agent."""
+def running(tmp_path, host: ContainerHost) -> Iterator[tuple[EcsProvider, Callable[[str], None]]]:
+    """The contract suite's hook: a configured ECS provider over moto and the ECS agent, and how to make ECS refuse
+    the next create: "throttle" (ThrottlingException on every attempt the SDK makes) or "invalid"."""
+
+    def fail_next(kind: str) -> None:
+        if kind == "throttle":
+            moto_ecs.inject_fault("DescribeServices", "ThrottlingException", "Rate exceeded", times=3)
+        else:
+            moto_ecs.inject_fault("CreateService", "InvalidParameterException", "subnets can not be empty.")
+
     with ecs_world(tmp_path, host) as world:
-        yield world.provider
+        try:
+            yield world.provider, fail_next
+        finally:
+            moto_ecs.clear_faults()

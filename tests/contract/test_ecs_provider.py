@@ -201,7 +201,7 @@ def test_update_version_and_size_make_a_new_revision_once(world):
     # Then a second revision runs the 2026.9.5 image with 1 vCPU / 4 GB
     assert status.openclaw_version == "2026.9.5"
     definition = ecs.describe_task_definition(taskDefinition=f"clawster-gw-{bot}")["taskDefinition"]
-    assert (definition["revision"], definition["cpu"], definition["memory"]) == (2, "1024", "4096")
+    assert (definition["revision"], definition["cpu"], definition["memory"]) == (2, "2048", "4096")
     assert definition["containerDefinitions"][0]["image"] == "clawster-gateway:2026.9.5"
     until("a task of revision 2 serving", lambda: [t for t in tasks(world, bot) if t["taskDefinitionArn"].endswith(":2")
                                                    and t.get("healthStatus") == "HEALTHY"])
@@ -316,4 +316,50 @@ def test_an_image_that_cannot_be_pulled_fails_and_trips_the_circuit_breaker(tmp_
         # When it is set back to a version that exists, it runs again
         world.provider.update(bot, GatewayUpdate(openclaw_version="2026.9.6"))
         assert running(world, bot).openclaw_version == "2026.9.6"
+    host.close()
+
+
+def _provider(world, **settings):
+    from layers.providers.ecs import EcsProvider
+
+    return EcsProvider(world.settings.model_copy(update=settings), ecs=world.client("ecs"), efs=world.client("efs"),
+                       iam=world.client("iam"), logs=world.client("logs"), secretsmanager=world.client("secretsmanager"))
+
+
+def test_the_bots_size_comes_from_its_target_settings(world):
+    # Given target settings naming the medium size, and a spec that names none (the default)
+    bot = new_bot()
+    _provider(world, size="medium").create(GatewaySpec(bot, {}))
+    # Then its task has medium's 2 vCPU and 4 GB
+    definition = world.client("ecs").describe_task_definition(taskDefinition=f"clawster-gw-{bot}")["taskDefinition"]
+    assert (definition["cpu"], definition["memory"]) == ("2048", "4096")
+
+
+def test_delete_wipes_the_state_where_the_function_mounts_it_once_the_task_stopped(tmp_path):
+    from layers.providers.errors import ProviderBusy
+
+    # Given a deployment whose deprovisioning function mounts the file system's /bots, and an agent run by hand
+    mount = tmp_path / "efs-bots"
+    host = ContainerHost(tmp_path / "host", FakeLauncher(), supervise_interval_s=0.1)
+    with ecs_world(tmp_path, host, interval_s=3600) as world:
+        from clawster.local.cloud.ecs_agent import EcsAgent
+
+        agent = EcsAgent(host, clusters={world.settings.cluster}, interval_s=3600)
+        provider = _provider(world, state_mount=str(mount))
+        bot = new_bot()
+        provider.create(GatewaySpec(bot, {}))
+        until("RUNNING", lambda: agent.reconcile_once() or provider.describe(bot).state is GatewayState.RUNNING)
+        (mount / bot / "state").mkdir(parents=True)
+        (mount / bot / "state" / "sessions.db").write_text("private")
+        # When it is deleted while its task still runs: retryable, and the state is not touched yet
+        with pytest.raises(ProviderBusy):
+            provider.delete(bot)
+        assert (mount / bot / "state" / "sessions.db").exists()
+        # Then once the task stopped, the retried delete wipes the bot's directory, and only it
+        (mount / "another-bot").mkdir()
+        agent.reconcile_once()
+        provider.delete(bot)
+        assert sorted(p.name for p in mount.iterdir()) == ["another-bot"]
+        provider.delete(bot)
+        agent.close()
     host.close()

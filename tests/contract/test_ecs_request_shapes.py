@@ -50,7 +50,7 @@ def test_the_task_definition_is_the_one_written_by_hand(recorded):
         "executionRoleArn": role,
         "networkMode": "awsvpc",
         "requiresCompatibilities": ["FARGATE"],
-        "cpu": "512",
+        "cpu": "1024",
         "memory": "2048",
         "runtimePlatform": {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"},
         "containerDefinitions": [{

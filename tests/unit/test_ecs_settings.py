@@ -27,7 +27,7 @@ def test_settings_default_to_the_deployments_environment(deployment):
     settings = Settings.model_validate({})
     # Then they are the deployment's
     assert (settings.region, settings.cluster, settings.subnets, settings.security_groups, settings.file_system_id) == (
-        "eu-west-1", "clawster", ["subnet-0a1b2c3d", "subnet-0e0f1a2b"], ["sg-0123abcd"], "fs-0123abcd")
+        None, "clawster", ["subnet-0a1b2c3d", "subnet-0e0f1a2b"], ["sg-0123abcd"], "fs-0123abcd")
     assert settings.image_repository == ENV["CLAWSTER_GATEWAY_IMAGE"]
     assert settings.assign_public_ip is False and settings.log_retention_days == 30
     # and a fleet's own override them
@@ -60,10 +60,10 @@ def test_configured_names_what_the_deployment_lacks(monkeypatch):
 
 
 def test_size_tiers_are_fargate_sizes_with_prices_from_the_table():
-    # Fargate pairs (0.5 vCPU: 1-4 GB, 1 vCPU: 2-8 GB, 2 vCPU: 4-16 GB); price = vCPU x 0.04048 + GB x 0.004445
-    assert [(t.name, t.vcpu, t.memory_mb) for t in SIZE_TIERS] == [("small", 0.5, 2048), ("medium", 1.0, 4096),
-                                                                    ("large", 2.0, 8192)]
-    assert [t.hourly_usd for t in SIZE_TIERS] == [0.0291, 0.0583, 0.1165]
+    # Fargate pairs (1 vCPU: 2-8 GB, 2 vCPU: 4-16 GB, 4 vCPU: 8-30 GB); price = vCPU x 0.04048 + GB x 0.004445
+    assert [(t.name, t.vcpu, t.memory_mb) for t in SIZE_TIERS] == [("small", 1, 2048), ("medium", 2, 4096),
+                                                                    ("large", 4, 8192)]
+    assert [t.hourly_usd for t in SIZE_TIERS] == [0.0494, 0.0987, 0.1975]
 
 
 def _refusal(code: str) -> ClientError:

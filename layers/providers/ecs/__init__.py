@@ -9,11 +9,20 @@ aws.py: AWS's answers as typed errors. The local stack runs it on moto with claw
 
 from __future__ import annotations
 
+from typing import Any
+
+from pydantic import BaseModel
+
 from .provider import EcsProvider
 from .settings import SIZE_TIERS, Settings, configured
 
 __all__ = ["SIZE_TIERS", "EcsProvider", "Settings", "configured", "provider"]
 
 
-def provider(settings: Settings) -> EcsProvider:
+def provider(settings: BaseModel | dict[str, Any]) -> EcsProvider:
+    """The provider for target settings the registry merged and checked (cloud/targets.py EcsSettings), completed
+    with what only the adapter takes from the deployment."""
+    if not isinstance(settings, Settings):
+        given = settings.model_dump(exclude_none=True) if isinstance(settings, BaseModel) else settings
+        settings = Settings.model_validate(given)
     return EcsProvider(settings)

@@ -10,6 +10,8 @@ task: ECS's scheduler starts it and describe() reads where it is. Every call can
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 from typing import Any
 
 from ..base import (
@@ -31,6 +33,7 @@ from . import shapes
 from .aws import call
 from .settings import SIZE_TIERS, Settings
 
+DEFAULT_SIZE = GatewaySpec.__dataclass_fields__["size"].default
 CONFIG_EXIT = 78  # the entrypoint's and openclaw's exit code for a config they refuse
 FAILED_STOP_CODES = ("TaskFailedToStart", "EssentialContainerExited")
 
@@ -50,6 +53,7 @@ class EcsProvider:
         self.settings = settings
         self.ecs, self.efs, self.iam, self.logs_client = (ecs or self._client("ecs"), efs or self._client("efs"),
                                                           iam or self._client("iam"), logs or self._client("logs"))
+        self.region = settings.region or self.ecs.meta.region_name  # the control plane's own by default
         self.secrets = BotSecrets(secretsmanager or self._client("secretsmanager"))
         self.backups = ConfigBackups(self.secrets)
         self._definitions: dict[str, dict] = {}  # task definition ARN -> definition: revisions never change
@@ -74,8 +78,9 @@ class EcsProvider:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def create(self, spec: GatewaySpec) -> GatewayStatus:
-        tier = self._checked(spec.bot_id, spec.openclaw_version, spec.size)
-        spec_digest = shapes.digest({"bot": spec.bot_id, "version": spec.openclaw_version, "size": spec.size,
+        size = self.settings.size if spec.size == DEFAULT_SIZE else spec.size  # the bot's target settings name it
+        tier = self._checked(spec.bot_id, spec.openclaw_version, size)
+        spec_digest = shapes.digest({"bot": spec.bot_id, "version": spec.openclaw_version, "size": size,
                                      "config": spec.config})
         service = self._service(spec.bot_id)
         if service is not None:
@@ -177,8 +182,20 @@ class EcsProvider:
         call(what, lambda: self.iam.delete_role_policy(RoleName=name, PolicyName=name), ok=gone)
         call(what, lambda: self.iam.delete_role(RoleName=name), ok=gone)
         call(what, lambda: self.logs_client.delete_log_group(logGroupName=shapes.log_group(bot_id)), ok=gone)
+        self._wipe_state(bot_id)
         self.backups.delete_all(bot_id)
         self.secrets.delete(bot_id)
+
+    def _wipe_state(self, bot_id: str) -> None:
+        """The bot's directory on the file system, where this function mounts it (settings.state_mount: the
+        deprovisioning function's EFS mount of /bots). Only once no task of the bot runs: a stopping gateway still
+        writes. Without a mount the directory stays (the access point is gone, so no gateway reaches it)."""
+        if not self.settings.state_mount:
+            return
+        live = [t for t in self._tasks(bot_id) if t.get("lastStatus") != "STOPPED"]
+        if live:
+            raise ProviderBusy(f"the task of bot {bot_id} is still stopping; its state is wiped once it stopped")
+        shutil.rmtree(Path(self.settings.state_mount) / bot_id, ignore_errors=True)
 
     # -- the running gateway ----------------------------------------------------------------------
     def endpoint(self, bot_id: str) -> Endpoint:
@@ -316,7 +333,8 @@ class EcsProvider:
 
     def _register(self, bot_id: str, version: str, tier: SizeTier, **references: str) -> str:
         """The task definition's ARN: the latest revision when it is this one already (a retry registers nothing)."""
-        request = shapes.task_definition(self.settings, bot_id, version=version, cpu_units=int(tier.vcpu * 1024),
+        request = shapes.task_definition(self.settings, bot_id, region=self.region, version=version,
+                                         cpu_units=int(tier.vcpu * 1024),
                                          memory_mb=tier.memory_mb, **references)
         what = f"the task definition of bot {bot_id}"
         latest = call(what, lambda: self.ecs.describe_task_definition(taskDefinition=request["family"], include=["TAGS"]),

@@ -85,7 +85,7 @@ def _ecr_repository_arn(repository: str) -> str | None:
     return f"arn:{'aws-cn' if china else 'aws'}:ecr:{region}:{account}:repository/{repo}"
 
 
-def task_definition(settings: Settings, bot_id: str, *, version: str, cpu_units: int, memory_mb: int, role_arn: str,
+def task_definition(settings: Settings, bot_id: str, *, region: str, version: str, cpu_units: int, memory_mb: int, role_arn: str,
                     token_arn: str, config_arn: str, access_point_id: str) -> dict:
     """One gateway container on Fargate: its token and config injected by ARN (never as plain environment values),
     its state on the bot's EFS access point (encrypted in transit, mounted with the role's IAM identity), its
@@ -102,7 +102,7 @@ def task_definition(settings: Settings, bot_id: str, *, version: str, cpu_units:
         "healthCheck": {"command": HEALTHCHECK, "interval": 10, "timeout": 5, "retries": 3, "startPeriod": START_PERIOD_S},
         "stopTimeout": 30,  # the gateway flushes its state on SIGTERM
         "logConfiguration": {"logDriver": "awslogs", "options": {
-            "awslogs-group": log_group(bot_id), "awslogs-region": settings.region, "awslogs-stream-prefix": CONTAINER}},
+            "awslogs-group": log_group(bot_id), "awslogs-region": region, "awslogs-stream-prefix": CONTAINER}},
     }
     definition = {
         "family": name(bot_id),
