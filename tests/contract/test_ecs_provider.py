@@ -363,3 +363,26 @@ def test_delete_wipes_the_state_where_the_function_mounts_it_once_the_task_stopp
         provider.delete(bot)
         agent.close()
     host.close()
+
+
+def test_during_a_deployment_the_previous_task_is_not_reported_as_the_gateway(tmp_path):
+    # Given a running gateway and an agent run by hand, so the moment between the change and ECS acting is seen
+    host = ContainerHost(tmp_path / "host", FakeLauncher(), supervise_interval_s=0.1)
+    with ecs_world(tmp_path, host, interval_s=3600) as world:
+        from clawster.local.cloud.ecs_agent import EcsAgent
+
+        agent = EcsAgent(host, clusters={world.settings.cluster}, interval_s=3600)
+        bot = new_bot()
+        world.provider.create(GatewaySpec(bot, {}))
+        until("RUNNING", lambda: agent.reconcile_once() or world.provider.describe(bot).state is GatewayState.RUNNING)
+        # When the version changes (a new revision) or a restart is asked, before ECS replaced the task
+        for change in (lambda: world.provider.update(bot, GatewayUpdate(openclaw_version="2026.9.5")),
+                       lambda: world.provider.restart(bot, request_id="r-1")):
+            status = change()
+            # Then the old task, still serving, is not the gateway: STARTING, with no endpoint to the old one
+            assert status.state is GatewayState.STARTING and status.endpoint is None, status
+            assert "previous deployment" in status.detail
+            until("RUNNING again", lambda: agent.reconcile_once() or world.provider.describe(bot).state is GatewayState.RUNNING)
+        assert world.provider.describe(bot).openclaw_version == "2026.9.5"
+        agent.close()
+    host.close()

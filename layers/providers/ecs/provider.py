@@ -246,7 +246,15 @@ class EcsProvider:
         if service["desiredCount"] == 0:
             detail = f"stopping: task {_id(live[0])} is {live[0].get('lastStatus')}" if live else "stopped"
             return GatewayStatus(bot_id, GatewayState.STOPPED, version, detail=detail)
-        wanted = [t for t in live if t.get("desiredStatus") == "RUNNING"]
+        primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
+        # Only a task of the current deployment and revision is the gateway asked for: during a deployment the
+        # previous one may still serve, until ECS stops it (0/100 %), and it is not what describe() reports.
+        wanted = [t for t in live if t.get("desiredStatus") == "RUNNING" and t.get("startedBy") == primary.get("id")
+                  and t.get("taskDefinitionArn") == service["taskDefinition"]]
+        if live and not wanted:
+            previous = live[0]
+            return GatewayStatus(bot_id, GatewayState.STARTING, version, detail=f"deploying: task {_id(previous)} "
+                                 f"of the previous deployment is {previous.get('lastStatus')}")
         if wanted:
             task = wanted[0]
             endpoint = self._endpoint_of(bot_id, task)
@@ -255,7 +263,6 @@ class EcsProvider:
             health = task.get("healthStatus", "UNKNOWN")
             return GatewayStatus(bot_id, GatewayState.STARTING, version, endpoint,
                                  detail=f"task {_id(task)} is {task.get('lastStatus')}, health {health}")
-        primary = next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {})
         failed = [t for t in tasks if t.get("stopCode") in FAILED_STOP_CODES and t.get("startedBy") == primary.get("id")]
         if primary.get("rolloutState") == "FAILED" or failed:
             return _failed(bot_id, version, failed[0] if failed else None, primary.get("rolloutStateReason", ""))
