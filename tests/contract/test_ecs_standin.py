@@ -152,3 +152,22 @@ def test_the_stand_in_is_written_for_the_pinned_moto(monkeypatch):
     monkeypatch.setattr(moto, "__version__", "5.3.0")
     with pytest.raises(RuntimeError, match="5.2.5"):
         moto_ecs.check_version()
+
+
+def test_the_local_stacks_ecs_target_is_a_complete_deployment(world, monkeypatch):
+    from clawster.local.cloud.ecs_agent import local_target
+    from layers.providers.ecs import Settings, configured
+
+    # Given what the local stack makes in moto for the ECS target, as the environment of its task workers
+    env = local_target(world.client, name="local-check")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    # Then the target is configured, and settings from that environment alone name real moto resources
+    assert configured() is None
+    settings = Settings.model_validate({})
+    ec2 = world.client("ec2")
+    assert len(ec2.describe_subnets(SubnetIds=settings.subnets)["Subnets"]) == 2
+    [group] = ec2.describe_security_groups(GroupIds=settings.security_groups)["SecurityGroups"]
+    assert [(p["FromPort"], p["ToPort"]) for p in group["IpPermissions"]] == [(18789, 18789)]
+    assert world.client("ecs").describe_clusters(clusters=[settings.cluster])["clusters"][0]["status"] == "ACTIVE"
+    assert world.client("efs").describe_file_systems(FileSystemId=settings.file_system_id)["FileSystems"][0]["Encrypted"]

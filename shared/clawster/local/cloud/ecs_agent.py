@@ -280,3 +280,21 @@ def _allows(role: Any, action: str, resource: str) -> bool:
                     and any(fnmatch.fnmatchcase(resource, r) for r in resources)):
                 return True
     return False
+
+
+def local_target(client: Any, *, name: str = "clawster") -> dict[str, str]:
+    """What the CDK app makes for the ECS target, made in moto for the local stack: a VPC with DNS hostnames (EFS
+    needs them), two private subnets, the gateways' security group (the gateway port from inside the VPC only),
+    the cluster and an encrypted file system. Returns the environment the task workers need
+    (layers/providers/ecs/settings.py). `client(service)` makes a boto3 client for moto."""
+    ec2, ecs, efs = client("ec2"), client("ecs"), client("efs")
+    vpc = ec2.create_vpc(CidrBlock="10.90.0.0/16")["Vpc"]["VpcId"]
+    ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.90.{n}.0/24")["Subnet"]["SubnetId"] for n in (1, 2)]
+    group = ec2.create_security_group(GroupName=f"{name}-gateways", Description="OpenClaw gateways", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(GroupId=group, IpPermissions=[{
+        "IpProtocol": "tcp", "FromPort": CONTAINER_PORT, "ToPort": CONTAINER_PORT, "IpRanges": [{"CidrIp": "10.90.0.0/16"}]}])
+    cluster = ecs.create_cluster(clusterName=name)["cluster"]["clusterName"]
+    file_system = efs.create_file_system(CreationToken=f"{name}-state", Encrypted=True)["FileSystemId"]
+    return {"CLAWSTER_ECS_CLUSTER": cluster, "CLAWSTER_ECS_SUBNETS": ",".join(subnets),
+            "CLAWSTER_ECS_SECURITY_GROUP": group, "CLAWSTER_EFS_ID": file_system}
