@@ -386,3 +386,31 @@ def test_during_a_deployment_the_previous_task_is_not_reported_as_the_gateway(tm
         assert world.provider.describe(bot).openclaw_version == "2026.9.5"
         agent.close()
     host.close()
+
+
+@pytest.mark.parametrize(("code", "failure", "error"),
+                         [(1, "START_FAILED", StartFailed), (78, "CONFIG_REJECTED", ConfigRejected)])
+def test_a_gateway_that_exits_is_failed_with_its_exit_code_then_replaced(tmp_path, code, failure, error):
+    host = ContainerHost(tmp_path / "host", FakeLauncher(), supervise_interval_s=0.1)
+    with ecs_world(tmp_path, host, interval_s=3600) as world:
+        from clawster.local.cloud.ecs_agent import EcsAgent
+
+        agent = EcsAgent(host, clusters={world.settings.cluster}, interval_s=3600)
+        bot = new_bot()
+        world.provider.create(GatewaySpec(bot, {}))
+        until("RUNNING", lambda: agent.reconcile_once() or world.provider.describe(bot).state is GatewayState.RUNNING)
+        # When the gateway's process ends by itself (the container's one essential process)
+        [name] = host.names()
+        host._containers[name].run.crash(code)  # the fake's own hook: its process exits with `code`
+        agent.reconcile_once()
+        # Then the task stopped as ECS stops it, and describe says why, with the exit code
+        status = world.provider.describe(bot)
+        assert (status.state, status.failure.value, status.exit_code) == (GatewayState.FAILED, failure, code), status
+        assert "Essential container in task exited" in status.detail
+        assert isinstance(status.error(), error)
+        [stopped] = tasks(world, bot, "STOPPED")
+        assert stopped["stopCode"] == "EssentialContainerExited"
+        # and the service starts another task after a backoff, which serves
+        until("RUNNING again", lambda: agent.reconcile_once() or world.provider.describe(bot).state is GatewayState.RUNNING)
+        agent.close()
+    host.close()
