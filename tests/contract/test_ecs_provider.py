@@ -414,3 +414,32 @@ def test_a_gateway_that_exits_is_failed_with_its_exit_code_then_replaced(tmp_pat
         until("RUNNING again", lambda: agent.reconcile_once() or world.provider.describe(bot).state is GatewayState.RUNNING)
         agent.close()
     host.close()
+
+
+def test_a_deleted_gateway_is_gone_at_once_and_its_bot_is_created_again_once_the_service_drained(tmp_path):
+    from layers.providers.errors import ProviderBusy
+
+    host = ContainerHost(tmp_path / "host", FakeLauncher(), supervise_interval_s=0.1)
+    with ecs_world(tmp_path, host, interval_s=3600) as world:
+        from clawster.local.cloud.ecs_agent import EcsAgent
+
+        agent = EcsAgent(host, clusters={world.settings.cluster}, interval_s=3600)
+        bot = new_bot()
+        world.provider.create(GatewaySpec(bot, {}))
+        until("RUNNING", lambda: agent.reconcile_once() or world.provider.describe(bot).state is GatewayState.RUNNING)
+        # When it is deleted, its task still stopping: the service is DRAINING, the gateway already not found
+        world.provider.delete(bot)
+        assert service(world, bot)["status"] == "DRAINING"
+        with pytest.raises(GatewayNotFound):
+            world.provider.describe(bot)
+        # and creating the bot again now is retryable, not a second gateway beside the draining one
+        with pytest.raises(ProviderBusy):
+            world.provider.create(GatewaySpec(bot, {}))
+        # Once ECS stopped the task, the service is INACTIVE and the create goes through
+        agent.reconcile_once()
+        agent.reconcile_once()
+        assert service(world, bot)["status"] == "INACTIVE"
+        world.provider.create(GatewaySpec(bot, {}))
+        until("RUNNING", lambda: agent.reconcile_once() or world.provider.describe(bot).state is GatewayState.RUNNING)
+        agent.close()
+    host.close()

@@ -94,3 +94,15 @@ def test_no_answer_from_aws_is_retryable():
 
     with pytest.raises(Throttled):
         call("thing", unreachable)
+
+
+def test_idempotency_tokens_are_one_per_gateway_generation():
+    from layers.providers.ecs.shapes import client_token
+
+    # A retried create (same token secret ARN) sends the same tokens; a later gateway of the bot (its token secret
+    # made again, with another ARN suffix) sends other ones, so AWS never hands back what a deleted gateway had.
+    first = "arn:aws:secretsmanager:us-east-1:123456789012:secret:clawster/gateways/B1/token-AbCdEf"
+    later = "arn:aws:secretsmanager:us-east-1:123456789012:secret:clawster/gateways/B1/token-GhIjKl"
+    assert client_token("service", first, "spec") == client_token("service", first, "spec")
+    assert client_token("service", first, "spec") != client_token("service", later, "spec")
+    assert len(client_token("access-point", first, size=64)) == 64 and len(client_token("service", first)) == 36

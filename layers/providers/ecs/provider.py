@@ -82,7 +82,9 @@ class EcsProvider:
         tier = self._checked(spec.bot_id, spec.openclaw_version, size)
         spec_digest = shapes.digest({"bot": spec.bot_id, "version": spec.openclaw_version, "size": size,
                                      "config": spec.config})
-        service = self._service(spec.bot_id)
+        service = self._service(spec.bot_id, draining=True)
+        if service is not None and service.get("status") == "DRAINING":
+            raise ProviderBusy(f"the deleted service of bot {spec.bot_id} is still draining; create it again after")
         if service is not None:
             if _tags(service).get(shapes.SPEC_TAG) != spec_digest:
                 raise GatewayExists(f"bot {spec.bot_id} already has an ECS gateway, created from another spec")
@@ -90,11 +92,12 @@ class EcsProvider:
         token = self.secrets.token(spec.bot_id)
         config = self.secrets.config(spec.bot_id, spec.config)
         log_group_arn = self._log_group(spec.bot_id)
-        access_point = self._access_point(spec.bot_id)
+        access_point = self._access_point(spec.bot_id, shapes.client_token("access-point", token.arn, size=64))
         role_arn = self._role(spec.bot_id, [token.arn, config.arn], access_point["AccessPointArn"], log_group_arn)
         definition = self._register(spec.bot_id, spec.openclaw_version, tier, role_arn=role_arn, token_arn=token.arn,
                                     config_arn=config.arn, access_point_id=access_point["AccessPointId"])
-        request = shapes.service(self.settings, spec.bot_id, task_definition_arn=definition, spec_digest=spec_digest)
+        request = shapes.service(self.settings, spec.bot_id, task_definition_arn=definition, spec_digest=spec_digest,
+                                 token=shapes.client_token("service", token.arn, spec_digest))
         created = call(f"the ECS service of bot {spec.bot_id}", lambda: self.ecs.create_service(**request))
         return self._describe(spec.bot_id, created["service"])
 
@@ -176,9 +179,9 @@ class EcsProvider:
                 if arn.split("/")[-1].rsplit(":", 1)[0] == name]
         for arn in arns:
             call(what, lambda arn=arn: self.ecs.deregister_task_definition(taskDefinition=arn), ok=("ClientException",))
-        found = self._find_access_point(bot_id)
-        if found:
-            call(what, lambda: self.efs.delete_access_point(AccessPointId=found["AccessPointId"]), ok=("AccessPointNotFound",))
+        for point in self._access_points(bot_id):  # more than one if two creates raced where tokens do not dedupe
+            call(what, lambda point=point: self.efs.delete_access_point(AccessPointId=point["AccessPointId"]),
+                 ok=("AccessPointNotFound",))
         call(what, lambda: self.iam.delete_role_policy(RoleName=name, PolicyName=name), ok=gone)
         call(what, lambda: self.iam.delete_role(RoleName=name), ok=gone)
         call(what, lambda: self.logs_client.delete_log_group(logGroupName=shapes.log_group(bot_id)), ok=gone)
@@ -211,10 +214,12 @@ class EcsProvider:
         return GatewayOps(self.endpoint(bot_id)).logs(cursor, limit)
 
     # -- reading ECS ------------------------------------------------------------------------------
-    def _service(self, bot_id: str) -> dict | None:
+    def _service(self, bot_id: str, *, draining: bool = False) -> dict | None:
+        """The bot's service; a deleted one (DRAINING while its task stops, then INACTIVE) is none, unless asked."""
         answer = call(f"the ECS service of bot {bot_id}", lambda: self.ecs.describe_services(
             cluster=self.settings.cluster, services=[shapes.name(bot_id)], include=["TAGS"]))
-        found = [s for s in answer.get("services", []) if s.get("status") != "INACTIVE"]  # deleted: kept a while
+        gone = ("INACTIVE",) if draining else ("INACTIVE", "DRAINING")
+        found = [s for s in answer.get("services", []) if s.get("status") not in gone]
         return found[0] if found else None
 
     def _existing(self, bot_id: str) -> dict:
@@ -311,19 +316,16 @@ class EcsProvider:
         found = call(what, lambda: self.logs_client.describe_log_groups(logGroupNamePrefix=group))["logGroups"]
         return next(g["arn"] for g in found if g["logGroupName"] == group).removesuffix(":*")
 
-    def _find_access_point(self, bot_id: str) -> dict | None:
+    def _access_points(self, bot_id: str) -> list[dict]:
         what = f"the EFS access point of bot {bot_id}"
         pages = self.efs.get_paginator("describe_access_points").paginate(FileSystemId=self.settings.file_system_id)
-        for page in call(what, lambda: list(pages)):
-            for point in page.get("AccessPoints", []):
-                if {t["Key"]: t["Value"] for t in point.get("Tags", [])}.get(shapes.BOT_TAG) == bot_id:
-                    return point
-        return None
+        return [point for page in call(what, lambda: list(pages)) for point in page.get("AccessPoints", [])
+                if {t["Key"]: t["Value"] for t in point.get("Tags", [])}.get(shapes.BOT_TAG) == bot_id]
 
-    def _access_point(self, bot_id: str) -> dict:
-        return self._find_access_point(bot_id) or call(
+    def _access_point(self, bot_id: str, token: str) -> dict:
+        return next(iter(self._access_points(bot_id)), None) or call(
             f"the EFS access point of bot {bot_id}",
-            lambda: self.efs.create_access_point(**shapes.access_point(self.settings, bot_id)))
+            lambda: self.efs.create_access_point(**shapes.access_point(self.settings, bot_id, token=token)))
 
     def _role(self, bot_id: str, secret_arns: list[str], access_point_arn: str, log_group_arn: str) -> str:
         name, what = shapes.name(bot_id), f"the IAM role of bot {bot_id}"

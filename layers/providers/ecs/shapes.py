@@ -36,12 +36,18 @@ def digest(value: object) -> str:
     return hashlib.sha256(json.dumps(value, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def access_point(settings: Settings, bot_id: str) -> dict:
+def client_token(*parts: str, size: int = 36) -> str:
+    """An idempotency token for one create of one gateway: the same for its retries, another for a later gateway of
+    the same bot (`parts` name the generation, e.g. its token secret's ARN, new each time the bot is created)."""
+    return digest(list(parts))[:size]
+
+
+def access_point(settings: Settings, bot_id: str, *, token: str) -> dict:
     """The bot's own directory on the file system, owned by the image's user, and every mount through it as that
     user: one bot's gateway cannot reach another's state."""
     uid, gid = RUN_AS
     return {
-        "ClientToken": f"clawster-{bot_id}"[:64],  # a retried create gets the access point the first one made
+        "ClientToken": token,  # a retried create gets the access point the first one made
         "FileSystemId": settings.file_system_id,
         "PosixUser": {"Uid": uid, "Gid": gid},
         "RootDirectory": {"Path": root_directory(bot_id),
@@ -121,7 +127,7 @@ def task_definition(settings: Settings, bot_id: str, *, region: str, version: st
     return {**definition, "tags": [{"key": BOT_TAG, "value": bot_id}, {"key": DIGEST_TAG, "value": digest(definition)}]}
 
 
-def service(settings: Settings, bot_id: str, *, task_definition_arn: str, spec_digest: str) -> dict:
+def service(settings: Settings, bot_id: str, *, task_definition_arn: str, spec_digest: str, token: str) -> dict:
     """desiredCount 1 and 0/100 %: a replacement starts only after the old task stopped, never two gateways on one
     state; the circuit breaker ends a deployment whose tasks keep failing; no public address."""
     return {
@@ -136,6 +142,6 @@ def service(settings: Settings, bot_id: str, *, task_definition_arn: str, spec_d
             "subnets": list(settings.subnets), "securityGroups": list(settings.security_groups), "assignPublicIp": "DISABLED"}},
         "enableECSManagedTags": True,
         "propagateTags": "SERVICE",
-        "clientToken": spec_digest[:36],  # a retried create is the same request, not a second service
+        "clientToken": token,  # a retried create is the same request, not a second service
         "tags": [{"key": BOT_TAG, "value": bot_id}, {"key": SPEC_TAG, "value": spec_digest}],
     }

@@ -108,6 +108,8 @@ class EcsAgent:
         if wanted and not live and wanted_definition and deployment.get("rolloutState") != "FAILED":
             if time.monotonic() >= state.next_launch:
                 self._launch(backend, region, service, deployment)
+        if service.status == "DRAINING" and not live:
+            service.status = "INACTIVE"  # its last task stopped: the deletion is done
         running = [t for t in live if t.last_status == "RUNNING"]
         service.running_count, service.pending_count = len(running), len(live) - len(running)
         deployment.update(runningCount=service.running_count, pendingCount=service.pending_count,

@@ -3,6 +3,7 @@
 - requests are checked against ECS's own API model (botocore's service description: required members, types,
   lengths, enum values, unknown members) and the Fargate rules moto skips (network mode, CPU/memory pairs, EFS
   access points with encryption in transit): a wrong shape is a 400 naming what is wrong, as ECS answers;
+- a deleted service is DRAINING while its task runs (the agent stops it, then makes the service INACTIVE);
 - `list_tasks(serviceName=...)` lists that service's tasks (group "service:<name>", as ECS starts them), and with
   no desiredStatus the RUNNING ones, as ECS does (moto ignores the one and defaults the other to all);
 - a task's lastStatus is the agent's to set: moto would otherwise walk it to STOPPED after one describe;
@@ -42,6 +43,7 @@ def install() -> None:
 
         state_manager.set_transition("ecs::task", {"progression": "manual", "times": sys.maxsize})
         EC2ContainerServiceBackend.list_tasks = _list_tasks(EC2ContainerServiceBackend.list_tasks)
+        EC2ContainerServiceBackend.delete_service = _draining(EC2ContainerServiceBackend.delete_service)
         EC2ContainerServiceResponse.call_action = _checked(EC2ContainerServiceResponse.call_action)
         _installed = True
 
@@ -74,6 +76,20 @@ def _list_tasks(original):
         return tasks
 
     return list_tasks
+
+
+def _draining(original):
+    """A deleted service whose task still runs is DRAINING (ECS's word) until the agent stopped it; moto makes
+    every deleted service INACTIVE at once."""
+
+    def delete_service(self, cluster_name, service_name, force):
+        service = original(self, cluster_name, service_name, force)
+        group = f"service:{service.name}"
+        if any(t.group == group and t.last_status != "STOPPED" for t in self.tasks.get(service.cluster_name, {}).values()):
+            service.status = "DRAINING"
+        return service
+
+    return delete_service
 
 
 def _checked(original):
