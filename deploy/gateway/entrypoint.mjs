@@ -44,14 +44,16 @@ const seed = createHash("sha256").update(raw).digest("hex");
 const lastSeed = existsSync(seedPath) ? readFileSync(seedPath, "utf8").trim() : "";
 
 // The file the gateway keeps, unless the control plane's desired config changed since it was seeded.
-let config = desired;
-if (existsSync(configPath) && seed === lastSeed) {
-  try {
-    config = JSON.parse(readFileSync(configPath, "utf8"));
-  } catch {
-    config = desired; // a torn or hand-broken file: start again from the desired config
-  }
+let kept = null;
+try {
+  kept = existsSync(configPath) ? JSON.parse(readFileSync(configPath, "utf8")) : null;
+} catch {
+  kept = null; // a torn or hand-broken file: start again from the desired config
 }
+let config = kept && seed === lastSeed ? kept : { ...desired };
+// The gateway stamps `meta` into every config it writes, and restores a file without it from its last-good backup
+// ("missing-meta-vs-last-good"): a reseeded config carries the meta of the file it replaces.
+if (kept && kept.meta) config.meta = kept.meta;
 
 // What the image owns whatever the config says: where it listens, its token, the admin RPC the control plane
 // speaks, no self-update (the image pins the version), logs in the state dir (one gateway per container).

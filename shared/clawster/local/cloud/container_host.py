@@ -13,6 +13,7 @@ fails as a pull would. Nothing here is a cloud: the stand-ins decide what to run
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -33,6 +34,7 @@ ENTRYPOINT = REPO / "deploy" / "gateway" / "entrypoint.mjs"
 CONTAINER_PORT = 18789
 BACKOFF_MAX_S = 30.0
 READY_PROBE_S = 2.0
+PORT_LOCKS = Path(os.environ.get("TMPDIR", "/tmp")) / "clawster-container-ports"
 
 
 class Launched(Protocol):
@@ -196,13 +198,15 @@ class EntrypointLauncher:
     """The image's entrypoint on this machine's node 24 and openclaw (layers/providers/local/runtime.py), in a session
     of its own, bound to loopback (a container's "lan" is this machine's network here)."""
 
-    def __init__(self, base_port: int = 41000, port_spacing: int = 120):
+    def __init__(self, base_port: int = 41000, port_spacing: int = 120, locks: Path = PORT_LOCKS):
         from layers.providers.local.runtime import OpenClawRuntime, installed_versions
 
         self._runtime = OpenClawRuntime.default()
         self._installed = installed_versions
         self.base_port, self.port_spacing = base_port, port_spacing
-        self._taken: set[int] = set()
+        self.locks = locks
+        self.locks.mkdir(parents=True, exist_ok=True)
+        self._held: dict[int, int] = {}  # port -> the fd of its lock, held while a container of ours has it
 
     def versions(self) -> set[str]:
         return {self._runtime.version} | set(self._installed(self._runtime.root.parent / "versions"))
@@ -226,15 +230,32 @@ class EntrypointLauncher:
             process = subprocess.Popen([str(runtime.node), str(ENTRYPOINT)], env=full, cwd=state_dir.parent,
                                        stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                        start_new_session=True)
-        return _Process(process, port, log_file, release=lambda: self._taken.discard(port))
+        return _Process(process, port, log_file, release=lambda: self._release(port))
 
     def _free_port(self) -> int:
+        """A port no container host of any process holds (a lock file per port, held while in use: the kernel
+        drops it with its process) and nothing listens on. Two test workers' stacks share this machine's ports;
+        without the lock both could pick one, and a health check would reach the other's gateway."""
         for slot in range(200):
             port = self.base_port + slot * self.port_spacing
-            if port not in self._taken and _port_free(port):
-                self._taken.add(port)
+            if port in self._held:
+                continue
+            fd = os.open(self.locks / f"{port}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            if _port_free(port):
+                self._held[port] = fd
                 return port
+            os.close(fd)  # something else listens there: not ours to take
         raise RuntimeError("no free port for another container")
+
+    def _release(self, port: int) -> None:
+        fd = self._held.pop(port, None)
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases its lock
 
 
 class _Process:
