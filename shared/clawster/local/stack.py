@@ -53,7 +53,7 @@ class StateDirInUse(RuntimeError):
 class LocalStack:
     def __init__(self, state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, seed: bool = True,
                  admin_user: str = "admin", compact_after: int = 5000, ws_port: int = 0,
-                 keep_gateways: bool = True, run_schedules: bool = False):
+                 keep_gateways: bool = True, run_schedules: bool = False, cloud_launcher: Any = None):
         self.state_dir = Path(state_dir)
         self.api_port, self.moto_port, self.seed, self.admin_user = api_port, moto_port, seed, admin_user
         self.ws_port = ws_port
@@ -70,6 +70,9 @@ class LocalStack:
         self._gateway: LocalApiGateway | None = None
         self._ws: LocalWebSocketApi | None = None
         self._provider: Any = None  # the supervising local provider (layers/providers/local)
+        self.cloud: Any = None  # the cloud targets' stand-ins (clawster.local.cloud.standins)
+        self.cloud_launcher = cloud_launcher  # what runs their containers (default: the gateway image's entrypoint)
+        self._cloud_env: dict[str, str] = {}
         self.keep_gateways = keep_gateways  # on stop; `make dev` keeps them for the next start to adopt
         self.state_machines: dict[str, str] = {}
         self.resumed: list[str] = []  # bots whose unfinished workflow this start resumed
@@ -103,6 +106,7 @@ class LocalStack:
         self.restored_secrets = durable_secrets.attach(self.state_dir, self._client("secretsmanager"))
         self._deploy_functions()
         self._deploy_workflows()
+        self._start_cloud()
         if self.seed:
             from clawster.services.seed import seed_demo
 
@@ -132,6 +136,9 @@ class LocalStack:
             self._gateway = None
         for function in self.functions.values():  # each Lambda instance (a worker process) ends here
             function.stop()
+        if self.cloud:
+            self.cloud.close()  # their containers stop with the clouds they ran in
+            self.cloud = None
         if self._provider:
             self._provider.close()  # gateways keep running; the next stack re-adopts them
             if not self.keep_gateways:
@@ -212,7 +219,7 @@ class LocalStack:
     def _pin_environment(self) -> None:
         """Give every function this stack's settings, as its Lambda Environment: this process's os.environ
         is shared (a test process may start a second stack) and an instance starts whenever it is needed."""
-        pinned = {key: os.environ[key] for key in STACK_ENVIRONMENT if key in os.environ}
+        pinned = {key: os.environ[key] for key in STACK_ENVIRONMENT if key in os.environ} | self._cloud_env
         for function in self.functions.values():
             function.environment = pinned
 
@@ -234,6 +241,15 @@ class LocalStack:
             self._provider = LocalProvider(root, supervise=True)
         except RuntimeMissing as error:  # bots with target "local" then end in ERROR naming the fix
             log.warning("the local target is unavailable: %s", error.message)
+
+    def _start_cloud(self) -> None:
+        """The cloud targets (ecs, cloudrun, aci) on their stand-ins: the adapters' real SDKs talk to them, and
+        their containers are real gateways on this machine (clawster.local.cloud.standins)."""
+        from .cloud.standins import CloudStandIns
+
+        self.cloud = CloudStandIns(self.state_dir / "cloud", self._client, self.cloud_launcher)
+        self._cloud_env = self.cloud.start()
+        os.environ.update(self._cloud_env)
 
     def _start_ws_api(self) -> None:
         """The stream API. Its functions run in this process and read their settings from the environment,
