@@ -252,7 +252,7 @@ def test_delete_removes_every_resource_of_the_bot_and_can_be_repeated(world):
     assert ecs.list_task_definitions(familyPrefix=f"clawster-gw-{bot}", status="ACTIVE")["taskDefinitionArns"] == []
     points = world.client("efs").describe_access_points(FileSystemId=world.settings.file_system_id)["AccessPoints"]
     assert not [p for p in points if {"Key": "clawster:bot", "Value": bot} in p.get("Tags", [])]
-    assert f"clawster-gw-{bot}" not in [r["RoleName"] for r in iam.list_roles(PathPrefix="/clawster/")["Roles"]]
+    assert f"clawster-gw-{bot}" not in [r["RoleName"] for r in iam.list_roles(PathPrefix="/clawster/gateways/")["Roles"]]
     assert world.client("logs").describe_log_groups(logGroupNamePrefix=f"/clawster/gateways/{bot}")["logGroups"] == []
     names = [s["Name"] for s in world.client("secretsmanager").list_secrets()["SecretList"]]
     assert not [n for n in names if n.startswith(f"clawster/gateways/{bot}/")]

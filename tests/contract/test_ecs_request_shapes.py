@@ -41,7 +41,7 @@ def test_the_task_definition_is_the_one_written_by_hand(recorded):
     settings, calls, arns, _ = recorded
     [request] = calls[("ecs", "RegisterTaskDefinition")]
     [point] = calls[("efs", "CreateAccessPoint")]
-    role = f"arn:aws:iam::123456789012:role/clawster/clawster-gw-{BOT}"
+    role = f"arn:aws:iam::123456789012:role/clawster/gateways/clawster-gw-{BOT}"  # the path CDK lets it use
     access_point_id = request["volumes"][0]["efsVolumeConfiguration"]["authorizationConfig"]["accessPointId"]
     assert access_point_id.startswith("fsap-") and point["FileSystemId"] == settings.file_system_id
     expected = {
@@ -146,3 +146,26 @@ def test_the_log_group_keeps_its_lines_for_the_retention_set(recorded):
     [group] = calls[("logs", "CreateLogGroup")]
     assert group == {"logGroupName": f"/clawster/gateways/{BOT}", "tags": {"clawster:bot": BOT}}
     assert calls[("logs", "PutRetentionPolicy")] == [{"logGroupName": f"/clawster/gateways/{BOT}", "retentionInDays": 30}]
+
+
+def test_every_bot_role_carries_the_deployments_permissions_boundary(tmp_path):
+    # Given a deployment with a boundary (CDK: CLAWSTER_ECS_ROLE_BOUNDARY; it lets roles be made only with it)
+    host = ContainerHost(tmp_path / "host", FakeLauncher(), supervise_interval_s=0.1)
+    with ecs_world(tmp_path, host) as world:
+        iam = world.client("iam")
+        boundary = iam.create_policy(PolicyName="GatewayRoleBoundary", PolicyDocument=json.dumps({
+            "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                                                    "Resource": "*"}]}))["Policy"]["Arn"]
+        settings = world.settings.model_copy(update={"role_permissions_boundary": boundary})
+        calls: list[dict] = []
+        iam.meta.events.register("provide-client-params.iam.CreateRole", lambda params, **_: calls.append(params))
+        provider = EcsProvider(settings, ecs=world.client("ecs"), efs=world.client("efs"), iam=iam,
+                               logs=world.client("logs"), secretsmanager=world.client("secretsmanager"))
+        # When a bot is created
+        provider.create(GatewaySpec("BOUNDED1", {}))
+        # Then its role was made with the boundary, under the path the deployment allows
+        [request] = calls
+        assert (request["PermissionsBoundary"], request["Path"]) == (boundary, "/clawster/gateways/")
+        role = iam.get_role(RoleName="clawster-gw-BOUNDED1")["Role"]
+        assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    host.close()

@@ -1,7 +1,7 @@
 """The AWS ECS Fargate target: one service of one task per bot, state on EFS, secrets injected by ARN.
 
-    provider(Settings.model_validate(target_settings))   # what the registry does; defaults from the environment
-    configured()                                          # None when this deployment can run ECS gateways
+    provider(settings)   # what the registry does with the merged, checked EcsSettings (cloud/targets.py)
+    configured()         # None when this deployment can run ECS gateways, else why not
 
 settings.py: the target settings and size tiers; shapes.py: every AWS request, as data; provider.py: EcsProvider;
 aws.py: AWS's answers as typed errors. The local stack runs it on moto with clawster.local.cloud.ecs_agent.

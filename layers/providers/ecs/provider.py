@@ -332,7 +332,7 @@ class EcsProvider:
         boundary = self.settings.role_permissions_boundary
         extra = {"PermissionsBoundary": boundary} if boundary else {}
         call(what, lambda: self.iam.create_role(
-            RoleName=name, Path="/clawster/", AssumeRolePolicyDocument=json.dumps(shapes.TRUST_POLICY),
+            RoleName=name, Path=shapes.ROLE_PATH, AssumeRolePolicyDocument=json.dumps(shapes.TRUST_POLICY),
             Description=f"Clawster gateway of bot {bot_id}: its own secrets, logs and EFS access point only",
             Tags=[{"Key": shapes.BOT_TAG, "Value": bot_id}], **extra), ok=("EntityAlreadyExists",))
         policy = shapes.role_policy(self.settings, secret_arns=secret_arns, access_point_arn=access_point_arn,

@@ -19,6 +19,9 @@ BOT_TAG, SPEC_TAG, RESTART_TAG, RESTORE_TAG, DIGEST_TAG = (
 BOT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,47}$")  # fits every name below (an IAM role name: 64)
 
 
+ROLE_PATH = "/clawster/gateways/"  # the deployment lets the control plane make and pass roles under this path only
+
+
 def name(bot_id: str) -> str:
     """The service, the task definition family and the role of a bot."""
     return f"clawster-gw-{bot_id}"
