@@ -1,7 +1,7 @@
 """What the Lambdas run: the staged function code and the dependency layer, both byte-compiled.
 
-Staging copies only what runs in Lambda (functions/ and the clawster package, without the local
-stack and the CLI), so the bundle never carries the venv, the node runtime or tests.
+Staging copies only what runs in Lambda (functions/, the clawster package and the providers under layers/,
+without the local stack, the local provider and the CLI), so the bundle never carries the venv, the node runtime or tests.
 
 CDK zips assets with 1980 timestamps, so a timestamp-checked .pyc would be stale in Lambda and
 Python would recompile at every cold start (and could not even cache the result: the code folder is
@@ -40,7 +40,7 @@ class DepsLayerNotBuilt(RuntimeError):
 
 @contextmanager
 def staged_function_code() -> Iterator[Path]:
-    """A temporary folder with functions/ and clawster/ at its root (handler paths resolve as in the repo).
+    """A temporary folder with functions/, clawster/ and layers/ at its root (handler paths resolve as in the repo).
 
     It lives only while the stack is built: CDK copies it into the cloud assembly when the first
     function binds it. A private folder, so parallel syntheses in one work tree cannot clobber it.
@@ -49,6 +49,7 @@ def staged_function_code() -> Iterator[Path]:
         target = Path(tmp) / "app"
         shutil.copytree(REPO / "functions", target / "functions", ignore=_IGNORE)
         shutil.copytree(REPO / "shared" / "clawster", target / "clawster", ignore=_IGNORE)
+        shutil.copytree(REPO / "layers", target / "layers", ignore=_IGNORE)  # the providers the task functions drive
         byte_compile(target, runtime_path="/var/task")
         yield target
 

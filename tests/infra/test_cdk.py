@@ -650,6 +650,25 @@ def test_staged_code_depends_only_on_the_code(template):
     assert len(code_keys) == 1  # every function runs the one bundle
 
 
+def test_the_bundle_holds_every_first_party_module_the_handlers_import():
+    """Each handler's import closure (functions, clawster, the providers under layers/) is in the staged bundle,
+    but for the parts that never run in Lambda: a task function drives providers, so layers/ must ship."""
+    from functions.catalog import FUNCTIONS
+    from tests.third_party_imports import import_closure
+
+    needed = {p for p in import_closure([f.module for f in FUNCTIONS])
+              if not any(p.is_relative_to(REPO / skip) for skip in _NOT_IN_LAMBDA)}
+    assert any(p.is_relative_to(REPO / "layers" / "providers") for p in needed)  # the scan reaches the providers
+    with staged_function_code() as folder:
+        missing = []
+        for path in needed:
+            relative = path.relative_to(REPO)
+            shipped = folder / (relative.relative_to("shared") if relative.parts[0] == "shared" else relative)
+            if not shipped.is_file():
+                missing.append(str(relative))
+    assert not missing, f"imported by Lambda code but not in the bundle: {sorted(missing)}"
+
+
 # --- workflows (Step Functions) ---------------------------------------------------------------------
 
 WORKFLOWS = {"provision", "lifecycle", "upgrade", "deprovision", "apply", "rotate", "rollout",
