@@ -167,7 +167,7 @@ def create_gateway(state: dict[str, Any], execution: str) -> dict[str, Any]:
                                 consistent_read=True)
         spec = GatewaySpec(bot.id, config=_with_secrets(json.loads(revision.config), bot.workspace_id),
                            openclaw_version=state.get("openclaw_version") or _provider(state).capabilities()
-                           .openclaw_versions[0])
+                           .openclaw_versions[0], size=(state.get("target_settings") or {}).get("size", "small"))
         return {"gateway_state": _provider(state).create(spec).state.value}
 
     return state | workflow.run_once(state, execution, "create", work)

@@ -28,7 +28,7 @@ def settled(team, bot_path: str, wanted: str) -> dict:
 
 def test_an_ecs_bot_is_provisioned_restarted_stopped_started_and_deleted(stack, team):
     ecs = boto3.client("ecs", endpoint_url=stack.moto_url, region_name="us-east-1")
-    cluster = stack._cloud_env["CLAWSTER_ECS_CLUSTER"]  # the deployment the stack made in moto (its workers' env)
+    cluster = stack.cloud_env["CLAWSTER_ECS_CLUSTER"]  # the deployment the stack made in moto (its workers' env)
     team.with_bot()
     created = team.owner.post(f"{team.ws}/fleets/{team.fleet_id}/bots", {
         "name": "on-fargate", "template_id": "minimal", "target": "ecs",

@@ -193,39 +193,49 @@ def owned_kept(config: dict, running: dict) -> dict:
 
 
 class ConfigBackups:
-    """An upgrade's backup on a cloud target: the OpenClaw version and the config the gateway ran, in Secrets
-    Manager (the config may hold resolved secrets). The state files stay on the target's volume, which the target
-    backs up itself (EFS: AWS Backup; Cloud Storage: object versioning; Azure Files: share snapshots)."""
+    """An upgrade's backup on a cloud target: the OpenClaw version and the config the gateway ran, kept in one secret
+    per bot (SECRET_PREFIX/<bot>/backups: the config may hold resolved secrets), the KEEP most recent by key. The state
+    files stay on the target's volume, which the target backs up itself (EFS: AWS Backup; Cloud Storage: object
+    versioning; Azure Files: share snapshots). One secret, so deleting a bot needs no account-wide ListSecrets."""
+
+    KEEP = 5
 
     def __init__(self, bot_secrets: BotSecrets):
         self.secrets = bot_secrets
 
     def keep(self, bot_id: str, key: str, version: str, config: dict) -> str:
-        name = BotSecrets.name(bot_id, f"backups/{_safe_key(key)}")
+        kept = self._all(bot_id)
+        if key in kept:
+            return key  # the backup taken stands
+        order = 1 + max((entry["at"] for entry in kept.values()), default=0)  # newest last
+        kept[key] = {"openclaw_version": version, "config": config, "at": order}
+        newest = dict(sorted(kept.items(), key=lambda item: item[1]["at"])[-self.KEEP:])
+        text = json.dumps(newest, sort_keys=True)
+        name = BotSecrets.name(bot_id, "backups")
         client = self.secrets.client
         try:
-            client.create_secret(Name=name, SecretString=json.dumps({"openclaw_version": version, "config": config}),
-                                 Tags=[{"Key": "clawster:bot", "Value": bot_id}])
+            client.create_secret(Name=name, SecretString=text, Tags=[{"Key": "clawster:bot", "Value": bot_id}])
         except ClientError as error:
-            if error.response["Error"]["Code"] != "ResourceExistsException":  # the backup taken stands
+            if error.response["Error"]["Code"] != "ResourceExistsException":
                 raise aws_error(error, name) from error
+            _aws(lambda: client.put_secret_value(SecretId=name, SecretString=text), name)
         return key
 
     def read(self, bot_id: str, key: str) -> tuple[str, dict]:
-        name = BotSecrets.name(bot_id, f"backups/{_safe_key(key)}")
-        answer = _aws(lambda: self.secrets.client.get_secret_value(SecretId=name), f"backup {key} of bot {bot_id}")
-        kept = json.loads(answer["SecretString"])
+        kept = self._all(bot_id).get(key)
+        if kept is None:
+            raise GatewayNotFound(f"no backup {key} of bot {bot_id}", {"bot_id": bot_id, "backup": key})
         return kept["openclaw_version"], kept["config"]
 
     def delete_all(self, bot_id: str) -> None:
-        client = self.secrets.client
-        prefix = BotSecrets.name(bot_id, "backups/")
-        pages = client.get_paginator("list_secrets").paginate(Filters=[{"Key": "name", "Values": [prefix]}])
-        for page in pages:
-            for secret in page.get("SecretList", []):
-                if secret["Name"].startswith(prefix):
-                    client.delete_secret(SecretId=secret["ARN"], ForceDeleteWithoutRecovery=True)
+        name = BotSecrets.name(bot_id, "backups")
+        with contextlib.suppress(GatewayNotFound):  # none taken, or gone already
+            _aws(lambda: self.secrets.client.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True), name)
 
-
-def _safe_key(key: str) -> str:
-    return "".join(c if c.isalnum() or c in "/_+=.@-" else "-" for c in key)[:200]
+    def _all(self, bot_id: str) -> dict[str, dict]:
+        name = BotSecrets.name(bot_id, "backups")
+        try:
+            answer = _aws(lambda: self.secrets.client.get_secret_value(SecretId=name, VersionStage="AWSCURRENT"), name)
+        except GatewayNotFound:
+            return {}
+        return json.loads(answer["SecretString"])

@@ -176,6 +176,11 @@ class LocalStack:
         return self._ws.management_url
 
     @property
+    def cloud_env(self) -> dict[str, str]:
+        """What the cloud targets' stand-ins give the functions: endpoints, the deployment's defaults, CLAWSTER_TARGETS."""
+        return dict(self._cloud_env)
+
+    @property
     def moto_url(self) -> str:
         return f"http://127.0.0.1:{self.moto_port}"
 
