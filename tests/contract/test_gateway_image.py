@@ -11,6 +11,7 @@ import time
 import pytest
 
 from clawster.gateway import AdminRpcTransport, GatewayClient
+from clawster.gateway.errors import AuthenticationFailed
 from clawster.local.cloud.container_host import ContainerHost
 
 pytestmark = pytest.mark.slow
@@ -54,8 +55,8 @@ def test_the_entrypoint_seeds_the_config_keeps_live_changes_and_reseeds_a_change
         assert snapshot.source["plugins"]["entries"]["admin-http-rpc"]["enabled"] is True  # what the image owns
         assert snapshot.source["gateway"]["auth"]["mode"] == "token"
         gateway.update_config({"ui": {"seamColor": "#ffeedd"}})  # the gateway's own change (an agent's, an operator's)
-    with pytest.raises(Exception):  # another token is refused: the one from the environment is the gateway's
-        client(status, "wrong-token").health()
+    with pytest.raises(AuthenticationFailed):  # another token is refused: the one from the environment is the gateway's
+        client(status, "wrong-token").config_get()
 
     # A restart with the same desired config keeps the gateway's change (drift is the control plane's call).
     host.stop("gw")

@@ -15,6 +15,7 @@ import pytest
 
 from clawster.gateway import AdminRpcTransport, GatewayClient
 from clawster.secrets import resolve
+from layers.providers.errors import GatewayNotFound
 from tests.e2e.cli_runner import clawster, ok
 from tests.workflows.test_local_bot_lifecycle import wait_for_status
 
@@ -78,9 +79,8 @@ def test_a_bot_created_on_a_cloud_target_runs_the_same_workflow_to_running_on_it
     while team.owner.get(f"{team.ws}/bots/{bot['id']}").status != 404:
         assert time.monotonic() < deadline
         time.sleep(0.5)  # a poll interval; the ceiling bounds the wait
-    with pytest.raises(Exception) as gone:
+    with pytest.raises(GatewayNotFound):
         provider.describe(bot["id"])
-    assert type(gone.value).__name__ == "GatewayNotFound"
     running = [n for n in stack.cloud.host.names() if (stack.cloud.host.status(n) or None) and
                stack.cloud.host.status(n).state == "RUNNING"]
     assert not running, f"containers still running after the deprovision: {running}"
