@@ -16,6 +16,8 @@ LONGEST_FIRST = [
     "tests/workflows/test_rollouts_at_scale.py",  # 5 rollouts over 40 fake gateways: minutes
     "tests/workflows/test_rollouts_live.py",  # three rollouts on real gateways
     "tests/contract/test_local_provider.py",
+    "tests/contract/test_provider_contract.py",  # every target; the local one on real gateways
+    "tests/workflows/test_cloud_targets.py",  # a real gateway through each cloud adapter and its stand-in
     "tests/e2e/test_schemathesis_roles.py",
     "tests/local/test_snapshot.py",
     "tests/infra/test_cdk.py",

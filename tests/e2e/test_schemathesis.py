@@ -110,10 +110,11 @@ def _fewer_examples(examples: int) -> str:
 # deleted, and the next link found nothing (ST302). Each call is a new logical request here, so a valid
 # key gets a unique suffix. Keys that are not valid are left as generated (negative data).
 # Reuse and replay are tested in test_idempotency.py.
-# A bot created with "target": "local" provisions a real openclaw gateway (~1.5 GB, 10-40 s of CPU):
-# hundreds of generated creates would start hundreds. The hook sends such a body with "target": null
-# (as valid as "local", so a positive case stays positive and a negative one stays negative; a positive
-# case's openclaw_version, which needs a target, goes too); the workflows are tested for real in tests/workflows.
+# A bot created with a target ("local", or a cloud target on its stand-in) provisions a real openclaw gateway
+# (~1.5 GB, 10-40 s of CPU), and so does a provision of a bot whose fleet names one: hundreds of generated
+# requests would start hundreds. The hook sends such a body with "target": null (as valid, so a positive case
+# stays positive and a negative one stays negative; a positive case's openclaw_version and target_settings,
+# which need a target, go too); the workflows are tested for real in tests/workflows.
 HOOKS = """
 import re, uuid
 import schemathesis
@@ -123,10 +124,11 @@ VALID = re.compile(r"^[!-~]{1,255}$")
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
-    if isinstance(case.body, dict) and case.body.get("target") == "local":
+    if isinstance(case.body, dict) and case.body.get("target") in ("local", "ecs", "cloudrun", "aci"):
         case.body["target"] = None
         if case.meta is not None and case.meta.generation.mode.name == "POSITIVE":
             case.body.pop("openclaw_version", None)  # needs a target: without one, a positive case stays positive
+            case.body.pop("target_settings", None)  # likewise
     for name, value in list((case.headers or {}).items()):
         if name.lower() == "idempotency-key" and isinstance(value, str) and VALID.match(value):
             case.headers[name] = value[:222] + "-" + uuid.uuid4().hex  # 255 at most
