@@ -348,6 +348,8 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
               f"  Swagger UI     {stack.api_url}/swagger\n"
               f"  streams        {stack.ws_url}   (WebSocket; ?token=<token>)\n"
               f"  moto           {stack.moto_url}\n"
+              f"  cloud targets  ecs (moto + the Fargate agent), cloudrun {stack.cloud_env.get('CLAWSTER_GCP_ENDPOINT')}, "
+              f"aci {stack.cloud_env.get('CLAWSTER_AZURE_ENDPOINT')}   (stand-ins: clawster target list)\n"
               f"  schedules      {', '.join(f'{j.function} {j.expression}' for j in stack.scheduler.jobs.values())}\n"
               f"  state          {stack.state_dir.resolve()} ({stack.restored_items} items restored)\n"
               f"  demo workspace {stack.demo_workspace_id}\n"
