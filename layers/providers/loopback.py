@@ -6,6 +6,7 @@ creates, starts, stops and removes nothing: those are the owner's."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -63,7 +64,7 @@ class LoopbackProvider:
         try:
             with urllib.request.urlopen(endpoint.http_url + "/readyz", timeout=READY_TIMEOUT_S) as answer:
                 ready = answer.status == 200
-        except (urllib.error.URLError, OSError) as error:
+        except (urllib.error.URLError, OSError, http.client.HTTPException) as error:
             if isinstance(getattr(error, "reason", error), ConnectionRefusedError):  # nothing listens: its owner's stop
                 return GatewayStatus(bot_id, GatewayState.STOPPED, VERSION, endpoint, detail=f"not serving: {error}")
             return GatewayStatus(bot_id, GatewayState.STARTING, VERSION, endpoint, detail=f"not ready: {error}")

@@ -46,7 +46,8 @@ def harness(request, tmp_path_factory, stack):
         if target == "local":
             from layers.providers.local import LocalProvider
 
-            provider = LocalProvider(root / "gateways", base_port=33000, supervise_interval_s=0.5)
+            # Ports below the kernel's ephemeral range (32768+): see process.ready
+            provider = LocalProvider(root / "gateways", base_port=31000, supervise_interval_s=0.5)
             exits.callback(provider.close)
             exits.callback(lambda: [provider.delete(b) for b in provider.bot_ids()])
             yield Harness(target, provider, None)

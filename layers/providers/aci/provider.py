@@ -11,6 +11,7 @@ Manager beside the bot's token and config (`Record`).
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import urllib.error
@@ -355,7 +356,7 @@ class AciProvider:
                                                       "Content-Type": "application/json"})
             with urllib.request.urlopen(request, timeout=PROBE_TIMEOUT_S) as answer:
                 return answer.status == 200
-        except (urllib.error.URLError, OSError):
+        except (urllib.error.URLError, OSError, http.client.HTTPException):  # HTTPException: a garbled answer
             return False
 
     def _group_or_none(self, bot_id: str) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import signal
@@ -68,7 +69,8 @@ def ready(port: int, timeout_s: float = 1.0) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=timeout_s) as response:
             return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, http.client.HTTPException):
+        # HTTPException: e.g. a TCP self-connect to a port nothing listens on yet reads back our own request
         return False
 
 
@@ -98,7 +100,8 @@ def accepts_token(port: int, token: str) -> bool:
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status == 200
-    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+    except (urllib.error.URLError, ConnectionError, TimeoutError, OSError, http.client.HTTPException):
+        # HTTPException: e.g. a TCP self-connect to a port nothing listens on yet reads back our own request
         return False
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import http.client
 import json
 import os
 import shutil
@@ -198,7 +199,9 @@ class EntrypointLauncher:
     """The image's entrypoint on this machine's node 24 and openclaw (layers/providers/local/runtime.py), in a session
     of its own, bound to loopback (a container's "lan" is this machine's network here)."""
 
-    def __init__(self, base_port: int = 41000, port_spacing: int = 120, locks: Path = PORT_LOCKS):
+    # Below the kernel's ephemeral range (32768-60999): a probe of a port nothing listens on yet can otherwise
+    # connect to itself (TCP simultaneous open) and read back its own request.
+    def __init__(self, base_port: int = 20000, port_spacing: int = 120, locks: Path = PORT_LOCKS):
         from layers.providers.local.runtime import OpenClawRuntime, installed_versions
 
         self._runtime = OpenClawRuntime.default()
@@ -290,7 +293,7 @@ def _ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=READY_PROBE_S) as answer:
             return answer.status == 200
-    except (urllib.error.URLError, OSError):
+    except (urllib.error.URLError, OSError, http.client.HTTPException):  # a self-connect reads back its own request
         return False
 
 
