@@ -67,3 +67,21 @@ def test_a_fleets_settings_are_checked_per_target_and_a_bot_without_a_target_tak
     assert lone["details"]["errors"][0]["field"] == "target_settings"
     pending = team.owner.post(f"{team.ws}/fleets/{fleet['id']}/bots", {"name": "z", "template_id": "minimal"}).ok(201).body
     assert pending["target"] is None and pending["cost_estimate"] is None  # not deployed: nothing runs, nothing costs
+
+
+def test_the_cli_gives_a_fleet_a_target_and_its_settings(stack, team, tmp_path):
+    import json
+
+    from tests.e2e.cli_runner import clawster, fails, ok
+
+    env = {"CLAWSTER_API_URL": stack.api_url, "CLAWSTER_TOKEN": stack.issuer.issue(team.users["OWNER"]),
+           "CLAWSTER_WORKSPACE": team.workspace_id}
+    created = json.loads(ok(clawster("-o", "json", "fleet", "create", "cli-ecs", "--target", "ecs", "--target-setting",
+                                     "size=large", home=tmp_path, env=env)).stdout)
+    assert created["target"] == "ecs" and created["target_settings"] == {"ecs": {"size": "large"}}
+    refused = clawster("fleet", "create", "cli-bad", "--target", "ecs", "--target-setting", "size=huge",
+                       home=tmp_path, env=env)
+    fails(refused, 6, "target_settings.ecs.size")  # the API's 422, naming the field
+    updated = json.loads(ok(clawster("-o", "json", "fleet", "update", created["id"], "--target", "cloudrun",
+                                     home=tmp_path, env=env)).stdout)
+    assert updated["target"] == "cloudrun" and updated["target_settings"] == {"ecs": {"size": "large"}}

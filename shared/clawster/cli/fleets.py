@@ -7,13 +7,25 @@ from typing import Annotated
 import typer
 
 from clawster.cli.output import col, show_item, show_message, show_page
-from clawster.cli.params import All, Cursor, IfMatch, Limit, Tags, Workspace, changes, tags
+from clawster.cli.params import All, Cursor, IfMatch, Limit, Tags, TargetSettings, Workspace, changes, tags, target_settings
 from clawster.cli.session import connect, output
 
 fleet_app = typer.Typer(help="Fleets of bots (environment dev, staging or prod; tags)", no_args_is_help=True)
 
 FLEET = [col("ID"), col("NAME"), col("ENVIRONMENT"), col("BOTS", "bot_count"), col("TAGS"), col("VERSION")]
 Environment = Annotated[str | None, typer.Option(help="dev, staging or prod")]
+FleetTarget = Annotated[str | None, typer.Option("--target", help="Where its bots run when they name no target: local, "
+                                                                  "ecs, cloudrun or aci (`clawster target list`)")]
+
+
+def _target_fields(target: str | None, settings: list[str] | None) -> dict:
+    """The fleet's target, and its bots' default settings for that target (--target-setting needs --target)."""
+    if settings and not target:
+        raise typer.BadParameter("settings belong to a target: give --target too", param_hint="--target-setting")
+    fields = {"target": target} if target else {}
+    if settings:
+        fields["target_settings"] = {target: target_settings(settings)}
+    return fields
 
 
 @fleet_app.command("list")
@@ -25,9 +37,10 @@ def fleet_list(workspace: Workspace = None, limit: Limit = None, cursor: Cursor 
 
 @fleet_app.command("create")
 def fleet_create(name: str, environment: Environment = "dev", description: str = "", tag: Tags = None,
-                 workspace: Workspace = None) -> None:
+                 target: FleetTarget = None, target_setting: TargetSettings = None, workspace: Workspace = None) -> None:
     conn = connect()
-    body = {"name": name, "environment": environment, "description": description, "tags": tags(tag)}
+    body = {"name": name, "environment": environment, "description": description, "tags": tags(tag),
+            **_target_fields(target, target_setting)}
     show_item(conn.api.call("POST", f"/workspaces/{conn.workspace(workspace)}/fleets", body)[1], output(), FLEET)
 
 
@@ -42,11 +55,14 @@ def fleet_update(fleet_id: str, name: str | None = None, environment: Environmen
                  description: str | None = None,
                  tag: Annotated[list[str] | None, typer.Option("--tag", help="key=value; replaces all tags")] = None,
                  clear_tags: Annotated[bool, typer.Option("--clear-tags", help="Remove every tag")] = False,
+                 target: FleetTarget = None, target_setting: TargetSettings = None,
                  if_match: IfMatch = None, workspace: Workspace = None) -> None:
-    """Change a fleet's name, environment, description or tags."""
+    """Change a fleet's name, environment, description, tags or target (--target-setting replaces the fleet's
+    settings; bots deployed already keep theirs)."""
     new_tags = {} if clear_tags else (tags(tag) if tag else None)
-    body = changes("--name, --environment, --description, --tag, --clear-tags",
-                   name=name, environment=environment, description=description, tags=new_tags)
+    body = changes("--name, --environment, --description, --tag, --clear-tags, --target",
+                   name=name, environment=environment, description=description, tags=new_tags,
+                   **_target_fields(target, target_setting))
     conn = connect()
     path = f"/workspaces/{conn.workspace(workspace)}/fleets/{fleet_id}"
     show_item(conn.api.write("PATCH", path, body, if_match), output(), FLEET)
