@@ -25,3 +25,7 @@ fi
 # the state machines' tests (each cached by version).
 scripts/install_openclaw.sh >/dev/null
 scripts/install_asl_validator.sh >/dev/null
+
+# The web console (its pinned npm packages, then the build) and Debian's chromium for its browser tests.
+scripts/build_console.sh >/dev/null
+scripts/install_chromium.sh >/dev/null

@@ -10,6 +10,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
 
+from clawster.domain.roles import PERMISSIONS, Role
 from functions import catalog
 
 TITLE = "Clawster API"
@@ -56,8 +57,14 @@ def document() -> dict[str, Any]:
     _add_links(merged)
     for _, route in catalog.rest_routes():
         operation = merged["paths"].get(route.path, {}).get(route.method.lower())  # None: /swagger, a page
-        if route.public and operation is not None:
+        if operation is None:
+            continue
+        if route.public:
             operation["security"] = []  # no token needed
+        # Who may call it, from the permission table the API enforces: the console disables what a role may not do.
+        operation["x-clawster-action"] = route.action
+        required = PERMISSIONS[route.action]
+        operation["x-clawster-role"] = required.value if isinstance(required, Role) else required
     merged["paths"] = dict(sorted(merged["paths"].items()))
     return merged
 

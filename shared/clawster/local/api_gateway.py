@@ -29,6 +29,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from functions import catalog
 
+from .console_site import ConsoleSite
+from .hosted_ui import LocalHostedUi
 from .issuer import InvalidToken, Issuer
 from .lambda_runtime import LocalFunction, TooManyRequestsException
 from .ports import BACKLOG, PortUnavailable
@@ -232,9 +234,10 @@ class LocalApiGateway:
     read_timeout_s = 60.0  # an idle keep-alive connection is closed, a stalled body answered 400, after this
 
     def __init__(self, functions: dict[str, LocalFunction], issuer: Issuer, host: str = "127.0.0.1",
-                 port: int = 8787):
+                 port: int = 8787, console: ConsoleSite | None = None, hosted_ui: LocalHostedUi | None = None):
         self.router = Router(functions)
         self.issuer = issuer
+        self.console, self.hosted_ui = console, hosted_ui  # the web console and its sign-in, at this origin
         self._in_flight = 0
         self._closing = False
         self._idle = threading.Condition()
@@ -279,6 +282,10 @@ class LocalApiGateway:
     def _route(self, method: str, raw_path: str, headers: list[tuple[str, str]], body: bytes,
                source_ip: str) -> tuple[int, list[tuple[str, str]], bytes]:
         path = urlsplit(raw_path).path
+        if self.console and self.console.handles(path):
+            return self.console.handle(method, path, _origin(headers, self.url))
+        if self.hosted_ui and self.hosted_ui.handles(path):
+            return self.hosted_ui.handle(method, raw_path, headers, body, _origin(headers, self.url))
         route, params, path_known = self.router.match(method, path)
         if route is None:
             if path_known:  # RFC 9110: a 405 names the methods the resource has
@@ -374,6 +381,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.debug(format, *args)
+
+
+def _origin(headers: list[tuple[str, str]], default: str) -> str:
+    """The origin the browser used (localhost or 127.0.0.1): the console's config and redirects must name it."""
+    host = next((v for k, v in headers if k.lower() == "host"), "")
+    return f"http://{host}" if re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9a-fA-F:]+\](:[0-9]{1,5})?", host) else default
 
 
 def _json(status: int, body: Any) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -27,6 +27,8 @@ from functions import catalog
 
 from . import durable_secrets, lambda_runtime, moto_dynamodb, moto_stepfunctions, scan_guard, workflows
 from .api_gateway import LocalApiGateway
+from .console_site import ConsoleSite
+from .hosted_ui import LocalHostedUi
 from .issuer import Issuer
 from .journal import SNAPSHOT_FILE, DurableTable
 from .moto_server import MotoServer
@@ -53,10 +55,12 @@ class StateDirInUse(RuntimeError):
 class LocalStack:
     def __init__(self, state_dir: Path | str, api_port: int = 8787, moto_port: int = 5061, seed: bool = True,
                  admin_user: str = "admin", compact_after: int = 5000, ws_port: int = 0,
-                 keep_gateways: bool = True, run_schedules: bool = False, cloud_launcher: Any = None):
+                 keep_gateways: bool = True, run_schedules: bool = False, cloud_launcher: Any = None,
+                 console_token_ttl_s: int = 3600):
         self.state_dir = Path(state_dir)
         self.api_port, self.moto_port, self.seed, self.admin_user = api_port, moto_port, seed, admin_user
         self.ws_port = ws_port
+        self.console_token_ttl_s = console_token_ttl_s  # the console's ID tokens (refreshed before they expire)
         self.compact_after = compact_after
         # Entity models read TABLE_NAME when they are imported: settle it before anything imports them.
         self.table_name = os.environ.setdefault("TABLE_NAME", DEFAULT_TABLE)
@@ -114,7 +118,9 @@ class LocalStack:
         self._durable.start()  # from here on, every committed change is journaled before it is acknowledged
         self.issuer = Issuer(self.state_dir)
         self._start_ws_api()
-        self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port)
+        self._gateway = LocalApiGateway(self.functions, self.issuer, port=self.api_port,
+                                        console=ConsoleSite(self.ws_url),
+                                        hosted_ui=LocalHostedUi(self.issuer, token_ttl_s=self.console_token_ttl_s))
         self._gateway.start()
         self._pin_environment()
         self.resumed = workflows.resume(self.state_machines)
@@ -164,6 +170,10 @@ class LocalStack:
     def api_url(self) -> str:
         assert self._gateway, "the stack is not running"
         return self._gateway.url
+
+    @property
+    def console_url(self) -> str:
+        return f"{self.api_url}/console/"
 
     @property
     def ws_url(self) -> str:
@@ -343,6 +353,7 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
     try:
         assert stack.issuer
         print(f"Clawster local stack\n"
+              f"  Console        {stack.console_url}   (sign in with any user name)\n"
               f"  API            {stack.api_url}\n"
               f"  OpenAPI        {stack.api_url}/openapi.json   (no token needed)\n"
               f"  Swagger UI     {stack.api_url}/swagger\n"
