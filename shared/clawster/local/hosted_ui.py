@@ -197,7 +197,8 @@ def _oauth_error(status: int, error: str, description: str) -> Answer:
     return status, [("Content-Type", "application/json"), ("Cache-Control", "no-store")], body
 
 
-PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+PAGE_CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; frame-ancestors 'none'; "
+            "base-uri 'none'")
 _HIDDEN = ("client_id", "redirect_uri", "response_type", "scope", "state", "code_challenge", "code_challenge_method")
 
 
@@ -207,7 +208,7 @@ def _sign_in_form(params: dict[str, str], problem: str = "") -> str:
     alert = f'<p role="alert" class="problem">{html.escape(problem)}</p>' if problem else ""
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · Clawster (local)</title>
+<link rel="icon" href="data:,"><title>Sign in · Clawster (local)</title>
 <style>body{{font:16px system-ui,sans-serif;max-width:24rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}}
 label{{display:block;margin:1rem 0 .25rem}}input[type=text]{{width:100%;padding:.5rem;font-size:1rem}}
 button{{margin-top:1rem;padding:.5rem 1.25rem;font-size:1rem;background:#0b5cad;color:#fff;border:0;border-radius:4px}}
