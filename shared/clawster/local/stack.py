@@ -353,7 +353,7 @@ def run_forever(state_dir: Path | str, api_port: int = 8787, moto_port: int = 50
     try:
         assert stack.issuer
         print(f"Clawster local stack\n"
-              f"  Console        {stack.console_url}   (sign in with any user name)\n"
+              f"  Console        {stack.console_url}   (sign in as admin for the demo workspace, or as any user name)\n"
               f"  API            {stack.api_url}\n"
               f"  OpenAPI        {stack.api_url}/openapi.json   (no token needed)\n"
               f"  Swagger UI     {stack.api_url}/swagger\n"
