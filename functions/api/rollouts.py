@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Powertools facades, no gc while importing)
 
-from typing import Literal
-
 from aws_lambda_powertools.event_handler import Response
 
-from clawster.api.rollout_models import RolloutCreate, RolloutDetail, RolloutOut, RolloutPage
+from clawster.api.rollout_models import Control, RolloutCreate, RolloutDetail, RolloutOut, RolloutPage
 from clawster.services import rollouts
 from functions.api._resolver import (
     BODY,
@@ -26,7 +24,6 @@ from functions.api._resolver import (
 
 app = create_app()
 PREFIX = "/workspaces/<workspace_id>"
-Control = Literal["pause", "resume", "approve", "abort", "promote"]
 
 
 @app.post(PREFIX + "/rollouts", tags=["rollouts"],  # 409: a target bot is in another active rollout
@@ -36,14 +33,14 @@ def create_rollout(workspace_id: str, body: RolloutCreate) -> Response[RolloutOu
     each wave's bots at most max_concurrency at a time, a bake, the gates (no data pauses, never passes), and an
     automatic rollback of every bot changed when a gate fails or the abort threshold is reached."""
     rollout = rollouts.create(app.context["access"], body.model_dump(mode="json", exclude_defaults=False))
-    return respond(201, RolloutOut.model_validate(rollouts.public(rollout)), rollout.version)
+    return respond(201, RolloutOut.model_validate(rollouts.api_view(rollout)), rollout.version)
 
 
 @app.get(PREFIX + "/rollouts", responses=documented(200, errors=MEMBER + CURSOR), tags=["rollouts"])
 def list_rollouts(workspace_id: str, limit: Limit = 50, cursor: Cursor = None) -> RolloutPage:
     """The workspace's rollouts, newest first."""
     items, next_cursor = rollouts.list_page(app.context["access"], limit=limit, cursor_in=cursor)
-    return RolloutPage(items=[RolloutOut.model_validate(rollouts.public(i)) for i in items], next_cursor=next_cursor)
+    return RolloutPage(items=[RolloutOut.model_validate(rollouts.api_view(i)) for i in items], next_cursor=next_cursor)
 
 
 @app.get(PREFIX + "/rollouts/<rollout_id>", responses=documented(200, errors=MEMBER), tags=["rollouts"])
@@ -58,7 +55,7 @@ def control_rollout(workspace_id: str, rollout_id: str, action: Control) -> Resp
     """pause (before the next wave), resume, approve (the wave waiting for it), abort (roll back what changed),
     promote (end the current bake now)."""
     rollout = rollouts.control(app.context["access"], rollout_id, action)
-    return respond(200, RolloutOut.model_validate(rollouts.public(rollout)), rollout.version)
+    return respond(200, RolloutOut.model_validate(rollouts.api_view(rollout)), rollout.version)
 
 
 handler = lambda_entry(app)

@@ -63,12 +63,16 @@ def test_a_canary_rollout_pauses_on_no_data_resumes_and_succeeds(fleet):
     assert team.clients["VIEWER"].post(f"{team.ws}/rollouts", body).status == 403  # VIEWER reads, OPERATOR starts
     created = team.clients["OPERATOR"].post(f"{team.ws}/rollouts", body).ok(201).body
     assert created["status"] == "RUNNING" and created["wave_count"] == 2 and created["bot_count"] == 3
+    assert created["allowed_actions"] == ["pause", "abort", "promote"]  # what the console enables
 
     paused = wait_for(team, created["id"], lambda r: r["status"] == "PAUSED", "paused after the canary")
     canary = paused["waves"][0]
     assert [x["bot_id"] for x in canary["bots"]] == [b] and canary["verdict"] == "PAUSE"
     assert canary["readings"] == {"gateway_health": "NO_DATA"}
     assert canary["bots"][0]["state"] == "DONE" and canary["bots"][0]["previous_revision_id"] == before[b]
+    assert paused["allowed_actions"] == ["resume", "abort"]
+    listed = team.clients["VIEWER"].get(f"{team.ws}/rollouts").ok(200).body["items"]
+    assert [(r["id"], r["allowed_actions"]) for r in listed] == [(created["id"], ["resume", "abort"])]
     assert {x["state"] for x in paused["waves"][1]["bots"]} == {"PENDING"}  # nothing past the pause moved
     assert team.clients["VIEWER"].post(f"{team.ws}/rollouts/{created['id']}/resume").status == 403
 
@@ -77,6 +81,7 @@ def test_a_canary_rollout_pauses_on_no_data_resumes_and_succeeds(fleet):
                       "paused after wave 2")
     team.clients["OPERATOR"].post(f"{team.ws}/rollouts/{created['id']}/resume").ok(200)
     ended = wait_for(team, created["id"], lambda r: r["status"] == "SUCCEEDED", "succeeded")
+    assert ended["allowed_actions"] == []
     for bot_id, item in bots_by_id(ended).items():
         desired = team.owner.get(f"{team.ws}/bots/{bot_id}").ok(200).body["desired_revision_id"]
         assert item["state"] == "DONE" and desired == item["new_revision_id"] != before[bot_id]

@@ -2258,6 +2258,11 @@ export interface components {
         };
         /** RolloutDetail */
         RolloutDetail: {
+            /**
+             * Allowed Actions
+             * @description The controls (POST .../rollouts/{id}/{action}) its status takes now; the caller's role may still refuse them (rollout.control: OPERATOR)
+             */
+            allowed_actions: ("pause" | "resume" | "approve" | "abort" | "promote")[];
             /** Bot Count */
             bot_count: number;
             /**
@@ -2297,6 +2302,11 @@ export interface components {
         };
         /** RolloutOut */
         RolloutOut: {
+            /**
+             * Allowed Actions
+             * @description The controls (POST .../rollouts/{id}/{action}) its status takes now; the caller's role may still refuse them (rollout.control: OPERATOR)
+             */
+            allowed_actions: ("pause" | "resume" | "approve" | "abort" | "promote")[];
             /** Bot Count */
             bot_count: number;
             /**

@@ -93,6 +93,9 @@ class RolloutCreate(Strict):
         [], max_length=100, description="Wave numbers (from 1) that wait for POST .../approve")
 
 
+Control = Literal["pause", "resume", "approve", "abort", "promote"]  # clawster.domain.rollouts.CONTROLS
+
+
 class RolloutBotOut(BaseModel):
     bot_id: str
     wave: int
@@ -130,6 +133,9 @@ class RolloutOut(BaseModel):
     updated_at: datetime
     ended_at: datetime | None
     version: int
+    allowed_actions: list[Control] = Field(
+        description="The controls (POST .../rollouts/{id}/{action}) its status takes now; the caller's role may "
+                    "still refuse them (rollout.control: OPERATOR)")
 
 
 class RolloutDetail(RolloutOut):

@@ -56,6 +56,21 @@ class RolloutStatus(StrEnum):
 ACTIVE = frozenset({RolloutStatus.RUNNING, RolloutStatus.PAUSED, RolloutStatus.AWAITING_APPROVAL,
                     RolloutStatus.ABORTING, RolloutStatus.ROLLING_BACK})
 
+CONTROLS = ("pause", "resume", "approve", "abort", "promote")
+# The statuses each control (POST .../rollouts/{id}/{action}) is taken from; from any other it is a 409.
+CONTROL_FROM: dict[str, frozenset[RolloutStatus]] = {
+    "pause": frozenset({RolloutStatus.RUNNING, RolloutStatus.AWAITING_APPROVAL}),
+    "resume": frozenset({RolloutStatus.PAUSED}),
+    "approve": frozenset({RolloutStatus.AWAITING_APPROVAL}),
+    "abort": frozenset({RolloutStatus.RUNNING, RolloutStatus.PAUSED, RolloutStatus.AWAITING_APPROVAL}),
+    "promote": frozenset({RolloutStatus.RUNNING}),
+}
+
+
+def allowed_actions(status: str) -> list[str]:
+    """The controls a rollout in `status` takes now, in CONTROLS' order (the API shows them; a 409 names them)."""
+    return [action for action in CONTROLS if RolloutStatus(status) in CONTROL_FROM[action]]
+
 
 class BotState(StrEnum):
     PENDING = "PENDING"

@@ -27,7 +27,6 @@ from clawster.store.entities import AuditEvent, Bot, Fleet, Rollout, RolloutBot,
 from clawster.store.transaction import Change
 
 CLAIMS_PER_TRANSACTION = 90  # with the rollout and its audit event, within the 100 items of one transaction
-CONTROLS = ("pause", "resume", "approve", "abort", "promote")
 
 
 def rollout_not_found(rollout_id: str) -> NotFound:
@@ -179,7 +178,7 @@ def detail(access: Access, rollout_id: str) -> dict[str, Any]:
     by_wave: dict[int, list[dict[str, Any]]] = {}
     for item in bots_of(rollout):
         by_wave.setdefault(int(item.wave), []).append(bot_view(item))
-    view = public(rollout)
+    view = api_view(rollout)
     view["waves"] = [{**{k: v for k, v in wave.items() if k != "bot_ids"}, "bots": by_wave.get(wave["number"], [])}
                      for wave in json.loads(rollout.waves)]
     return view
@@ -200,6 +199,12 @@ def public(rollout: Rollout) -> dict[str, Any]:
             "version": int(rollout.version)}
 
 
+def api_view(rollout: Rollout) -> dict[str, Any]:
+    """What the API answers: the public fields and the controls the rollout's status takes now (not audited:
+    they follow from the status)."""
+    return {**public(rollout), "allowed_actions": domain.allowed_actions(rollout.status)}
+
+
 def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[list[Rollout], str | None]:
     partition, condition = _prefix(access.workspace_id, Rollout.sk_prefix())
     result = Rollout.query(partition, condition, limit=limit, scan_index_forward=False,
@@ -209,15 +214,6 @@ def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[lis
 
 
 # -- controls ----------------------------------------------------------------------------------------
-_ALLOWED: dict[str, tuple[RolloutStatus, ...]] = {
-    "pause": (RolloutStatus.RUNNING, RolloutStatus.AWAITING_APPROVAL),
-    "resume": (RolloutStatus.PAUSED,),
-    "approve": (RolloutStatus.AWAITING_APPROVAL,),
-    "abort": (RolloutStatus.RUNNING, RolloutStatus.PAUSED, RolloutStatus.AWAITING_APPROVAL),
-    "promote": (RolloutStatus.RUNNING,),
-}
-
-
 CONTROL_ATTEMPTS = 5
 
 
@@ -239,13 +235,13 @@ def control(access: Access, rollout_id: str, action: str) -> Rollout:
 
 
 def _control_once(access: Access, rollout_id: str, action: str) -> Rollout:
-    if action not in CONTROLS:
-        raise ValidationFailed("action", f"one of {', '.join(CONTROLS)}")
+    if action not in domain.CONTROLS:
+        raise ValidationFailed("action", f"one of {', '.join(domain.CONTROLS)}")
     rollout = get(access, rollout_id)
-    if RolloutStatus(rollout.status) not in _ALLOWED[action]:
+    allowed = domain.allowed_actions(rollout.status)
+    if action not in allowed:
         raise InvalidState(f"a {rollout.status} rollout does not take '{action}'",
-                           {"status": rollout.status,
-                            "allowed_actions": [a for a, s in _ALLOWED.items() if RolloutStatus(rollout.status) in s]})
+                           {"status": rollout.status, "allowed_actions": allowed})
     before, expected = audit_view(rollout), rollout.version
     edited = ["status", "status_reason"]
     token = rollout.approval_token if action in ("approve", "abort", "pause") else None
