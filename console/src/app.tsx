@@ -15,6 +15,8 @@ const page = (load: () => Promise<Record<string, unknown>>, name: string) =>
 
 const WORKSPACE_PAGES: [string, ComponentType<{ params: Params }>][] = [
   ["/w/:ws", page(() => import("./pages/fleets"), "FleetsPage")],
+  ["/w/:ws/rollouts", page(() => import("./pages/rollouts"), "RolloutsPage")],
+  ["/w/:ws/rollouts/:id", page(() => import("./pages/rollout"), "RolloutPage")],
 ];
 
 export function App() {
