@@ -126,12 +126,20 @@ def test_an_operator_drives_a_rollout_from_the_page_and_sees_it_move_live(consol
     page.get_by_label("Waves", exact=True).select_option("CANARY")
     page.get_by_label("Canary bot ids").fill(canary)
     page.get_by_label("Approval before waves").fill("1, 2")
+    page.get_by_label("Bots at once in a wave").fill("1")
+    page.get_by_label("Roll back above this share failed (%)").fill("50")
+    page.get_by_label("…once this many bots are done").fill("2")
     page.get_by_role("button", name="Start rollout").click()
 
     # Its page: two waves, nothing moved; the workflow holds it for the first approval.
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Rollout \w+$"))
     rollout_id = page.url.rsplit("/", 1)[1]
     page.evaluate("window.stayed = true")  # gone if the page were loaded again
+    spec = team.owner.get(f"{team.ws}/rollouts/{rollout_id}").ok(200).body["spec"]  # what the form sent
+    assert (spec["targets"], spec["change"]["patch"], spec["strategy"]["kind"], spec["strategy"]["canary_bot_ids"],
+            spec["max_concurrency"], spec["bake_s"], spec["abort"], spec["gates"], spec["approval_before_waves"]) == (
+        {"bot_ids": [canary, second], "fleet_ids": [], "environments": [], "tags": {}}, {"ui": {"seamColor": COLOR}},
+        "CANARY", [canary], 1, 0, {"failed_percent": 50, "min_done": 2}, ["gateway_health"], [1, 2])
     expect(status(page)).to_have_text("AWAITING_APPROVAL", timeout=ROLLOUT_MS)
     expect(bot_state(page, 1, canary)).to_have_text("PENDING")
     expect(bot_state(page, 2, second)).to_have_text("PENDING")
