@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path(__file__).resolve().parents[2] / "console" / "node_modules" / "axe-core" / "axe.min.js"
@@ -18,6 +19,7 @@ DIST = Path(__file__).resolve().parents[2] / "console" / "dist" / "index.html"
 # A busy 2-core machine: generous ceilings, never fixed sleeps (each wait ends on what it waits for).
 WAIT_MS = 60_000
 SERIOUS = ("serious", "critical")
+expect.set_options(timeout=WAIT_MS)  # Playwright's default of 5 s is too tight for a busy 2-core machine
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from ulid import ULID
 
 from layers.providers.registry import LOOPBACK_ENV
-from tests.console.conftest import WAIT_MS, assert_accessible, enabled_mutating_actions, sign_in
+from tests.console.conftest import assert_accessible, enabled_mutating_actions, sign_in
 from tests.fakes.loopback_fleet import LoopbackFleet
 
 ROLLOUT_MS = 180_000  # a rollout's step on this busy 2-core machine: a ceiling, not a sleep
@@ -31,14 +31,6 @@ ENABLED = {
     "ROLLED_BACK": set(),
 }
 COLOR = "#1b40ae"
-
-
-@pytest.fixture(autouse=True)
-def _patient_expect():
-    """expect() waits as long as the page's other waits (its own default is 5 s: too short on this machine)."""
-    expect.set_options(timeout=WAIT_MS)
-    yield
-    expect.set_options(timeout=5_000)
 
 
 @pytest.fixture

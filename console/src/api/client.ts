@@ -22,7 +22,8 @@ export class ApiError extends Error {
   describe(): string {
     if (this.status === 403) return `Forbidden: ${this.message}`;
     const errors = (this.details.errors ?? []) as { field?: string; loc?: string[]; reason?: string; msg?: string }[];
-    const fields = errors.map((e) => `${e.field ?? e.loc?.join(".") ?? "?"}: ${e.reason ?? e.msg ?? ""}`);
+    const fields = errors.map((e) => `${e.field ?? e.loc?.join(".") ?? "?"}: ${e.reason ?? e.msg ?? ""}`)
+      .filter((field) => !this.message.includes(field)); // a single-field refusal often says it all already
     return fields.length ? `${this.message} (${fields.join("; ")})` : this.message;
   }
 }

@@ -55,7 +55,8 @@ function subscribe(topic: string, handler: Handler): () => void {
     if (set.size) return;
     handlers.delete(topic);
     if (socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ action: "unsubscribe", topic }));
-    if (handlers.size === 0) socket?.close();
+    // Close only when nothing re-subscribes soon: moving between pages that follow topics keeps the socket.
+    if (handlers.size === 0) window.setTimeout(() => { if (handlers.size === 0) socket?.close(); }, 5000);
   };
 }
 
