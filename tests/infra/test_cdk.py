@@ -1323,6 +1323,15 @@ def test_the_hosted_ui_domain_is_the_stacks_and_accounts_unless_chosen(template,
     assert chosen["Properties"]["Domain"] == AUTH_PREFIX
 
 
+def test_the_rest_api_takes_the_id_tokens_of_every_client_of_the_pool(template):
+    """The Cognito authorizer checks an ID token's pool, not its client, unless a method asks for OAuth scopes (then
+    only access tokens pass): no method may, or the console's tokens, like the CLI's, would be refused."""
+    (authorizer,) = resources(template, "AWS::ApiGateway::Authorizer").values()
+    assert authorizer["Properties"]["IdentitySource"] == "method.request.header.Authorization"
+    for (method, path), props in _method_index(template).items():
+        assert not props.get("AuthorizationScopes"), (method, path)
+
+
 @pytest.mark.parametrize("prefix", ["Ops_Console", "my-aws-login", "clawster-ops", "cognito-ops", "-ops", "x" * 64])
 def test_an_auth_domain_prefix_cognito_would_refuse_is_refused(tmp_path, deps_layer, prefix):
     with pytest.raises(AuthDomainInvalid, match="auth_domain_prefix"):
