@@ -73,9 +73,8 @@ class ClawsterStack(cdk.Stack):
                 if spec.gateway_access:
                     reach_gateways(self.functions[spec.name], spec.gateway_access, self.gateways)
         self.api = make_rest_api(self, tracing=options.tracing)
-        stream = make_stream_api(self, functions, self.functions, self.user_pool)
-        self.stream_stage = stream[1] if stream else None
-        console_client = self._console(functions, stream, console_files)
+        self.stream_stage = make_stream_api(self, functions, self.functions, self.user_pool)
+        console_client = self._console(functions, console_files)
         accept_app_clients(functions, self.functions, [client, console_client])
         self.workflows = make_workflows(self, functions, self.functions, tracing=options.tracing)
         for spec in functions:
@@ -86,18 +85,18 @@ class ClawsterStack(cdk.Stack):
         cdk.CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)
 
-    def _console(self, functions: tuple[Function, ...], stream, dist: Path) -> cognito.UserPoolClient:
+    def _console(self, functions: tuple[Function, ...], dist: Path) -> cognito.UserPoolClient:
         """The console's site, its app client and files, and the REST routes with CORS for its origin.
 
         In this order: the site's CSP names the APIs by their ids; its origin is the app client's redirect and
         the API's CORS origin; config.json names the client."""
         api_origin = rest_api_origin(self.api)
-        stream_origin = stream_api_origin(stream[0]) if stream else None
+        stream_origin = stream_api_origin(self.stream_stage) if self.stream_stage else None
         auth_origin = self.hosted_ui.base_url()
         site = make_console_site(self, ConsoleSources(api=api_origin, stream=stream_origin, auth=auth_origin))
         console_client = add_console_client(self.user_pool, site.url)
         config = console_config(api_url=f"{api_origin}/{STAGE}",
-                                stream_url=f"{stream_origin}/{stream[1].stage_name}" if stream else "",
+                                stream_url=f"{stream_origin}/{self.stream_stage.stage_name}" if self.stream_stage else "",
                                 auth_origin=auth_origin, client_id=console_client.user_pool_client_id)
         deploy_console(self, site, dist, config)
         routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]

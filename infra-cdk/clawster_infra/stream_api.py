@@ -40,8 +40,8 @@ def make_stream_api(
     specs: tuple[Function, ...],
     functions: dict[str, lambda_.Function],
     pool: cognito.UserPool,
-) -> tuple[apigwv2.WebSocketApi, apigwv2.WebSocketStage] | None:
-    """The WebSocket API and its stage, or None when the catalog has no stream routes. The app clients whose
+) -> apigwv2.WebSocketStage | None:
+    """The WebSocket API's stage, or None when the catalog has no stream routes. The app clients whose
     tokens the authorizer accepts are named afterwards (accept_app_clients): the console's exists only later."""
     routes = [(spec, route) for spec in specs for route in spec.websocket_routes]
     if not routes:
@@ -83,13 +83,13 @@ def make_stream_api(
         if spec.posts_to_connections:
             grant_publishing(stage, api, functions[spec.name])
     cdk.CfnOutput(scope, "StreamUrl", value=stage.url)
-    return api, stage
+    return stage
 
 
-def stream_api_origin(api: apigwv2.WebSocketApi) -> str:
-    """wss://<id>.execute-api.<region>.<suffix>, from the API's id alone (no stage: see rest_api_origin)."""
-    stack = cdk.Stack.of(api)
-    return f"wss://{api.api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+def stream_api_origin(stage: apigwv2.WebSocketStage) -> str:
+    """wss://<id>.execute-api.<region>.<suffix>, from the API's id alone (not the stage's URL: see rest_api_origin)."""
+    stack = cdk.Stack.of(stage)
+    return f"wss://{stage.api.api_id}.execute-api.{stack.region}.{stack.url_suffix}"
 
 
 def accept_app_clients(
