@@ -48,18 +48,21 @@ bench-rollout: setup  # BENCH_ARGS="--bots 500 --concurrency 25 --latency-ms 100
 	$(PY) bench/rollout.py $(BENCH_ARGS)
 
 # Deploying: the pinned CDK CLI (scripts/install_cdk_cli.sh) runs infra-cdk/app.py (cdk.json), which refuses
-# to synthesize without the dependency layer, so both targets build it first. Context values go in
-# CDK_ARGS, e.g. `make deploy CDK_ARGS="-c tracing=true"` (docs/deploy.md lists them).
+# to synthesize without the dependency layer or the web console's build (console/dist), so both targets build
+# them first. Context values go in CDK_ARGS, e.g. `make deploy CDK_ARGS="-c tracing=true"` (docs/deploy.md lists them).
 CDK := CDK_DISABLE_CLI_TELEMETRY=true .runtime/cdk-cli/node_modules/aws-cdk/bin/cdk --no-notices
 
 layer: setup
 	scripts/build_deps_layer.sh
 
+console: setup
+	scripts/build_console.sh
+
 cdk-cli: setup
 	scripts/install_cdk_cli.sh
 
-synth: layer cdk-cli
+synth: layer console cdk-cli
 	$(CDK) synth --quiet $(CDK_ARGS)
 
-deploy: layer cdk-cli
+deploy: layer console cdk-cli
 	$(CDK) deploy $(CDK_ARGS)

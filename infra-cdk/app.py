@@ -1,7 +1,8 @@
 """CDK entry point: `python infra-cdk/app.py` (or `cdk synth` via the repo's cdk.json).
 
 Synthesizes the "Clawster" stack into infra-cdk/cdk.out, or into $CDK_OUTDIR when the CDK CLI
-(or a test) names another directory. Everything the stack contains comes from functions/catalog.py
+(or a test) names another directory. The web console's build is console/dist, or $CLAWSTER_CONSOLE_DIST
+(the tests' stand-in build). Everything the stack contains comes from functions/catalog.py
 and shared/clawster/store/schema.py, so this file stays a thin shell.
 """
 
@@ -20,13 +21,15 @@ for path in (HERE, REPO, REPO / "shared"):
 
 from clawster_infra import DEFAULT_OUTDIR, build_app  # noqa: E402
 from clawster_infra.code_bundle import DepsLayerNotBuilt  # noqa: E402
+from clawster_infra.console import CONSOLE_DIST, ConsoleNotBuilt  # noqa: E402
 
 
 def main() -> None:
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    console_dist = Path(os.environ.get("CLAWSTER_CONSOLE_DIST") or CONSOLE_DIST)
     try:
-        app = build_app(os.environ.get("CDK_OUTDIR") or str(DEFAULT_OUTDIR))
-    except DepsLayerNotBuilt as error:  # the one mistake a first deploy makes: say what to run, no traceback
+        app = build_app(os.environ.get("CDK_OUTDIR") or str(DEFAULT_OUTDIR), console_dist=console_dist)
+    except (DepsLayerNotBuilt, ConsoleNotBuilt) as error:  # what a first deploy misses: say what to run, no traceback
         sys.exit(f"error: {error}")
     app.synth()
 

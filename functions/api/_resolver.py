@@ -8,10 +8,11 @@ reaches validation, so it learns nothing about the body it sent).
 from __future__ import annotations
 
 import json
+import os
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response, content_types
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Header, Query
 
@@ -103,8 +104,34 @@ def error_response(error: ClawsterError) -> Response:
                     body=json.dumps(error.body()), headers=headers)
 
 
+# CORS for the web console, which AWS serves from its own origin (CloudFront) while the API has another. The CDK
+# app sets the variable on the API functions; locally the console is served from the API's origin: no CORS.
+CONSOLE_ORIGIN_VARIABLE = "CLAWSTER_CONSOLE_ORIGIN"
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key"]  # what the console sends
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]  # what it reads: the version for If-Match, when to retry
+
+
+def cors_config() -> CORSConfig | None:
+    """The console's origin only (never "*"), or None where the variable is not set."""
+    origin = os.environ.get(CONSOLE_ORIGIN_VARIABLE, "").strip()
+    if not origin:
+        return None
+    if origin == "*" or not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+        raise ValueError(f"{CONSOLE_ORIGIN_VARIABLE}={origin!r}: expected one origin, e.g. https://console.example.com")
+    return CORSConfig(allow_origin=origin, allow_headers=CORS_ALLOW_HEADERS, expose_headers=CORS_EXPOSE_HEADERS,
+                      max_age=3600)
+
+
+def cors_headers(cors: CORSConfig | None, event: dict[str, Any]) -> dict[str, str]:
+    """The CORS headers for a response the resolver does not build (the gate's refusals)."""
+    if cors is None:
+        return {}
+    origin = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "origin"), None)
+    return cors.to_dict(origin)
+
+
 def create_app() -> APIGatewayRestResolver:
-    app = APIGatewayRestResolver(enable_validation=True)
+    app = APIGatewayRestResolver(enable_validation=True, cors=cors_config())
 
     @app.exception_handler(ClawsterError)
     def _domain_error(error: ClawsterError) -> Response:
@@ -223,12 +250,14 @@ def lambda_entry(app: APIGatewayRestResolver):
     """The Lambda handler of a route group: gate, then route; traced where the stage turned tracing on.
     Called last in an entry module, it also ends the cold-start import phase (functions.api._boot)."""
 
+    cors = cors_config()
+
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         try:
             caller, access = gate(event)
             require_json_body(event)
-        except ClawsterError as error:
-            return _raw(error)
+        except ClawsterError as error:  # refused before the resolver: the console must still read why
+            return _raw(error, cors_headers(cors, event))
         app.append_context(caller=caller, access=access)
         return app.resolve(event, context)
 
@@ -240,10 +269,10 @@ def lambda_entry(app: APIGatewayRestResolver):
     return entry
 
 
-def _raw(error: ClawsterError) -> dict[str, Any]:
+def _raw(error: ClawsterError, headers: dict[str, str]) -> dict[str, Any]:
     return {
         "statusCode": http_status(error),
-        "headers": {"Content-Type": content_types.APPLICATION_JSON},
+        "headers": {"Content-Type": content_types.APPLICATION_JSON, **headers},
         "multiValueHeaders": {},
         "body": json.dumps(error.body()),
         "isBase64Encoded": False,

@@ -2,6 +2,11 @@
 
 Error bodies that API Gateway itself produces (bad token, throttling, unknown route) use the same
 {code, message, details} shape as the handlers, so clients parse one error format.
+
+CORS for the web console's origin only: API Gateway answers every resource's preflight (OPTIONS, a mock
+integration, no authorizer: browsers send no token with it) and names the origin on its own errors; the
+functions name it on theirs (CLAWSTER_CONSOLE_ORIGIN, functions/api/_resolver.py). The API is made in two
+steps because the console's origin is known only once its distribution exists, whose CSP needs this API's id.
 """
 
 from __future__ import annotations
@@ -32,7 +37,13 @@ GATEWAY_ERRORS = {
     apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE: ("415", "UNSUPPORTED_MEDIA_TYPE", "$context.error.messageString"),
     apigw.ResponseType.BAD_REQUEST_PARAMETERS: ("400", "BAD_REQUEST", "$context.error.messageString"),
     apigw.ResponseType.DEFAULT_4_XX: (None, "BAD_REQUEST", "$context.error.messageString"),
+    # An integration failure or timeout: the API itself failed, not the caller.
+    apigw.ResponseType.DEFAULT_5_XX: (None, "UNAVAILABLE", "$context.error.messageString"),
 }
+STAGE = "v1"
+CONSOLE_ORIGIN_VARIABLE = "CLAWSTER_CONSOLE_ORIGIN"  # functions/api/_resolver.py reads it (CORS)
+CORS_ALLOW_HEADERS = ["Authorization", "Content-Type", "If-Match", "Idempotency-Key"]  # what the console sends
+CORS_MAX_AGE = cdk.Duration.hours(1)
 THROTTLE_RATE, THROTTLE_BURST = 50, 100  # per second, per stage; operators' API, not bot traffic
 
 
@@ -40,13 +51,8 @@ def error_template(code: str, message_expr: str) -> str:
     return f'{{"code": {json.dumps(code)}, "message": {message_expr}, "details": {{}}}}'
 
 
-def make_rest_api(
-    scope: Construct,
-    routes: list[tuple[lambda_.IFunction, RestRoute]],
-    pool: cognito.UserPool,
-    *,
-    tracing: bool,
-) -> apigw.RestApi:
+def make_rest_api(scope: Construct, *, tracing: bool) -> apigw.RestApi:
+    """The API, its stage, logs and WAF; add_routes adds what needs the console's origin."""
     access_logs = logs.LogGroup(
         scope, "ApiAccessLogs", retention=logs.RetentionDays.THREE_MONTHS, removal_policy=cdk.RemovalPolicy.RETAIN
     )
@@ -59,7 +65,7 @@ def make_rest_api(
         cloud_watch_role=True,
         cloud_watch_role_removal_policy=cdk.RemovalPolicy.RETAIN,
         deploy_options=apigw.StageOptions(
-            stage_name="v1",
+            stage_name=STAGE,
             access_log_destination=apigw.LogGroupLogDestination(access_logs),
             access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
                 caller=False, http_method=True, ip=True, protocol=True, request_time=True,
@@ -73,11 +79,38 @@ def make_rest_api(
             throttling_burst_limit=THROTTLE_BURST,
         ),
     )
+    acknowledge(
+        api.node.find_child("CloudWatchRole"),
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+        "API Gateway's account-level CloudWatch role is defined by AWS with exactly this managed policy",
+    )
+    _attach_waf(scope, api)
+    return api
+
+
+def rest_api_origin(api: apigw.RestApi) -> str:
+    """https://<id>.execute-api.<region>.<suffix>, from the RestApi's id alone (api.url would name the stage,
+    which depends on every method, hence on the functions: a CloudFormation cycle for whoever they depend on)."""
+    stack = cdk.Stack.of(api)
+    return f"https://{api.rest_api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+
+
+def add_routes(
+    scope: Construct,
+    api: apigw.RestApi,
+    routes: list[tuple[lambda_.IFunction, RestRoute]],
+    pool: cognito.UserPool,
+    *,
+    console_origin: str,
+) -> None:
+    """A method per catalog route, API Gateway's own errors, and CORS for `console_origin`."""
+    allow_origin = {"Access-Control-Allow-Origin": f"'{console_origin}'"}
     for response_type, (status, code, message) in GATEWAY_ERRORS.items():
         api.add_gateway_response(
             f"Gateway{response_type.response_type}",
             type=response_type,
             status_code=status,
+            response_headers=allow_origin,  # or the console cannot read why it was refused
             templates={"application/json": error_template(code, message)},
         )
     # Bodies are validated by the handlers' pydantic models (422 naming the field); the gateway
@@ -98,13 +131,19 @@ def make_rest_api(
             reason = f"{route.method} {route.path} is public by design (clawster.domain.roles marks it PUBLIC)"
             acknowledge(method, "AwsSolutions-APIG4", reason)
             acknowledge(method, "AwsSolutions-COG4", reason)
-    acknowledge(
-        api.node.find_child("CloudWatchRole"),
-        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-        "API Gateway's account-level CloudWatch role is defined by AWS with exactly this managed policy",
-    )
-    _attach_waf(scope, api)
-    return api
+    _answer_preflights(api, console_origin, sorted({route.method for _, route in routes}))
+
+
+def _answer_preflights(api: apigw.RestApi, console_origin: str, methods: list[str]) -> None:
+    """OPTIONS on every resource, answered by API Gateway itself for the console's origin only."""
+    resources = [api.root, *(c for c in api.root.node.find_all() if isinstance(c, apigw.Resource))]
+    for resource in resources:
+        preflight = resource.add_cors_preflight(
+            allow_origins=[console_origin], allow_methods=methods, allow_headers=CORS_ALLOW_HEADERS,
+            max_age=CORS_MAX_AGE)
+        reason = "a CORS preflight: browsers send OPTIONS without credentials; API Gateway answers it (mock), no function"
+        acknowledge(preflight, "AwsSolutions-APIG4", reason)
+        acknowledge(preflight, "AwsSolutions-COG4", reason)
 
 
 def _managed_rule(name: str, priority: int, overrides: tuple[str, ...] = ()) -> wafv2.CfnWebACL.RuleProperty:

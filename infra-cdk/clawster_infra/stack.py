@@ -1,24 +1,26 @@
-"""The Clawster stack: table, user pool, one Lambda per catalog function, and their triggers."""
+"""The Clawster stack: table, user pool, one Lambda per catalog function, their triggers, and the web console."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_cognito as cognito
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from functions.catalog import Function, RestRoute, Schedule, StepFunctionsTask, WebSocketAuthorizer, WebSocketRoute
 
 from .code_bundle import deps_layer_dir, staged_function_code
+from .console import ConsoleSources, console_config, console_dist_dir, deploy_console, make_console_site
 from .gateways import GatewayOptions, environment, make_gateway_infra, placement, reach_gateways
 from .lambdas import RUNTIME, catalog_function
 from .options import StackOptions
-from .rest_api import make_rest_api
+from .rest_api import CONSOLE_ORIGIN_VARIABLE, STAGE, add_routes, make_rest_api, rest_api_origin
 from .schedules import make_schedule
 from .storage import make_table
-from .stream_api import make_stream_api
-from .users import make_user_pool
+from .stream_api import accept_app_clients, make_stream_api, stream_api_origin
+from .users import add_console_client, make_hosted_ui, make_user_pool
 from .workflows import make_workflows
 
 
@@ -31,12 +33,21 @@ class TriggerNotDeployable(ValueError):
 
 class ClawsterStack(cdk.Stack):
     def __init__(
-        self, scope: Construct, construct_id_: str, *, functions: tuple[Function, ...], deps_layer: Path, **kwargs
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        functions: tuple[Function, ...],
+        deps_layer: Path,
+        console_dist: Path,
+        **kwargs,
     ) -> None:
         super().__init__(scope, construct_id_, **kwargs)
         options = self.options = StackOptions.from_context(self)
+        console_files = console_dist_dir(console_dist)  # refuses a missing build before anything is bundled
         self.table = make_table(self)
         self.user_pool, client = make_user_pool(self, threat_protection=options.threat_protection)
+        self.hosted_ui = make_hosted_ui(self, self.user_pool)
         layer = lambda_.LayerVersion(
             self,
             "DepsLayer",
@@ -61,9 +72,10 @@ class ClawsterStack(cdk.Stack):
                     self.functions[spec.name].add_environment(key, value)
                 if spec.gateway_access:
                     reach_gateways(self.functions[spec.name], spec.gateway_access, self.gateways)
-        routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]
-        self.api = make_rest_api(self, routes, self.user_pool, tracing=options.tracing)
-        self.stream_stage = make_stream_api(self, functions, self.functions, self.user_pool, client)
+        self.api = make_rest_api(self, tracing=options.tracing)
+        self.stream_stage = make_stream_api(self, functions, self.functions, self.user_pool)
+        console_client = self._console(functions, console_files)
+        accept_app_clients(functions, self.functions, [client, console_client])
         self.workflows = make_workflows(self, functions, self.functions, tracing=options.tracing)
         for spec in functions:
             self._wire_other_triggers(spec)
@@ -72,6 +84,30 @@ class ClawsterStack(cdk.Stack):
         cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
         cdk.CfnOutput(self, "UserPoolClientId", value=client.user_pool_client_id)
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)
+
+    def _console(self, functions: tuple[Function, ...], dist: Path) -> cognito.UserPoolClient:
+        """The console's site, its app client and files, and the REST routes with CORS for its origin.
+
+        In this order: the site's CSP names the APIs by their ids; its origin is the app client's redirect and
+        the API's CORS origin; config.json names the client."""
+        api_origin = rest_api_origin(self.api)
+        stream_origin = stream_api_origin(self.stream_stage) if self.stream_stage else None
+        auth_origin = self.hosted_ui.base_url()
+        site = make_console_site(self, ConsoleSources(api=api_origin, stream=stream_origin, auth=auth_origin))
+        console_client = add_console_client(self.user_pool, site.url)
+        config = console_config(api_url=f"{api_origin}/{STAGE}",
+                                stream_url=f"{stream_origin}/{self.stream_stage.stage_name}" if self.stream_stage else "",
+                                auth_origin=auth_origin, client_id=console_client.user_pool_client_id)
+        deploy_console(self, site, dist, config)
+        routes = [(self.functions[spec.name], route) for spec in functions for route in spec.rest_routes]
+        add_routes(self, self.api, routes, self.user_pool, console_origin=site.origin)
+        for spec in functions:
+            if spec.rest_routes:  # the REST functions answer the console's calls with CORS headers
+                self.functions[spec.name].add_environment(CONSOLE_ORIGIN_VARIABLE, site.origin)
+        cdk.CfnOutput(self, "ConsoleUrl", value=site.url)
+        cdk.CfnOutput(self, "ConsoleClientId", value=console_client.user_pool_client_id)
+        cdk.CfnOutput(self, "HostedUiDomain", value=auth_origin)
+        return console_client
 
     def _wire_other_triggers(self, spec: Function) -> None:
         fn = self.functions[spec.name]

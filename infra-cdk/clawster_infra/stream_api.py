@@ -40,19 +40,19 @@ def make_stream_api(
     specs: tuple[Function, ...],
     functions: dict[str, lambda_.Function],
     pool: cognito.UserPool,
-    client: cognito.UserPoolClient,
 ) -> apigwv2.WebSocketStage | None:
-    """The WebSocket API and its stage, or None when the catalog has no stream routes."""
+    """The WebSocket API's stage, or None when the catalog has no stream routes. The app clients whose
+    tokens the authorizer accepts are named afterwards (accept_app_clients): the console's exists only later."""
     routes = [(spec, route) for spec in specs for route in spec.websocket_routes]
     if not routes:
         return None
     keys = [route.route_key for _, route in routes]
     if len(keys) != len(set(keys)):
         raise StreamApiInvalid(f"a stream route belongs to one function: {sorted(k for k in keys if keys.count(k) > 1)}")
-    guards = [spec for spec in specs if any(isinstance(t, WebSocketAuthorizer) for t in spec.triggers)]
+    guards = _guards(specs)
     if "$connect" not in keys or len(guards) != 1:
         raise StreamApiInvalid("the stream API needs a $connect route and exactly one WebSocketAuthorizer function")
-    authorizer = _authorizer(scope, functions[guards[0].name], pool, client)
+    authorizer = _authorizer(scope, functions[guards[0].name], pool)
 
     api = apigwv2.WebSocketApi(
         scope,
@@ -86,6 +86,24 @@ def make_stream_api(
     return stage
 
 
+def stream_api_origin(stage: apigwv2.WebSocketStage) -> str:
+    """wss://<id>.execute-api.<region>.<suffix>, from the API's id alone (not the stage's URL: see rest_api_origin)."""
+    stack = cdk.Stack.of(stage)
+    return f"wss://{stage.api.api_id}.execute-api.{stack.region}.{stack.url_suffix}"
+
+
+def accept_app_clients(
+    specs: tuple[Function, ...], functions: dict[str, lambda_.Function], clients: list[cognito.UserPoolClient]
+) -> None:
+    """The authorizer accepts ID tokens issued to these app clients (an ID token's `aud` is its client's id)."""
+    for guard in _guards(specs):
+        functions[guard.name].add_environment("TOKEN_AUDIENCE", ",".join(c.user_pool_client_id for c in clients))
+
+
+def _guards(specs: tuple[Function, ...]) -> list[Function]:
+    return [spec for spec in specs if any(isinstance(t, WebSocketAuthorizer) for t in spec.triggers)]
+
+
 def grant_publishing(stage: apigwv2.WebSocketStage, api: apigwv2.WebSocketApi, fn: lambda_.Function) -> None:
     """execute-api:ManageConnections on this API's stage only, and the endpoint to call it at."""
     stage.grant_management_api_access(fn)
@@ -103,12 +121,9 @@ def _logical_id(api: apigwv2.WebSocketApi) -> str:
     return str(cdk.Stack.of(api).resolve(api.node.default_child.logical_id))  # type: ignore[union-attr]
 
 
-def _authorizer(
-    scope: Construct, fn: lambda_.Function, pool: cognito.UserPool, client: cognito.UserPoolClient
-) -> authorizers.WebSocketLambdaAuthorizer:
+def _authorizer(scope: Construct, fn: lambda_.Function, pool: cognito.UserPool) -> authorizers.WebSocketLambdaAuthorizer:
     issuer = f"https://cognito-idp.{cdk.Stack.of(scope).region}.amazonaws.com/{pool.user_pool_id}"
     fn.add_environment("TOKEN_ISSUER", issuer)
-    fn.add_environment("TOKEN_AUDIENCE", client.user_pool_client_id)  # ID tokens name the app client
     fn.add_environment("JWKS_URL", f"{issuer}/.well-known/jwks.json")
     return authorizers.WebSocketLambdaAuthorizer("StreamAuthorizer", fn, identity_source=[])
 

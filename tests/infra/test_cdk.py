@@ -30,10 +30,12 @@ from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
 from clawster_infra.app import STACK_NAME
 from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir, staged_function_code
+from clawster_infra.console import BUILD_COMMAND, ConsoleNotBuilt, console_dist_dir
 from clawster_infra.gateways import GatewayOptionInvalid, GatewayOptions
 from clawster_infra.options import StackOptions
 from clawster_infra.stack import TriggerNotDeployable
 from clawster_infra.stream_api import StreamApiInvalid
+from clawster_infra.users import AUTH_DOMAIN_CONTEXT, AuthDomainInvalid
 from functions.catalog import (
     FUNCTIONS,
     Function,
@@ -48,12 +50,14 @@ from tests.third_party_imports import third_party_imports_of
 REPO = Path(__file__).resolve().parents[2]
 CFN_LINT = str(Path(sys.executable).parent / "cfn-lint")
 DRIFT_EVERY = "rate(5 minutes)"  # the variant's drift_schedule context value
+CONSOLE_DIST = Path(__file__).with_name("console_dist")  # a stand-in for the web console's build (console/dist)
+AUTH_PREFIX = "acme-ops-console"  # the variant's auth_domain_prefix context value
 JOB = Function(name="job-probe", handler="functions.api.meta.handler", triggers=(Schedule("rate(5 minutes)"),),
                posts_to_connections=True)  # a publisher to the stream API, as the status producers are
 
 
 def synth(outdir: Path, functions: tuple[Function, ...] = FUNCTIONS, **kwargs) -> dict:
-    build_app(str(outdir), functions, **kwargs).synth()
+    build_app(str(outdir), functions, console_dist=CONSOLE_DIST, **kwargs).synth()
     return json.loads((outdir / f"{STACK_NAME}.template.json").read_text())
 
 
@@ -69,7 +73,7 @@ def deps_layer() -> Path:
 def out(tmp_path_factory, deps_layer) -> Path:
     """The real entry point (`python infra-cdk/app.py`, what cdk.json runs), into a temporary folder."""
     outdir = tmp_path_factory.mktemp("cdk.out")
-    env = {**os.environ, "CDK_OUTDIR": str(outdir)}
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CLAWSTER_CONSOLE_DIST": str(CONSOLE_DIST)}
     result = subprocess.run([sys.executable, str(REPO / "infra-cdk" / "app.py")], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return outdir
@@ -83,8 +87,9 @@ def template(out) -> dict:
 @pytest.fixture(scope="module")
 def variant(tmp_path_factory, deps_layer) -> dict:
     """Every opt-in on, as `cdk deploy -c tracing=true -c threat_protection=true` passes them (strings),
-    and a schedule-triggered job added to the catalog."""
-    context = {"tracing": "true", "threat_protection": "true", "drift_schedule": DRIFT_EVERY}
+    and a schedule-triggered job added to the catalog; the hosted UI's domain prefix chosen."""
+    context = {"tracing": "true", "threat_protection": "true", "drift_schedule": DRIFT_EVERY,
+               "auth_domain_prefix": AUTH_PREFIX}
     return synth(tmp_path_factory.mktemp("cdk.variant"), FUNCTIONS + (JOB,), context=context)
 
 
@@ -92,16 +97,30 @@ def resources(template: dict, kind: str) -> dict[str, dict]:
     return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
 
 
+# The one Lambda function that is not the catalog's: CDK's BucketDeployment handler, which uploads the web
+# console's files at deploy time (clawster_infra.console.deploy_console).
+DEPLOYMENT_HANDLER = "CustomCDKBucketDeployment"
+
+
+def catalog_lambdas(template: dict) -> dict[str, dict]:
+    """The catalog's Lambda functions (named clawster-<name>); anything else must be CDK's deployment handler."""
+    lambdas = resources(template, "AWS::Lambda::Function")
+    ours = {k: r for k, r in lambdas.items() if str(r["Properties"].get("FunctionName", "")).startswith("clawster-")}
+    others = set(lambdas) - set(ours)
+    assert len(others) == 1 and next(iter(others)).startswith(DEPLOYMENT_HANDLER), others
+    return ours
+
+
 def function_ids(template: dict) -> dict[str, str]:
     """catalog name -> logical id of its Lambda function."""
     return {
         r["Properties"]["FunctionName"].removeprefix("clawster-"): k
-        for k, r in resources(template, "AWS::Lambda::Function").items()
+        for k, r in catalog_lambdas(template).items()
     }
 
 
 def test_every_catalog_function_is_in_the_template_with_its_settings(template):
-    lambdas = resources(template, "AWS::Lambda::Function")
+    lambdas = catalog_lambdas(template)
     ids = function_ids(template)
     assert set(ids) == {f.name for f in FUNCTIONS}
     for spec in FUNCTIONS:
@@ -145,7 +164,7 @@ def _method_index(template: dict) -> dict[tuple[str, str], dict]:
 
 
 def test_every_route_has_its_method_integration_and_authorizer(template):
-    methods = _method_index(template)
+    methods = {key: props for key, props in _method_index(template).items() if key[0] != "OPTIONS"}  # CORS: below
     ids = function_ids(template)
     (authorizer_id,) = resources(template, "AWS::ApiGateway::Authorizer")
     routes = [(f, r) for f in FUNCTIONS for r in f.rest_routes]
@@ -220,14 +239,26 @@ def _as_list(value) -> list:
 
 
 def test_no_policy_grants_a_wildcard_action(template):
+    """None but CDK's deployment handler, whose S3 grants (s3:GetObject*, s3:List*, ...) are CDK's own: those
+    reach the CDK asset bucket (the upload's source) and the console bucket (its destination) only."""
+    (console_bucket,) = [k for k in resources(template, "AWS::S3::Bucket") if k.startswith("ConsoleBucket")]
+    handler_grants = 0
     for logical_id, _, statement in _statements(template):
-        for action in _as_list(statement["Action"]):
-            assert "*" not in action, f"{logical_id} grants {action}"
+        wildcards = [action for action in _as_list(statement["Action"]) if "*" in action]
+        if not logical_id.startswith(DEPLOYMENT_HANDLER):
+            assert not wildcards, f"{logical_id} grants {wildcards}"
+            continue
+        handler_grants += 1
+        assert all(action.startswith("s3:") for action in _as_list(statement["Action"])), statement
+        for resource in _as_list(statement["Resource"]):
+            text = json.dumps(resource)
+            assert console_bucket in text or "cdk-hnb659fds-assets-" in text, resource
+    assert handler_grants
 
 
 def test_each_function_role_holds_exactly_its_catalog_table_actions(template):
     table_id = _table_id(template)
-    lambdas = resources(template, "AWS::Lambda::Function")
+    lambdas = catalog_lambdas(template)
     ids = function_ids(template)
     for spec in FUNCTIONS:
         role_id = lambdas[ids[spec.name]]["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -246,7 +277,7 @@ def test_each_function_role_holds_exactly_its_catalog_table_actions(template):
 def test_secrets_manager_actions_are_the_catalogs_on_the_connector_secrets_only(template):
     """Only the functions whose catalog entry names Secrets Manager actions hold them, exactly those, and only
     on the secrets named clawster/* (the connectors' and the configs' references)."""
-    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    lambdas, ids = catalog_lambdas(template), function_ids(template)
     holders = {spec.name for spec in FUNCTIONS if spec.secret_actions}
     assert holders == {"api-connectors", "task-bot-workflow", "task-rollout-workflow"}  # the last: inline applies
     for spec in FUNCTIONS:
@@ -266,7 +297,7 @@ def test_secrets_manager_actions_are_the_catalogs_on_the_connector_secrets_only(
 def test_cloudwatch_alarm_reads_are_the_rollout_tasks_only(template):
     """The rollout's cloudwatch_alarm gate reads alarms (DescribeAlarms) from the rollout task: that function
     alone holds a CloudWatch action, exactly that one, on the account's alarms."""
-    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    lambdas, ids = catalog_lambdas(template), function_ids(template)
     granted: dict[str, set[str]] = {}
     for spec in FUNCTIONS:
         role_id = lambdas[ids[spec.name]]["Properties"]["Role"]["Fn::GetAtt"][0]
@@ -296,7 +327,7 @@ def test_cdk_nag_passes_and_every_acknowledgment_has_a_reason(out, template):
 
 
 def test_cdk_nag_fails_synthesis_on_an_unacknowledged_finding(tmp_path, deps_layer):
-    app = build_app(str(tmp_path))
+    app = build_app(str(tmp_path), console_dist=CONSOLE_DIST)
     stack = app.node.find_child(STACK_NAME)
     s3.Bucket(stack, "UnloggedBucket")  # no access logs, no SSL enforcement: AwsSolutions-S1/S10
     with pytest.raises(RuntimeError, match="ValidationFailed"):
@@ -360,13 +391,13 @@ def test_an_unwired_trigger_type_refuses_to_synthesize(tmp_path, deps_layer):
 
     probe = Function(name="probe", handler="functions.api.meta.handler", triggers=(Carrier("pigeon"),))
     with pytest.raises(TriggerNotDeployable, match="probe"):
-        build_app(str(tmp_path), FUNCTIONS + (probe,))
+        build_app(str(tmp_path), FUNCTIONS + (probe,), console_dist=CONSOLE_DIST)
 
 
 def test_a_stream_route_claimed_twice_refuses_to_synthesize(tmp_path, deps_layer):
     ws = Function(name="ws-probe", handler="functions.api.meta.handler", triggers=(WebSocketRoute("$connect"),))
     with pytest.raises(StreamApiInvalid, match=r"\$connect"):
-        build_app(str(tmp_path), FUNCTIONS + (ws,))
+        build_app(str(tmp_path), FUNCTIONS + (ws,), console_dist=CONSOLE_DIST)
 
 
 # --- the stream API (WebSocket) ------------------------------------------------------------------------
@@ -405,12 +436,13 @@ def test_only_connect_is_authorized_by_the_token_authorizer(template):
     assert routes["$connect"]["AuthorizationType"] == "CUSTOM"
     assert routes["$connect"]["AuthorizerId"] == {"Ref": authorizer_id}
     assert all(props["AuthorizationType"] == "NONE" for key, props in routes.items() if key != "$connect")
-    variables = resources(template, "AWS::Lambda::Function")[function_ids(template)["ws-authorizer"]]["Properties"][
+    variables = catalog_lambdas(template)[function_ids(template)["ws-authorizer"]]["Properties"][
         "Environment"]["Variables"]
     (pool_id,) = resources(template, "AWS::Cognito::UserPool")
-    (client_id,) = resources(template, "AWS::Cognito::UserPoolClient")
     assert pool_id in json.dumps(variables["TOKEN_ISSUER"]) and "cognito-idp." in json.dumps(variables["TOKEN_ISSUER"])
-    assert variables["TOKEN_AUDIENCE"] == {"Ref": client_id}
+    # The ID tokens of both app clients (an ID token's aud is its client): the CLI's and the web console's.
+    cli, console = _client_id(template, "Cli"), _client_id(template, "Console")
+    assert variables["TOKEN_AUDIENCE"] == {"Fn::Join": ["", [{"Ref": cli}, ",", {"Ref": console}]]}
     assert json.dumps(variables["JWKS_URL"]).endswith('/.well-known/jwks.json"]]}')
 
 
@@ -443,7 +475,7 @@ def test_only_publishers_may_manage_connections_and_only_on_this_stage(template,
         text = json.dumps(granted)
         assert {"Ref": api_id} in granted[0]["Fn::Join"][1]
         assert f'"/{stage["Properties"]["StageName"]}/*/@connections/*"' in text
-    probe = resources(variant, "AWS::Lambda::Function")[function_ids(variant)[JOB.name]]["Properties"]
+    probe = catalog_lambdas(variant)[function_ids(variant)[JOB.name]]["Properties"]
     endpoint = json.dumps(probe["Environment"]["Variables"]["WS_MANAGEMENT_ENDPOINT"])
     assert api_id in endpoint and endpoint.endswith('/v1"]]}')
 
@@ -465,7 +497,7 @@ def _xray_grants(template: dict) -> set[str]:
 
 
 def test_tracing_is_off_by_default(template):
-    for props in (r["Properties"] for r in resources(template, "AWS::Lambda::Function").values()):
+    for props in (r["Properties"] for r in catalog_lambdas(template).values()):
         assert props.get("TracingConfig", {}).get("Mode") != "Active", props["FunctionName"]
         assert props["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
     assert _stage(template).get("TracingEnabled") is not True
@@ -473,7 +505,7 @@ def test_tracing_is_off_by_default(template):
 
 
 def test_tracing_opt_in_turns_on_xray_and_the_tracer(variant):
-    lambdas = resources(variant, "AWS::Lambda::Function")
+    lambdas = catalog_lambdas(variant)
     assert len(lambdas) == len(FUNCTIONS) + 1
     for props in (r["Properties"] for r in lambdas.values()):
         assert props["TracingConfig"] == {"Mode": "Active"}, props["FunctionName"]
@@ -506,19 +538,29 @@ def test_the_deploy_guide_documents_every_context_value_with_its_default():
 
 def test_a_context_value_that_is_not_true_or_false_is_refused(tmp_path, deps_layer):
     with pytest.raises(ValueError, match="tracing='on please'"):
-        build_app(str(tmp_path), context={"tracing": "on please"})
+        build_app(str(tmp_path), console_dist=CONSOLE_DIST, context={"tracing": "on please"})
 
 
 def test_a_drift_schedule_that_is_not_a_schedule_expression_is_refused(tmp_path, deps_layer):
     with pytest.raises(ValueError, match="drift_schedule='every minute'"):
-        build_app(str(tmp_path), context={"drift_schedule": "every minute"})
+        build_app(str(tmp_path), console_dist=CONSOLE_DIST, context={"drift_schedule": "every minute"})
+
+
+def _client_id(template: dict, name: str) -> str:
+    """The logical id of the app client `name` ("Cli", "Console")."""
+    (client_id,) = [k for k in resources(template, "AWS::Cognito::UserPoolClient") if k.startswith(f"Users{name}Client")]
+    return client_id
 
 
 def test_the_cli_client_allows_password_sign_in_for_clawster_login_and_the_aws_cli(template):
-    (client,) = resources(template, "AWS::Cognito::UserPoolClient").values()
+    assert len(resources(template, "AWS::Cognito::UserPoolClient")) == 2  # the CLI's and the console's
+    client = resources(template, "AWS::Cognito::UserPoolClient")[_client_id(template, "Cli")]
     flows = set(client["Properties"]["ExplicitAuthFlows"])
     assert {"ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"} == flows
     assert client["Properties"]["GenerateSecret"] is False  # a CLI cannot keep a client secret
+    # No OAuth through the hosted UI (the console's client has its own): CDK's default would allow the
+    # implicit flow redirected to https://example.com.
+    assert not client["Properties"].get("AllowedOAuthFlows") and not client["Properties"].get("CallbackURLs")
 
 
 # --- what the Lambdas run: the dependency layer and the byte-compiled code ---------------------------
@@ -530,7 +572,7 @@ def _layer_stamp(requirements: bytes) -> dict:
 
 def test_synthesis_refuses_without_a_built_layer(tmp_path):
     with pytest.raises(DepsLayerNotBuilt, match="run scripts/build_deps_layer.sh"):
-        build_app(str(tmp_path / "out"), deps_layer=tmp_path / "never-built")
+        build_app(str(tmp_path / "out"), deps_layer=tmp_path / "never-built", console_dist=CONSOLE_DIST)
 
 
 def test_synthesis_refuses_a_layer_built_from_other_requirements(tmp_path):
@@ -646,7 +688,7 @@ def test_staged_code_depends_only_on_the_code(template):
     first, second = digest(), digest()
     assert any(name.endswith(".pyc") for name in first)
     assert first == second
-    code_keys = {json.dumps(r["Properties"]["Code"]["S3Key"]) for r in resources(template, "AWS::Lambda::Function").values()}
+    code_keys = {json.dumps(r["Properties"]["Code"]["S3Key"]) for r in catalog_lambdas(template).values()}
     assert len(code_keys) == 1  # every function runs the one bundle
 
 
@@ -721,7 +763,7 @@ def test_the_machines_may_invoke_only_the_task_function(template):
 
 def test_only_functions_that_start_workflows_may_and_know_the_machines(template):
     machine_ids = set(resources(template, "AWS::StepFunctions::StateMachine"))
-    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    lambdas, ids = catalog_lambdas(template), function_ids(template)
     starters = {f.name for f in FUNCTIONS if f.starts_workflows}
     # job-drift: a revert is the apply workflow; api-pairing: an approval is a new revision, applied;
     # api-connectors: a connector's rotation; api-rollouts: the rollout workflow; task-rollout-workflow: each
@@ -775,7 +817,7 @@ def test_the_rollout_may_run_only_its_wave_children(template):
 
 
 def test_only_the_sweeper_may_stop_executions_and_only_of_the_workflows(template):
-    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    lambdas, ids = catalog_lambdas(template), function_ids(template)
     stoppers = {f.name for f in FUNCTIONS if f.stops_workflows}
     assert stoppers == {"job-sweeper"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in stoppers}
@@ -799,7 +841,7 @@ def test_only_the_sweeper_may_stop_executions_and_only_of_the_workflows(template
 def test_only_the_rollout_api_and_task_may_answer_callback_steps_and_only_of_the_rollout_machine(template):
     """The approval step (waitForTaskToken): approve / abort / pause answer it from api-rollouts, and the step's
     own task answers itself when a control came first. SendTaskSuccess only; no Failure, no Heartbeat."""
-    lambdas, ids = resources(template, "AWS::Lambda::Function"), function_ids(template)
+    lambdas, ids = catalog_lambdas(template), function_ids(template)
     answering = {f.name for f in FUNCTIONS if f.answers_workflow_tasks}
     assert answering == {"api-rollouts", "task-rollout-workflow"}
     roles = {lambdas[ids[name]]["Properties"]["Role"]["Fn::GetAtt"][0] for name in answering}
@@ -846,7 +888,7 @@ TAKEN = {"vpc_id": "vpc-0a1b2c3d4e5f60718", "subnet_ids": "subnet-0aaaaaaaaaaaaa
 @pytest.fixture(scope="module")
 def ecs_out(tmp_path_factory, deps_layer) -> Path:
     outdir = tmp_path_factory.mktemp("cdk.ecs")
-    build_app(str(outdir), context={"ecs_target": "true"}).synth()
+    build_app(str(outdir), console_dist=CONSOLE_DIST, context={"ecs_target": "true"}).synth()
     return outdir
 
 
@@ -862,12 +904,12 @@ def ecs_taken(tmp_path_factory, deps_layer) -> dict:
 
 
 def _env(template: dict, name: str) -> dict:
-    return resources(template, "AWS::Lambda::Function")[function_ids(template)[name]]["Properties"]["Environment"][
+    return catalog_lambdas(template)[function_ids(template)[name]]["Properties"]["Environment"][
         "Variables"]
 
 
 def _role_statements(template: dict, name: str) -> list[dict]:
-    role_id = resources(template, "AWS::Lambda::Function")[function_ids(template)[name]]["Properties"]["Role"][
+    role_id = catalog_lambdas(template)[function_ids(template)[name]]["Properties"]["Role"][
         "Fn::GetAtt"][0]
     return [s for _, policy, s in _statements(template) if {"Ref": role_id} in policy["Properties"]["Roles"]]
 
@@ -887,7 +929,7 @@ def _gateway_actions(statements: list[dict]) -> set[str]:
 
 def test_without_the_ecs_target_there_is_no_vpc_and_no_function_in_one(template):
     assert not resources(template, "AWS::EC2::VPC") and not resources(template, "AWS::EFS::FileSystem")
-    for props in (r["Properties"] for r in resources(template, "AWS::Lambda::Function").values()):
+    for props in (r["Properties"] for r in catalog_lambdas(template).values()):
         assert "VpcConfig" not in props, props["FunctionName"]
         assert not any(key.startswith(("CLAWSTER_ECS", "CLAWSTER_EFS")) for key in props["Environment"]["Variables"])
 
@@ -920,7 +962,7 @@ def _private_subnets(template: dict) -> list[dict]:
 
 def _group_ids(template: dict) -> tuple[dict, dict]:
     """(the functions' group, the gateways' group) as the gateway clients' VpcConfig and env name them."""
-    props = resources(template, "AWS::Lambda::Function")[function_ids(template)["job-health"]]["Properties"]
+    props = catalog_lambdas(template)[function_ids(template)["job-health"]]["Properties"]
     (clients,) = props["VpcConfig"]["SecurityGroupIds"]
     return clients, props["Environment"]["Variables"]["CLAWSTER_ECS_SECURITY_GROUP"]
 
@@ -933,7 +975,7 @@ def test_the_functions_that_reach_gateways_run_in_the_private_subnets_with_their
     (fs_id,) = resources(ecs, "AWS::EFS::FileSystem")
     (repo_id,) = resources(ecs, "AWS::ECR::Repository")
     (boundary_id,) = resources(ecs, "AWS::IAM::ManagedPolicy")
-    lambdas, ids = resources(ecs, "AWS::Lambda::Function"), function_ids(ecs)
+    lambdas, ids = catalog_lambdas(ecs), function_ids(ecs)
     assert {f.name: f.gateway_access for f in FUNCTIONS if f.gateway_access} == GATEWAY_CLIENTS
     for name, logical_id in ids.items():
         props = lambdas[logical_id]["Properties"]
@@ -1063,7 +1105,7 @@ def test_the_ecs_target_takes_an_existing_vpc_cluster_and_file_system_by_context
     clients, gateways = _group_ids(ecs_taken)
     subnets = TAKEN["subnet_ids"].split(",")
     for name in GATEWAY_CLIENTS:
-        props = resources(ecs_taken, "AWS::Lambda::Function")[function_ids(ecs_taken)[name]]["Properties"]
+        props = catalog_lambdas(ecs_taken)[function_ids(ecs_taken)[name]]["Properties"]
         assert props["VpcConfig"] == {"SecurityGroupIds": [clients], "SubnetIds": subnets}
         env = props["Environment"]["Variables"]
         assert (env["CLAWSTER_ECS_CLUSTER"], env["CLAWSTER_ECS_SUBNETS"], env["CLAWSTER_EFS_ID"]) == (
@@ -1085,7 +1127,7 @@ def test_the_ecs_target_takes_an_existing_vpc_cluster_and_file_system_by_context
 ])
 def test_a_malformed_or_incomplete_ecs_context_is_refused_naming_it(tmp_path, deps_layer, context, message):
     with pytest.raises(GatewayOptionInvalid, match=message):
-        build_app(str(tmp_path), context={"ecs_target": "true", **context})
+        build_app(str(tmp_path), console_dist=CONSOLE_DIST, context={"ecs_target": "true", **context})
 
 
 def test_the_targets_guide_documents_every_ecs_context_value_and_the_image_build():
@@ -1095,3 +1137,311 @@ def test_the_targets_guide_documents_every_ecs_context_value_and_the_image_build
     assert "-c ecs_target=true" in guide
     dockerfile = (REPO / "deploy" / "gateway" / "Dockerfile").read_text()
     assert "ARG OPENCLAW_VERSION=" in dockerfile and "--build-arg OPENCLAW_VERSION=" in guide
+
+
+# --- the web console: S3 + CloudFront, its Cognito client, CORS ------------------------------------------
+
+def _text(value) -> str:
+    """A CloudFormation string written out, references as {LogicalId}, {AWS::Region} or {LogicalId.Attribute}."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_text(part) for part in parts)
+    if "Ref" in value:
+        return f"{{{value['Ref']}}}"
+    if "Fn::GetAtt" in value:
+        return "{" + ".".join(value["Fn::GetAtt"]) + "}"
+    raise AssertionError(f"not a string value: {value}")
+
+
+def _only(template: dict, kind: str, prefix: str = "") -> tuple[str, dict]:
+    (found,) = [(k, r) for k, r in resources(template, kind).items() if k.startswith(prefix)]
+    return found
+
+
+def _console_ids(template: dict) -> dict[str, str]:
+    """Logical ids of what the console's settings name, found by type (one of each in the stack)."""
+    return {"rest": _only(template, "AWS::ApiGateway::RestApi")[0], "stream": _only(template, "AWS::ApiGatewayV2::Api")[0],
+            "domain": _only(template, "AWS::Cognito::UserPoolDomain")[0],
+            "cdn": _only(template, "AWS::CloudFront::Distribution")[0],
+            "bucket": _only(template, "AWS::S3::Bucket", "ConsoleBucket")[0],
+            "logs": _only(template, "AWS::S3::Bucket", "ConsoleLogs")[0]}
+
+
+def test_the_console_bucket_is_private_and_only_the_distribution_may_read_it(template):
+    ids = _console_ids(template)
+    for bucket_id in (ids["bucket"], ids["logs"]):
+        props = resources(template, "AWS::S3::Bucket")[bucket_id]["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+    bucket = resources(template, "AWS::S3::Bucket")[ids["bucket"]]["Properties"]
+    assert bucket["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": ids["logs"]}
+    assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
+    (policy,) = [r["Properties"]["PolicyDocument"] for r in resources(template, "AWS::S3::BucketPolicy").values()
+                 if r["Properties"]["Bucket"] == {"Ref": ids["bucket"]}]
+    allowed = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert allowed == [{
+        "Action": "s3:GetObject",
+        "Condition": {"StringEquals": {"AWS:SourceArn": allowed[0]["Condition"]["StringEquals"]["AWS:SourceArn"]}},
+        "Effect": "Allow",
+        "Principal": {"Service": "cloudfront.amazonaws.com"},
+        "Resource": {"Fn::Join": ["", [{"Fn::GetAtt": [ids["bucket"], "Arn"]}, "/*"]]},
+    }]
+    source = _text(allowed[0]["Condition"]["StringEquals"]["AWS:SourceArn"])
+    assert source == f"arn:{{AWS::Partition}}:cloudfront::{{AWS::AccountId}}:distribution/{{{ids['cdn']}}}"
+    (denied,) = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert denied["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and denied["Action"] == "s3:*"
+    # CloudFront signs its requests (origin access control), never with a legacy origin access identity.
+    (origin,) = resources(template, "AWS::CloudFront::Distribution")[ids["cdn"]]["Properties"]["DistributionConfig"][
+        "Origins"]
+    assert origin["DomainName"] == {"Fn::GetAtt": [ids["bucket"], "RegionalDomainName"]}
+    oac_id = origin["OriginAccessControlId"]["Fn::GetAtt"][0]
+    oac = resources(template, "AWS::CloudFront::OriginAccessControl")[oac_id]["Properties"]["OriginAccessControlConfig"]
+    assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == ("s3", "always", "sigv4")
+    assert origin["S3OriginConfig"].get("OriginAccessIdentity", "") == ""
+
+
+def test_the_distribution_serves_https_only_logs_and_routes_through_the_function(template):
+    ids = _console_ids(template)
+    config = resources(template, "AWS::CloudFront::Distribution")[ids["cdn"]]["Properties"]["DistributionConfig"]
+    behavior = config["DefaultCacheBehavior"]
+    assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+    assert behavior["AllowedMethods"] == ["GET", "HEAD"]
+    assert config["Logging"]["Bucket"] == {"Fn::GetAtt": [ids["logs"], "RegionalDomainName"]}
+    (association,) = behavior["FunctionAssociations"]
+    assert association["EventType"] == "viewer-request"
+    function = resources(template, "AWS::CloudFront::Function")[association["FunctionARN"]["Fn::GetAtt"][0]]
+    assert function["Properties"]["FunctionConfig"]["Runtime"] == "cloudfront-js-2.0"
+    headers_id = behavior["ResponseHeadersPolicyId"]["Ref"]
+    assert headers_id in resources(template, "AWS::CloudFront::ResponseHeadersPolicy")
+
+
+def _run_router(code: str, uris: list[str]) -> list[dict]:
+    """The CloudFront Function's code, run by node on a viewer request for each URI."""
+    from layers.providers.local import OpenClawRuntime
+
+    script = ("const {code, uris} = JSON.parse(require('fs').readFileSync(0, 'utf8'));"
+              "const handler = new Function(code + '\\nreturn handler;')();"
+              "console.log(JSON.stringify(uris.map((uri) => handler("
+              "{version: '1.0', context: {eventType: 'viewer-request'}, viewer: {ip: '192.0.2.1'},"
+              " request: {method: 'GET', uri: uri, querystring: {}, headers: {}, cookies: {}}}))));")
+    run = subprocess.run([str(OpenClawRuntime.default().node), "-e", script], input=json.dumps({"code": code, "uris": uris}),
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_the_router_sends_the_root_to_the_console_and_its_deep_links_to_index_html(template):
+    (function,) = resources(template, "AWS::CloudFront::Function").values()
+    cases = {  # URI -> the URI S3 is asked for, or ("redirect", location)
+        "/": ("redirect", "/console/"),
+        "/console": ("redirect", "/console/"),
+        "/console/": "/console/index.html",
+        "/console/workspaces/ws_1/fleets/f_2": "/console/index.html",
+        "/console/workspaces/ws_1/": "/console/index.html",
+        "/console/audit": "/console/index.html",
+        "/console/index.html": "/console/index.html",
+        "/console/config.json": "/console/config.json",
+        "/console/assets/index-B7x2kQ9a.js": "/console/assets/index-B7x2kQ9a.js",
+        "/console/favicon.svg": "/console/favicon.svg",
+        "/robots.txt": "/robots.txt",  # outside the app: passed on (the bucket holds nothing there)
+        "/other/page": "/other/page",
+    }
+    answers = _run_router(function["Properties"]["FunctionCode"], list(cases))
+    for (uri, expected), answer in zip(cases.items(), answers, strict=True):
+        if isinstance(expected, tuple):
+            assert answer["statusCode"] == 302 and answer["headers"]["location"]["value"] == expected[1], (uri, answer)
+        else:
+            assert "statusCode" not in answer and answer["uri"] == expected, (uri, answer)
+
+
+def _csp_directives(text: str) -> dict[str, list[str]]:
+    directives = {}
+    for part in filter(None, (p.strip() for p in text.split(";"))):
+        name, *values = part.split()
+        assert name not in directives, f"{name} twice"
+        directives[name] = values
+    return directives
+
+
+def test_the_console_gets_every_security_header_and_a_csp_naming_only_its_apis_and_the_hosted_ui(template):
+    ids = _console_ids(template)
+    (policy,) = resources(template, "AWS::CloudFront::ResponseHeadersPolicy").values()
+    security = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    hsts = security["StrictTransportSecurity"]
+    assert hsts["AccessControlMaxAgeSec"] >= 31536000 and hsts["IncludeSubdomains"] is True and hsts["Override"] is True
+    assert security["ContentTypeOptions"] == {"Override": True}
+    assert security["FrameOptions"] == {"FrameOption": "DENY", "Override": True}
+    assert security["ReferrerPolicy"]["ReferrerPolicy"] in ("strict-origin-when-cross-origin", "no-referrer")
+    assert security["ContentSecurityPolicy"]["Override"] is True
+    # Written out by hand: the APIs by their ids (never a stage, which would depend on the functions), the hosted UI.
+    rest = f"https://{{{ids['rest']}}}.execute-api.{{AWS::Region}}.{{AWS::URLSuffix}}"
+    stream = f"wss://{{{ids['stream']}}}.execute-api.{{AWS::Region}}.{{AWS::URLSuffix}}"
+    hosted_ui = f"https://{{{ids['domain']}}}.auth.{{AWS::Region}}.amazoncognito.com"
+    assert _csp_directives(_text(security["ContentSecurityPolicy"]["ContentSecurityPolicy"])) == {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'", rest, stream, hosted_ui],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'", hosted_ui],
+        "object-src": ["'none'"],
+    }
+
+
+def _console_origin(template: dict) -> dict:
+    return {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [_console_ids(template)["cdn"], "DomainName"]}]]}
+
+
+def test_the_console_client_signs_in_with_the_code_grant_only_back_to_the_console(template):
+    props = resources(template, "AWS::Cognito::UserPoolClient")[_client_id(template, "Console")]["Properties"]
+    console_url = {"Fn::Join": ["", ["https://", {"Fn::GetAtt": [_console_ids(template)["cdn"], "DomainName"]}, "/console/"]]}
+    assert props["AllowedOAuthFlows"] == ["code"] and props["AllowedOAuthFlowsUserPoolClient"] is True
+    assert sorted(props["AllowedOAuthScopes"]) == ["email", "openid", "profile"]
+    assert props["CallbackURLs"] == [console_url] and props["LogoutURLs"] == [console_url]
+    assert props["GenerateSecret"] is False  # a public client: the browser proves itself with PKCE
+    assert props["ExplicitAuthFlows"] == ["ALLOW_REFRESH_TOKEN_AUTH"]  # passwords go to the hosted UI only
+    assert props["SupportedIdentityProviders"] == ["COGNITO"]
+    assert props["PreventUserExistenceErrors"] == "ENABLED"
+    units = props["TokenValidityUnits"]
+    assert (props["IdTokenValidity"], units["IdToken"]) == (60, "minutes")
+    assert (props["RefreshTokenValidity"], units["RefreshToken"]) == (720, "minutes")
+
+
+def test_the_hosted_ui_domain_is_the_stacks_and_accounts_unless_chosen(template, variant):
+    (domain,) = resources(template, "AWS::Cognito::UserPoolDomain").values()
+    (pool_id,) = resources(template, "AWS::Cognito::UserPool")
+    assert domain["Properties"]["UserPoolId"] == {"Ref": pool_id}
+    # Cognito refuses "aws", "amazon" or "cognito" anywhere in a prefix: "clawster" holds "aws".
+    assert _text(domain["Properties"]["Domain"]) == "claw-ster-{AWS::AccountId}"
+    (chosen,) = resources(variant, "AWS::Cognito::UserPoolDomain").values()
+    assert chosen["Properties"]["Domain"] == AUTH_PREFIX
+
+
+def test_the_rest_api_takes_the_id_tokens_of_every_client_of_the_pool(template):
+    """The Cognito authorizer checks an ID token's pool, not its client, unless a method asks for OAuth scopes (then
+    only access tokens pass): no method may, or the console's tokens, like the CLI's, would be refused."""
+    (authorizer,) = resources(template, "AWS::ApiGateway::Authorizer").values()
+    assert authorizer["Properties"]["IdentitySource"] == "method.request.header.Authorization"
+    for (method, path), props in _method_index(template).items():
+        assert not props.get("AuthorizationScopes"), (method, path)
+
+
+@pytest.mark.parametrize("prefix", ["Ops_Console", "my-aws-login", "clawster-ops", "cognito-ops", "-ops", "x" * 64])
+def test_an_auth_domain_prefix_cognito_would_refuse_is_refused(tmp_path, deps_layer, prefix):
+    with pytest.raises(AuthDomainInvalid, match="auth_domain_prefix"):
+        build_app(str(tmp_path), console_dist=CONSOLE_DIST, context={"auth_domain_prefix": prefix})
+
+
+def test_the_api_answers_cors_for_the_console_origin_only(template):
+    from functions.api._resolver import CONSOLE_ORIGIN_VARIABLE
+
+    origin = _console_origin(template)
+    quoted = {"Fn::Join": ["", ["'https://", {"Fn::GetAtt": [_console_ids(template)["cdn"], "DomainName"]}, "'"]]}
+    # The preflight of every resource (the root too), answered by API Gateway: no authorizer, no function.
+    methods = _method_index(template)
+    preflights = {path: props for (method, path), props in methods.items() if method == "OPTIONS"}
+    assert set(preflights) == {"/", *_route_paths(template).values()}
+    for path, props in preflights.items():
+        assert props["AuthorizationType"] == "NONE" and props["Integration"]["Type"] == "MOCK", path
+        (answer,) = props["Integration"]["IntegrationResponses"]
+        headers = answer["ResponseParameters"]
+        assert headers["method.response.header.Access-Control-Allow-Origin"] == quoted, path
+        allowed = {h.lower() for h in headers["method.response.header.Access-Control-Allow-Headers"].strip("'").split(",")}
+        assert {"authorization", "content-type", "if-match", "idempotency-key"} <= allowed
+    # API Gateway's own errors (a bad token, throttling, an integration failure) name the origin too.
+    answers = {r["Properties"]["ResponseType"]: r["Properties"]
+               for r in resources(template, "AWS::ApiGateway::GatewayResponse").values()}
+    assert {"DEFAULT_4XX", "DEFAULT_5XX", "UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED"} <= set(answers)
+    for kind, props in answers.items():
+        assert props["ResponseParameters"]["gatewayresponse.header.Access-Control-Allow-Origin"] == quoted, kind
+    # And the functions behind the routes, through the variable their resolver reads.
+    lambdas, ids = catalog_lambdas(template), function_ids(template)
+    for spec in FUNCTIONS:
+        variables = lambdas[ids[spec.name]]["Properties"]["Environment"]["Variables"]
+        assert variables.get(CONSOLE_ORIGIN_VARIABLE) == (origin if spec.rest_routes else None), spec.name
+    assert "'*'" not in json.dumps(template["Resources"])
+
+
+def _deployments(template: dict) -> dict[str, dict]:
+    """destination key prefix -> the BucketDeployment custom resource."""
+    return {r["Properties"]["DestinationBucketKeyPrefix"]: r
+            for r in resources(template, "Custom::CDKBucketDeployment").values()}
+
+
+def test_the_console_files_are_uploaded_under_console_with_their_caching(template, out):
+    ids = _console_ids(template)
+    deployments = _deployments(template)
+    assert set(deployments) == {"console/", "console/assets/"}
+    assets, shell = deployments["console/assets/"], deployments["console/"]
+    for deployment in (assets, shell):
+        assert deployment["Properties"]["DestinationBucketName"] == {"Ref": ids["bucket"]}
+        assert deployment["Properties"]["Prune"] is False  # an open tab keeps loading its version's assets
+    assert assets["Properties"]["SystemMetadata"]["cache-control"] == "public, max-age=31536000, immutable"
+    assert shell["Properties"]["SystemMetadata"]["cache-control"] == "no-cache"
+    (assets_id,) = [k for k, r in resources(template, "Custom::CDKBucketDeployment").items() if r is assets]
+    assert assets_id in _as_list(shell["DependsOn"])  # index.html never names assets not there yet
+    # What each uploads, as staged in the cloud assembly: hashed assets alone; the shell without them.
+    (assets_key,) = assets["Properties"]["SourceObjectKeys"]
+    staged = out / f"asset.{assets_key.removesuffix('.zip')}"
+    assert sorted(p.name for p in staged.iterdir()) == sorted(p.name for p in (CONSOLE_DIST / "assets").iterdir())
+    shell_files = sorted(p.name for key in shell["Properties"]["SourceObjectKeys"]
+                         for p in (out / f"asset.{key.removesuffix('.zip')}").iterdir())
+    assert shell_files == ["config.json", "favicon.svg", "index.html"]
+
+
+def test_config_json_carries_the_stacks_real_values(template, out):
+    """config.json (the contract with the console app), its deploy-time values put back in, against a
+    hand-written expectation."""
+    ids = _console_ids(template)
+    shell = _deployments(template)["console/"]["Properties"]
+    (index,) = [i for i, key in enumerate(shell["SourceObjectKeys"])
+                if (out / f"asset.{key.removesuffix('.zip')}" / "config.json").is_file()]
+    text = (out / f"asset.{shell['SourceObjectKeys'][index].removesuffix('.zip')}" / "config.json").read_text()
+    for marker, value in shell["SourceMarkers"][index].items():
+        text = text.replace(marker, _text(value))
+    hosted_ui = f"https://{{{ids['domain']}}}.auth.{{AWS::Region}}.amazoncognito.com"
+    assert json.loads(text) == {
+        "apiUrl": f"https://{{{ids['rest']}}}.execute-api.{{AWS::Region}}.{{AWS::URLSuffix}}/v1",
+        "wsUrl": f"wss://{{{ids['stream']}}}.execute-api.{{AWS::Region}}.{{AWS::URLSuffix}}/v1",
+        "auth": {
+            "authorizeUrl": f"{hosted_ui}/oauth2/authorize",
+            "tokenUrl": f"{hosted_ui}/oauth2/token",
+            "logoutUrl": f"{hosted_ui}/logout",
+            "clientId": f"{{{_client_id(template, 'Console')}}}",
+            "scope": "openid email profile",
+        },
+        "redirectPath": "/console/",
+    }
+
+
+def test_the_outputs_name_the_console_its_client_and_the_hosted_ui(template):
+    ids, outputs = _console_ids(template), template["Outputs"]
+    assert _text(outputs["ConsoleUrl"]["Value"]) == f"https://{{{ids['cdn']}.DomainName}}/console/"
+    assert outputs["ConsoleClientId"]["Value"] == {"Ref": _client_id(template, "Console")}
+    assert _text(outputs["HostedUiDomain"]["Value"]) == f"https://{{{ids['domain']}}}.auth.{{AWS::Region}}.amazoncognito.com"
+
+
+def test_synthesis_refuses_without_a_built_console(tmp_path):
+    with pytest.raises(ConsoleNotBuilt, match="run scripts/build_console.sh"):
+        build_app(str(tmp_path / "out"), console_dist=tmp_path / "never-built")
+    (tmp_path / "half").mkdir()
+    (tmp_path / "half" / "index.html").write_text("<!doctype html>")  # no assets/: a build that stopped halfway
+    with pytest.raises(ConsoleNotBuilt):
+        console_dist_dir(tmp_path / "half")
+    # The entry point says what to run, without a traceback.
+    env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "out"), "CLAWSTER_CONSOLE_DIST": str(tmp_path / "never-built")}
+    result = subprocess.run([sys.executable, str(REPO / "infra-cdk" / "app.py")], env=env, capture_output=True, text=True)
+    assert result.returncode != 0
+    assert result.stderr.startswith("error: the web console is not built") and "Traceback" not in result.stderr
+
+
+def test_the_deploy_guide_documents_the_console():
+    guide = (REPO / "docs" / "deploy.md").read_text()
+    for needed in ("ConsoleUrl", "ConsoleClientId", "HostedUiDomain", f"-c {AUTH_DOMAIN_CONTEXT}=", BUILD_COMMAND):
+        assert needed in guide, needed

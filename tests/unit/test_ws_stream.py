@@ -103,6 +103,26 @@ def test_only_id_tokens_of_the_configured_issuer_and_audience_pass(issuer, tmp_p
             pytest.fail(f"accepted a token with {reason}")
 
 
+def test_every_app_client_of_the_pool_named_in_the_audience_list_is_accepted(issuer, monkeypatch):
+    """On AWS the CLI's and the web console's app clients both sign users in: the ID token's `aud` is the
+    client's id, and the CDK app lists both in TOKEN_AUDIENCE."""
+    monkeypatch.setenv("TOKEN_AUDIENCE", "cli-client-id, console-client-id")
+    now = int(time.time())
+    base = {"sub": "alice", "iss": ISSUER, "token_use": "id", "iat": now, "exp": now + 600}
+
+    def signed(audience: str) -> str:
+        return jwt.encode({**base, "aud": audience}, issuer._private, "RS256", headers={"kid": issuer.kid})
+
+    assert tokens.verify(signed("console-client-id"))["sub"] == "alice"
+    assert tokens.verify(signed("cli-client-id"))["sub"] == "alice"
+    for other in ("another-client-id", "console-client", "cli-client-id, console-client-id"):
+        with pytest.raises(tokens.InvalidToken):
+            tokens.verify(signed(other))
+    monkeypatch.setenv("TOKEN_AUDIENCE", " , ")
+    with pytest.raises(RuntimeError, match="no app client"):
+        tokens.verify(signed("cli-client-id"))
+
+
 def test_the_authorizer_allows_with_the_callers_identity_or_refuses_with_unauthorized(issuer):
     from functions.ws import authorizer
 

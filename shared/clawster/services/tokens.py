@@ -4,7 +4,8 @@ local issuer's, served by the local stack. Only RS256, with issuer, audience, ex
 `token_use = id` checked: the same tokens the REST API's Cognito authorizer accepts.
 
 Configured from the environment (the CDK app and the local stack set it): TOKEN_ISSUER, TOKEN_AUDIENCE,
-JWKS_URL.
+JWKS_URL. TOKEN_AUDIENCE is a comma-separated list: a Cognito ID token's `aud` is the app client that signed
+the user in, and the CLI and the web console are two clients of one pool.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ class InvalidToken(Exception):
 @dataclass(frozen=True)
 class TokenSettings:
     issuer: str
-    audience: str
+    audiences: tuple[str, ...]  # a token naming any one of them is accepted
     jwks_url: str
 
 
@@ -37,7 +38,10 @@ def settings() -> TokenSettings:
     missing = [name for name in names if not os.environ.get(name)]
     if missing:
         raise RuntimeError(f"{', '.join(missing)} not set: the authorizer was deployed without its user pool")
-    return TokenSettings(*(os.environ[name] for name in names))
+    audiences = tuple(a.strip() for a in os.environ["TOKEN_AUDIENCE"].split(",") if a.strip())
+    if not audiences:
+        raise RuntimeError("TOKEN_AUDIENCE names no app client")
+    return TokenSettings(os.environ["TOKEN_ISSUER"], audiences, os.environ["JWKS_URL"])
 
 
 def token_of(query: dict[str, Any] | None, headers: dict[str, Any] | None) -> str | None:
@@ -62,7 +66,7 @@ def verify(token: str | None) -> dict[str, Any]:
     config = settings()
     try:
         key = _jwks(config.jwks_url).get_signing_key_from_jwt(token)
-        claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=config.audience, issuer=config.issuer,
+        claims = jwt.decode(token, key.key, algorithms=["RS256"], audience=list(config.audiences), issuer=config.issuer,
                             options={"require": ["sub", "exp", "iat"]}, leeway=30)
     except (jwt.PyJWTError, jwt.PyJWKClientError) as error:
         raise InvalidToken(str(error)) from None
