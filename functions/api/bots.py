@@ -11,6 +11,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 
 from clawster.api.models import (
     BotCreate,
+    BotDetail,
     BotOut,
     BotPage,
     BotRollback,
@@ -70,6 +71,10 @@ def _out(bot) -> BotOut:
     return out
 
 
+def _detail(bot) -> BotDetail:
+    return BotDetail.model_validate({**_out(bot).model_dump(), "config": bots.own_layer(bot)})
+
+
 def _tag_filters(raw: list[str] | None) -> dict[str, str | None]:
     filters: dict[str, str | None] = {}
     for item in raw or []:
@@ -102,16 +107,16 @@ def list_bots(workspace_id: str, fleet_id: str, status: BotStatus | None = None,
 
 
 @app.get(PREFIX + "/bots/<bot_id>", responses=documented(200, errors=MEMBER), tags=["bots"])
-def get_bot(workspace_id: str, bot_id: str) -> Response[BotOut]:
+def get_bot(workspace_id: str, bot_id: str) -> Response[BotDetail]:
     bot = bots.get(app.context["access"], bot_id)
-    return respond(200, _out(bot), bot.version)
+    return respond(200, _detail(bot), bot.version)
 
 
 @app.patch(PREFIX + "/bots/<bot_id>", responses=documented(200, errors=EDIT), tags=["bots"])
-def update_bot(workspace_id: str, bot_id: str, body: BotUpdate, if_match: IfMatch = None) -> Response[BotOut]:
+def update_bot(workspace_id: str, bot_id: str, body: BotUpdate, if_match: IfMatch = None) -> Response[BotDetail]:
     changes = body.model_dump(exclude_unset=True, exclude_none=True)
     bot = bots.update(app.context["access"], bot_id, expected_version=require_if_match(if_match), changes=changes)
-    return respond(200, _out(bot), bot.version)  # with the policy packs' WARNING findings on a config applied live
+    return respond(200, _detail(bot), bot.version)  # with the policy packs' WARNING findings on a config applied live
 
 
 DELETE_RESPONSES = documented(202, 204, errors=REMOVE) | {202: {

@@ -72,6 +72,24 @@ def test_bot_from_template_and_raw_config_with_revisions(team):
     assert revisions[0]["config_hash"] != revisions[1]["config_hash"]
 
 
+def test_a_bot_shows_its_own_config_layer_which_a_patch_replaces(team):
+    """GET and PATCH of one bot carry its own layer (what an editor starts from and sends back), not the
+    effective config: the template and the secure defaults stay out of it. A page of bots leaves it out."""
+    team.with_bot()
+    owner, ws = team.owner, team.ws
+    assert owner.get(f"{ws}/bots/{team.bot_id}").ok(200).body["config"] == {}  # all from its template
+    own = {"agents": {"defaults": {"model": {"primary": "mock/mock-1"}}}}
+    bot = owner.post(f"{ws}/fleets/{team.fleet_id}/bots", {"name": "own", "template_id": "minimal", "config": own}).ok(201)
+    path = f"{ws}/bots/{bot.body['id']}"
+    read = team.clients["VIEWER"].get(path).ok(200)
+    assert read.body["config"] == own
+    changed = {"ui": {"seamColor": "#1b40ae"}}
+    patched = owner.patch(path, {"config": changed}, etag=read.etag).ok(200)
+    assert patched.body["config"] == changed and owner.get(path).ok(200).body["config"] == changed
+    listed = owner.get(f"{ws}/fleets/{team.fleet_id}/bots").ok(200).body["items"]
+    assert listed and all("config" not in item for item in listed)
+
+
 def test_unknown_template_and_plaintext_secrets_are_refused_with_the_field(team):
     team.with_bot()
     bots = f"{team.ws}/fleets/{team.fleet_id}/bots"

@@ -971,6 +971,73 @@ export interface components {
         } | {
             config: Record<string, never>;
         };
+        /**
+         * BotDetail
+         * @description One bot as GET and PATCH answer it: with its own config layer, which a PATCH `config` replaces whole
+         *     (so an editor starts from this and sends it back with the bot's ETag). Lists leave it out: a page of
+         *     bots would carry up to 64 KiB per bot.
+         */
+        BotDetail: {
+            /** Applied Config Hash */
+            applied_config_hash?: string | null;
+            /** Applied Revision Id */
+            applied_revision_id?: string | null;
+            /**
+             * Config
+             * @description The bot's own config layer (its override), merged over its template, its fleet's profiles and the overlays that select it; the config it runs is its desired revision's
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            cost_estimate?: components["schemas"]["CostEstimate"] | null;
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
+            /** Desired Revision Id */
+            desired_revision_id: string;
+            /** Fleet Id */
+            fleet_id: string;
+            /** Id */
+            id: string;
+            intent?: components["schemas"]["Intent"] | null;
+            last_workflow?: components["schemas"]["LastWorkflow"] | null;
+            /** Name */
+            name: string;
+            /** Openclaw Version */
+            openclaw_version?: string | null;
+            /** Policy Warnings */
+            policy_warnings?: {
+                [key: string]: unknown;
+            }[] | null;
+            /** Ready Timeout S */
+            ready_timeout_s?: number | null;
+            status: components["schemas"]["BotStatus"];
+            /** Status Reason */
+            status_reason?: string | null;
+            /** Tags */
+            tags: {
+                [key: string]: string;
+            };
+            /** Target */
+            target?: string | null;
+            /** Target Settings */
+            target_settings?: {
+                [key: string]: unknown;
+            } | null;
+            /** Template Id */
+            template_id?: string | null;
+            /**
+             * Updated At
+             * Format: date-time
+             */
+            updated_at: string;
+            /** Version */
+            version: number;
+            /** Workspace Id */
+            workspace_id: string;
+        };
         /** BotDrift */
         BotDrift: {
             /** Adopted Revision Id */
@@ -3500,7 +3567,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BotOut"];
+                    "application/json": components["schemas"]["BotDetail"];
                 };
             };
             /** @description Missing, expired or invalid token */
@@ -3671,7 +3738,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["BotOut"];
+                    "application/json": components["schemas"]["BotDetail"];
                 };
             };
             /** @description Bad request: a cursor this listing did not issue, or a body that is not UTF-8 */

@@ -269,6 +269,16 @@ class BotOut(BaseModel):
     #                                                     applied live): the WARNING findings of the packs
 
 
+class BotDetail(BotOut):
+    """One bot as GET and PATCH answer it: with its own config layer, which a PATCH `config` replaces whole
+    (so an editor starts from this and sends it back with the bot's ETag). Lists leave it out: a page of
+    bots would carry up to 64 KiB per bot."""
+
+    config: dict[str, Any] = Field(description="The bot's own config layer (its override), merged over its template, "
+                                               "its fleet's profiles and the overlays that select it; the config it "
+                                               "runs is its desired revision's")
+
+
 class BotPage(BaseModel):
     items: list[BotOut]
     next_cursor: str | None = None

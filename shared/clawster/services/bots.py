@@ -94,6 +94,11 @@ def get(access: Access, bot_id: str) -> Bot:
         raise bot_not_found(bot_id) from None
 
 
+def own_layer(bot: Bot) -> dict[str, Any]:
+    """The bot's own config layer: what a PATCH `config` replaces."""
+    return config_layers.override_of(bot)
+
+
 def list_page(access: Access, fleet_id: str, *, status: str | None, tags: dict[str, str | None],
               limit: int, cursor_in: str | None) -> tuple[list[Bot], str | None]:
     get_fleet(access, fleet_id)  # 404 for a fleet outside the caller's workspace
