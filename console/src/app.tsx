@@ -17,6 +17,9 @@ const WORKSPACE_PAGES: [string, ComponentType<{ params: Params }>][] = [
   ["/w/:ws", page(() => import("./pages/fleets"), "FleetsPage")],
   ["/w/:ws/rollouts", page(() => import("./pages/rollouts"), "RolloutsPage")],
   ["/w/:ws/rollouts/:id", page(() => import("./pages/rollout"), "RolloutPage")],
+  ["/w/:ws/fleets/:fleet/new", page(() => import("./pages/bot_new"), "NewBotPage")],
+  ["/w/:ws/bots/:bot", page(() => import("./pages/bot"), "BotPage")],
+  ["/w/:ws/audit", page(() => import("./pages/audit"), "AuditPage")],
 ];
 
 export function App() {

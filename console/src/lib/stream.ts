@@ -43,7 +43,9 @@ function connect(): void {
   };
 }
 
-function subscribe(topic: string, handler: Handler): () => void {
+/** Follow `topic` outside a component (the handler also gets the stream's reply: type "subscribed" or "error");
+ *  returns the unsubscribe. */
+export function subscribe(topic: string, handler: Handler): () => void {
   const set = handlers.get(topic) ?? new Set();
   const isNew = set.size === 0;
   set.add(handler);

@@ -1,0 +1,154 @@
+// The workspace's audit trail, newest first, with the API's filters (actor, target, action, since, until) kept in
+// the URL's query, so a filtered view can be shared and the browser's back button returns to the last one.
+// The API pages forward only (a cursor to the next page); Previous walks back along the cursors this tab used.
+// Reading the trail needs ADMIN: a lower role gets the API's 403, shown as "Not allowed".
+import { useEffect, useState, type FormEvent } from "react";
+import { api, unwrap, type Schemas } from "../api/client";
+import { Link, navigate, useLocation } from "../lib/router";
+import { Page, Show, Time, useLoad, useWorkspace } from "../lib/ui";
+
+const FILTERS = ["actor", "target", "action", "since", "until"] as const;
+type Filter = (typeof FILTERS)[number];
+type Filters = Record<Filter, string>;
+const PAGE = 50;
+
+// Per filter set, the cursors of the pages this tab went through, in order ("" is the first page).
+const trails = new Map<string, string[]>();
+
+export function AuditPage() {
+  const workspace = useWorkspace();
+  const { query } = useLocation();
+  const filters = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ""])) as Filters;
+  const cursor = query.get("cursor") ?? "";
+  const key = JSON.stringify(filters);
+  const events = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/audit", {
+    params: {
+      path: { workspace_id: workspace.id },
+      query: { ...Object.fromEntries(FILTERS.filter((f) => filters[f]).map((f) => [f, filters[f]])), limit: PAGE,
+        ...(cursor ? { cursor } : {}) },
+    },
+  })), [workspace.id, key, cursor]);
+
+  const trail = trails.get(key) ?? [""];
+  let at = trail.indexOf(cursor);
+  if (at < 0) { trail.splice(0, trail.length, ...(cursor ? ["", cursor] : [""])); at = trail.length - 1; }
+  trails.set(key, trail);
+
+  const go = (next: Filters, pageCursor = "") => {
+    const params = new URLSearchParams();
+    FILTERS.forEach((f) => next[f] && params.set(f, next[f]));
+    if (pageCursor) params.set("cursor", pageCursor);
+    const search = params.toString();
+    navigate(`/w/${encodeURIComponent(workspace.id)}/audit${search ? `?${search}` : ""}`);
+  };
+  const nextPage = () => {
+    const next = events.data?.next_cursor;
+    if (!next) return;
+    trail.splice(at + 1, trail.length, next);
+    go(filters, next);
+  };
+
+  return (
+    <Page title={`Audit · ${workspace.name}`}>
+      <FilterForm filters={filters} onApply={(next) => go(next)} />
+      <Show loaded={events} what="audit events" isEmpty={(d) => d.items.length === 0}
+        empty={Object.values(filters).some(Boolean) ? "No event matches these filters." : "No events yet."}>
+        {(data) => <Events items={data.items} />}
+      </Show>
+      <nav className="pager" aria-label="Audit pages">
+        <button type="button" disabled={at === 0} onClick={() => go(filters, trail[at - 1])}>Previous</button>
+        <button type="button" disabled={!events.data?.next_cursor || events.state !== "ok"} onClick={nextPage}>Next</button>
+        <span className="muted">Page {at + 1}</span>
+      </nav>
+    </Page>
+  );
+}
+
+function FilterForm({ filters, onApply }: { filters: Filters; onApply: (filters: Filters) => void }) {
+  const [draft, setDraft] = useState<Filters>(() => toInputs(filters));
+  const shown = JSON.stringify(filters);
+  useEffect(() => setDraft(toInputs(JSON.parse(shown) as Filters)), [shown]); // the URL changed (back, forward)
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    onApply({ ...draft, since: toIso(draft.since), until: toIso(draft.until) });
+  };
+  const field = (name: Filter, label: string, hint: string, type = "text") => (
+    <div>
+      <label htmlFor={`audit-${name}`}>{label}</label>
+      <input id={`audit-${name}`} type={type} value={draft[name]} placeholder={hint} aria-describedby="audit-filter-help"
+        onChange={(e) => setDraft({ ...draft, [name]: e.target.value })} {...(type === "text" ? { maxLength: 256 } : {})} />
+    </div>
+  );
+  return (
+    <form className="filters" onSubmit={submit} aria-label="Filter the audit trail">
+      {field("actor", "Actor", "user id")}
+      {field("target", "Target", "e.g. bot/<id>")}
+      {field("action", "Action", "e.g. bot.restart")}
+      {field("since", "Since", "", "datetime-local")}
+      {field("until", "Until", "", "datetime-local")}
+      <div className="filter-buttons">
+        <button type="submit">Apply filters</button>
+        <button type="button" onClick={() => onApply({ actor: "", target: "", action: "", since: "", until: "" })}>Clear</button>
+      </div>
+      <p id="audit-filter-help" className="help">Exact values; times are your local time.</p>
+    </form>
+  );
+}
+
+function Events({ items }: { items: Schemas["AuditEventOut"][] }) {
+  const workspace = useWorkspace();
+  const targetLink = (target: string) => {
+    const [kind, id] = target.split("/");
+    if (kind === "bot" && id) return <Link to={`/w/${encodeURIComponent(workspace.id)}/bots/${encodeURIComponent(id)}`}>{target}</Link>;
+    if (kind === "fleet" && id) return <Link to={`/w/${encodeURIComponent(workspace.id)}/fleets/${encodeURIComponent(id)}`}>{target}</Link>;
+    return target;
+  };
+  return (
+    <table className="audit">
+      <caption className="sr-only">Audit events, newest first</caption>
+      <thead>
+        <tr><th scope="col">When</th><th scope="col">Actor</th><th scope="col">Action</th><th scope="col">Outcome</th>
+          <th scope="col">Target</th><th scope="col">Details</th></tr>
+      </thead>
+      <tbody>
+        {items.map((e) => (
+          <tr key={e.id} data-action={e.action}>
+            <td><Time at={e.at} /></td>
+            <td>{e.actor}{e.role ? ` (${e.role})` : ""}</td>
+            <td><code>{e.action}</code></td>
+            <td>{e.outcome === "DENIED" ? <strong className="error-text">DENIED</strong> : "allowed"}</td>
+            <td>{targetLink(e.target)}</td>
+            <td>
+              {e.reason && <p className="reason-text">{e.reason}</p>}
+              {e.diff && Object.keys(e.diff).length > 0 && (
+                <details>
+                  <summary>What changed</summary>
+                  <pre>{JSON.stringify(e.diff, null, 2)}</pre>
+                </details>
+              )}
+              <span className="muted">request {e.request_id}</span>
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** datetime-local (the user's local time) to ISO 8601 UTC, as the API takes it; and back for the inputs. */
+function toIso(local: string): string {
+  if (!local) return "";
+  const date = new Date(local);
+  return Number.isNaN(date.getTime()) ? local : date.toISOString();
+}
+
+function toInputs(filters: Filters): Filters {
+  const local = (iso: string) => {
+    if (!iso) return "";
+    const date = new Date(iso);
+    if (Number.isNaN(date.getTime())) return "";
+    const shifted = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+    return shifted.toISOString().slice(0, 16);
+  };
+  return { ...filters, since: local(filters.since), until: local(filters.until) };
+}

@@ -1,0 +1,60 @@
+// The tail of the gateway's own log (openclaw redacts secrets in it): the last lines, then the newer ones from the
+// cursor each answer gives back.
+import { useCallback, useEffect, useRef, useState } from "react";
+import { ApiError, api, unwrap } from "../api/client";
+import { ErrorBox, Loading, useWorkspace } from "../lib/ui";
+import type { Bot } from "./bot_live";
+
+const TAIL = 200;
+const KEEP = 2000; // lines kept on the page; older ones drop off the top
+
+interface Tail { lines: string[]; cursor: number }
+
+export function GatewayLogs({ bot, ended }: { bot: Bot; ended: number }) {
+  const workspace = useWorkspace();
+  const [tail, setTail] = useState<Tail | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const [newest, setNewest] = useState<number | null>(null); // how many lines the last "newer" read added
+  const seq = useRef(0);
+
+  const read = useCallback(async (cursor?: number) => {
+    const mine = ++seq.current;
+    setBusy(true);
+    try {
+      const page = unwrap(await api().GET("/workspaces/{workspace_id}/bots/{bot_id}/logs", {
+        params: { path: { workspace_id: workspace.id, bot_id: bot.id }, query: cursor === undefined ? { limit: TAIL } : { cursor, limit: 1000 } },
+      }));
+      if (mine !== seq.current) return;
+      setError(null);
+      setNewest(cursor === undefined ? null : page.lines.length);
+      setTail((current) => cursor === undefined || !current ? page
+        : { lines: [...current.lines, ...page.lines].slice(-KEEP), cursor: page.cursor });
+    } catch (caught) {
+      if (mine === seq.current) setError(caught);
+    } finally {
+      if (mine === seq.current) setBusy(false);
+    }
+  }, [workspace.id, bot.id]);
+
+  useEffect(() => { void read(); }, [read, ended]); // a workflow that ended may have started or removed the gateway
+
+  const noGateway = error instanceof ApiError && error.status === 409; // no gateway (yet): the API says why
+  return (
+    <section aria-labelledby="logs-title">
+      <h2 id="logs-title">Gateway log</h2>
+      <div className="toolbar">
+        <button type="button" onClick={() => void read()} disabled={busy}>Refresh (last {TAIL} lines)</button>
+        <button type="button" onClick={() => void read(tail!.cursor)} disabled={busy || !tail}>Newer lines</button>
+        <span role="status" className="muted">
+          {busy ? "Reading…" : newest !== null ? `${newest} newer line${newest === 1 ? "" : "s"}` : ""}
+        </span>
+      </div>
+      {noGateway ? <p className="empty">{(error as ApiError).message}</p>
+        : error !== null ? <ErrorBox error={error} retry={() => void read()} />
+          : tail === null ? <Loading what="the log" />
+            : tail.lines.length === 0 ? <p className="empty">The gateway has written no log line yet.</p>
+              : <pre className="logs" tabIndex={0} aria-label="The gateway's log lines, oldest first">{tail.lines.join("\n")}</pre>}
+    </section>
+  );
+}
