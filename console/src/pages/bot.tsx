@@ -45,7 +45,8 @@ export function BotPage({ params }: { params: Record<string, string> }) {
       <Facts bot={bot} desired={numberOf(bot.desired_revision_id)} applied={numberOf(bot.applied_revision_id)} />
       <LifecycleActions bot={bot} live={live} />
       <Steps workflow={live.workflow} status={bot.status} />
-      <ConfigEditor bot={bot} onSaved={(saved) => { live.setBot(saved); setFocus(saved.desired_revision_id); }} />
+      <ConfigEditor bot={bot} onStale={live.reload}
+        onSaved={(saved) => { live.setBot(saved); setFocus(saved.desired_revision_id); }} />
       <Revisions bot={bot} loaded={revisions} focus={focus} />
       <GatewayLogs bot={bot} ended={live.ended} />
     </Page>

@@ -17,7 +17,7 @@ export function LifecycleActions({ bot, live }: { bot: Bot; live: BotLive }) {
   const [pending, setPending] = useState<string | null>(null);
   const [confirming, setConfirming] = useState(false);
   const path = { workspace_id: workspace.id, bot_id: bot.id };
-  const busyWith = bot.intent ? `A ${bot.intent.action} is running` : null;
+  const busyWith = bot.intent ? `Its ${bot.intent.action} workflow is running` : null;
 
   const request = async (name: Schemas["BotAction"]) => {
     setPending(name);
@@ -45,19 +45,21 @@ export function LifecycleActions({ bot, live }: { bot: Bot; live: BotLive }) {
   return (
     <section aria-labelledby="actions-title">
       <h2 id="actions-title">Lifecycle</h2>
-      <div className="toolbar">
+      {/* while a workflow owns the bot, the fieldset disables every action at once, with the one note saying why */}
+      <fieldset className="toolbar plain" disabled={!!busyWith} aria-describedby={busyWith ? "actions-busy" : undefined}>
+        <legend className="sr-only">Lifecycle actions</legend>
         {ACTIONS.map(([name, label]) => (
           <ActionButton key={name} op="POST /workspaces/{workspace_id}/bots/{bot_id}/{action}" role={workspace.role}
-            busy={pending === name} disabledReason={pending ? null : busyWith} onClick={() => void request(name)}>
+            busy={pending === name} onClick={() => void request(name)}>
             {label}
           </ActionButton>
         ))}
         <ActionButton op="DELETE /workspaces/{workspace_id}/bots/{bot_id}" role={workspace.role} className="danger"
-          disabledReason={bot.status === "DELETING" ? "It is being deleted" : null} onClick={() => setConfirming(true)}>
+          onClick={() => setConfirming(true)}>
           Delete…
         </ActionButton>
-      </div>
-      {busyWith && <p className="muted">{busyWith}: the other actions wait for it to end.</p>}
+      </fieldset>
+      {busyWith && <p id="actions-busy" className="muted">{busyWith}: the actions wait for it to end.</p>}
       {confirming && <ConfirmDelete bot={bot} busy={action.busy} onConfirm={() => void remove()} onCancel={() => setConfirming(false)} />}
       {action.error !== null && <ErrorBox error={action.error} />}
     </section>

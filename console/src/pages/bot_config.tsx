@@ -2,14 +2,14 @@
 // the version it was read at (If-Match), so an edit made meanwhile is a 409, never overwritten. A new config is a
 // new revision; on a running gateway the API applies it at once (the page shows that workflow live).
 import { useEffect, useState, type FormEvent } from "react";
-import { api, unwrap } from "../api/client";
+import { ApiError, api, unwrap } from "../api/client";
 import { parseJsonObject, SubmitButton } from "../lib/forms";
 import { ErrorBox, useAction, useWorkspace } from "../lib/ui";
 import type { Bot } from "./bot_live";
 
 const pretty = (config: unknown) => JSON.stringify(config, null, 2);
 
-export function ConfigEditor({ bot, onSaved }: { bot: Bot; onSaved: (bot: Bot) => void }) {
+export function ConfigEditor({ bot, onSaved, onStale }: { bot: Bot; onSaved: (bot: Bot) => void; onStale: () => void }) {
   const workspace = useWorkspace();
   const [text, setText] = useState(() => pretty(bot.config));
   const [base, setBase] = useState(bot); // the bot as read when the text was last taken from it
@@ -32,10 +32,15 @@ export function ConfigEditor({ bot, onSaved }: { bot: Bot; onSaved: (bot: Bot) =
     if (parsed.error) return;
     let saved: Bot | undefined;
     const ok = await action.run(async () => {
-      saved = unwrap(await api().PATCH("/workspaces/{workspace_id}/bots/{bot_id}", {
-        params: { path: { workspace_id: workspace.id, bot_id: bot.id }, header: { "if-match": `"${base.version}"` } },
-        body: { config: parsed.value ?? {} },
-      }));
+      try {
+        saved = unwrap(await api().PATCH("/workspaces/{workspace_id}/bots/{bot_id}", {
+          params: { path: { workspace_id: workspace.id, bot_id: bot.id }, header: { "if-match": `"${base.version}"` } },
+          body: { config: parsed.value ?? {} },
+        }));
+      } catch (error) {
+        if (error instanceof ApiError && error.code === "VERSION_CONFLICT") onStale(); // read the bot as it is now
+        throw error;
+      }
     });
     if (ok && saved) {
       setBase(saved);
