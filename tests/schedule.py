@@ -18,6 +18,7 @@ LONGEST_FIRST = [
     "tests/contract/test_local_provider.py",
     "tests/contract/test_provider_contract.py",  # every target; the local one on real gateways
     "tests/workflows/test_cloud_targets.py",  # a real gateway through each cloud adapter and its stand-in
+    "tests/console/test_bot_flow.py",  # the console's main flow in a browser, on a real gateway: ~4 min
     "tests/e2e/test_schemathesis_roles.py",
     "tests/local/test_snapshot.py",
     "tests/infra/test_cdk.py",

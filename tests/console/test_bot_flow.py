@@ -11,9 +11,12 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.console.conftest import assert_accessible, sign_in
+
+pytestmark = pytest.mark.slow  # a real gateway, provisioned, changed, restarted and removed: minutes
 
 PROVISION_MS = 180_000  # a real gateway on a busy 2-core machine: tens of seconds, sometimes more
 GONE_S = 180
