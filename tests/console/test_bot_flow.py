@@ -8,6 +8,7 @@ the test."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -67,7 +68,7 @@ def test_a_new_user_runs_a_bot_from_creation_to_deletion_in_the_console(console_
         assert_accessible(page, "the new-bot page")
         page.get_by_label("Name").fill("flow-bot")
         page.get_by_label("Template").select_option("minimal")
-        page.get_by_label("Its own config (JSON, optional)").fill('{"ui": {"seamColor": "%s"}}' % BEFORE)
+        page.get_by_label("Its own config (JSON, optional)").fill(json.dumps({"ui": {"seamColor": BEFORE}}))
         page.get_by_label("Target").select_option("local")
         page.evaluate(WATCH_STEPS)  # the page stays: the app navigates in place
         page.get_by_role("button", name="Create bot").click()
@@ -86,7 +87,7 @@ def test_a_new_user_runs_a_bot_from_creation_to_deletion_in_the_console(console_
         # Its own config, edited: a new revision, applied to the gateway, and its diff with the one before.
         editor = page.get_by_label("The bot's own config layer (JSON)")
         expect(editor).to_have_value(re.compile(re.escape(BEFORE)))
-        editor.fill('{"ui": {"seamColor": "%s"}}' % AFTER)
+        editor.fill(json.dumps({"ui": {"seamColor": AFTER}}))
         page.get_by_role("button", name="Save config").click()
         page.get_by_role("heading", name="Revision #1 → #2").wait_for()
         row = page.locator("table.diff-table tbody tr").filter(has_text=BEFORE)
@@ -152,7 +153,7 @@ def role_of(actor_cell: str) -> str | None:
 def assert_live_steps(log: list[dict]) -> None:
     """While the bot was not yet RUNNING, a step row appeared with no read of the steps answering in between:
     the stream, not a reload, put it there."""
-    for before, after in zip(log, log[1:]):
+    for before, after in zip(log, log[1:], strict=False):
         new_rows = {r.split(":")[0] for r in after["rows"]} - {r.split(":")[0] for r in before["rows"]}
         if before["rows"] and new_rows and after["reads"] == before["reads"] and after["status"] != "RUNNING":
             return

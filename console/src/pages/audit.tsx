@@ -123,7 +123,7 @@ function Events({ items }: { items: Schemas["AuditEventOut"][] }) {
               {e.diff && Object.keys(e.diff).length > 0 && (
                 <details>
                   <summary>What changed</summary>
-                  <pre>{JSON.stringify(e.diff, null, 2)}</pre>
+                  <pre tabIndex={0}>{JSON.stringify(e.diff, null, 2)}</pre>
                 </details>
               )}
               <span className="muted">request {e.request_id}</span>

@@ -62,7 +62,7 @@ function Facts({ bot, desired, applied }: { bot: Bot; desired?: number; applied?
   const differ = bot.applied_revision_id !== bot.desired_revision_id;
   const revision = (id: string | null | undefined, number?: number) => id ? (number ? `#${number}` : id) : "none yet";
   return (
-    <dl className="facts" aria-label="The bot">
+    <dl className="facts">
       <dt>Status</dt>
       <dd><span data-testid="bot-status"><StatusBadge status={bot.status} /></span>
         {bot.status_reason && <span className="reason-text"> {bot.status_reason}</span>}</dd>

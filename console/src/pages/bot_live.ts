@@ -2,7 +2,7 @@
 // bot.deleted messages). The API holds the truth: it is read again once the subscription is acknowledged (so
 // nothing published before it is missed), after a reconnect, on each status change and when a workflow ends.
 import { useCallback, useEffect, useRef, useState } from "react";
-import { api, unwrap, type Schemas } from "../api/client";
+import { ApiError, api, unwrap, type Schemas } from "../api/client";
 import { takeOver } from "../lib/follow";
 import { useTopic, type StreamMessage } from "../lib/stream";
 
@@ -31,15 +31,20 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
   const [deleted, setDeleted] = useState(false);
   const [ended, setEnded] = useState(0);
   const reads = useRef({ bot: 0, steps: 0 }); // a later read wins over an earlier one that answers late
+  const seen = useRef(false); // the bot was read once: a 404 now means it was deleted (a missed bot.deleted)
+  // what the create page caught on the fleet's topic before this page subscribed to the bot's
+  const handedOff = useRef<ReturnType<typeof takeOver>>(null);
   const path = { workspace_id: workspaceId, bot_id: botId };
 
   const readBot = useCallback(async () => {
     const seq = ++reads.current.bot;
     try {
       const read = unwrap(await api().GET("/workspaces/{workspace_id}/bots/{bot_id}", { params: { path } }));
-      if (seq === reads.current.bot) { setBot(read); setError(null); }
+      if (seq === reads.current.bot) { setBot(read); setError(null); seen.current = true; }
     } catch (caught) {
-      if (seq === reads.current.bot) setError(caught);
+      if (seq !== reads.current.bot) return;
+      if (seen.current && caught instanceof ApiError && caught.status === 404) setDeleted(true);
+      else setError(caught);
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [workspaceId, botId]);
@@ -60,6 +65,7 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
 
   useEffect(() => {
     setBot(undefined);
+    seen.current = false;
     setWorkflow(undefined);
     setDeleted(false);
     setLive(false);
@@ -79,7 +85,7 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
     if (message.type === "bot.deleted") {
       setDeleted(true);
     } else if (message.type === "bot.step") {
-      setWorkflow((current) => withStep(current, data));
+      setWorkflow((current) => withStep(current, data, message.at));
     } else if (message.type === "bot.status") {
       const status = String(data.status);
       setBot((current) => current && { ...current, status: status as Bot["status"], status_reason: (data.reason as string | null) ?? null });
@@ -97,8 +103,6 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
     }
   };
 
-  // What the create page caught on the fleet's topic before this page subscribed to the bot's.
-  const handedOff = useRef<ReturnType<typeof takeOver>>(null);
   const latest = useRef(onMessage);
   latest.current = onMessage;
   useEffect(() => {
@@ -113,7 +117,7 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
 }
 
 /** The view with a step's progress message folded in (a new request starts a new view). */
-function withStep(current: WorkflowView | null | undefined, data: Record<string, unknown>): WorkflowView {
+function withStep(current: WorkflowView | null | undefined, data: Record<string, unknown>, at: string): WorkflowView {
   const requestId = String(data.request_id ?? "");
   const view = current?.id === requestId ? current : { id: requestId, action: String(data.action ?? ""), running: true, steps: [] };
   const step: Step = {
@@ -121,6 +125,10 @@ function withStep(current: WorkflowView | null | undefined, data: Record<string,
     detail: (data.detail as string | null) ?? null, error: (data.error as string | null) ?? null,
   };
   const index = view.steps.findIndex((s) => s.step === step.step);
-  const steps = index < 0 ? [...view.steps, step] : view.steps.map((s, i) => (i === index ? { ...s, ...step } : s));
+  const known = index < 0 ? undefined : view.steps[index];
+  // the message's time stands for the step's until the API's record is read (at the workflow's end)
+  step.started_at = known?.started_at ?? at;
+  step.ended_at = step.status === "RUNNING" ? null : known?.ended_at ?? at;
+  const steps = index < 0 ? [...view.steps, step] : view.steps.map((s, i) => (i === index ? step : s));
   return { ...view, steps };
 }

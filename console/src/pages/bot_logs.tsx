@@ -63,7 +63,7 @@ export function GatewayLogs({ bot, ended }: { bot: Bot; ended: number }) {
             : <p className="empty">{bot.target ? `The bot is ${bot.status}: its gateway may not be there yet (Refresh reads it anyway).`
               : "The bot was never deployed: it has no gateway, so no log."}</p>)
             : tail.lines.length === 0 ? <p className="empty">The gateway has written no log line yet.</p>
-              : <pre className="logs" tabIndex={0} aria-label="The gateway's log lines, oldest first">{(raw ? tail.lines : tail.lines.map(asText)).join("\n")}</pre>}
+              : <pre className="logs" role="log" tabIndex={0} aria-label="The gateway's log lines, oldest first">{(raw ? tail.lines : tail.lines.map(asText)).join("\n")}</pre>}
     </section>
   );
 }
