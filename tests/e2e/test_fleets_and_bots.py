@@ -142,6 +142,32 @@ def test_lifecycle_intents_are_accepted_and_recorded_or_refused_by_state(team, s
     assert owner.post(f"{bot_path}/explode").ok(422).body["code"] == "VALIDATION_FAILED"
 
 
+# What each status takes, written out by hand from the lifecycle's rules (docs: a workflow owns the bot while it
+# is CREATING, RECONCILING or DELETING, so it takes nothing then).
+ALLOWED = {
+    "PENDING": ["delete", "provision"],
+    "CREATING": [],
+    "RUNNING": ["apply", "delete", "pause", "restart", "stop", "upgrade"],
+    "DEGRADED": ["apply", "delete", "pause", "restart", "stop", "upgrade"],
+    "PAUSED": ["delete", "resume", "stop"],
+    "STOPPED": ["delete", "start"],
+    "ERROR": ["delete", "provision", "restart", "stop"],
+    "RECONCILING": [],
+    "DELETING": [],
+}
+
+
+def test_a_bot_says_which_workflows_its_status_takes_now(team):
+    """The console enables a bot's actions from this, as the API's 409 would refuse the others."""
+    team.with_bot()
+    bot_path = f"{team.ws}/bots/{team.bot_id}"
+    for status, allowed in ALLOWED.items():
+        put_bot_in_status(team.workspace_id, team.bot_id, status)
+        assert team.clients["VIEWER"].get(bot_path).ok(200).body["allowed_actions"] == allowed, status
+        listed = team.owner.get(f"{team.ws}/fleets/{team.fleet_id}/bots").ok(200).body["items"]
+        assert listed[0]["allowed_actions"] == allowed, status
+
+
 def test_cursor_from_another_listing_is_a_400(team):
     owner, ws = team.owner, team.ws
     for i in range(3):

@@ -978,6 +978,12 @@ export interface components {
          *     bots would carry up to 64 KiB per bot.
          */
         BotDetail: {
+            /**
+             * Allowed Actions
+             * @description The workflows its status takes now (the lifecycle actions, upgrade, apply by a config change, delete); a refusal's 409 names the same. Empty while a workflow owns it
+             * @default []
+             */
+            allowed_actions?: components["schemas"]["Workflow"][];
             /** Applied Config Hash */
             applied_config_hash?: string | null;
             /** Applied Revision Id */
@@ -1075,6 +1081,12 @@ export interface components {
         };
         /** BotOut */
         BotOut: {
+            /**
+             * Allowed Actions
+             * @description The workflows its status takes now (the lifecycle actions, upgrade, apply by a config change, delete); a refusal's 409 names the same. Empty while a workflow owns it
+             * @default []
+             */
+            allowed_actions?: components["schemas"]["Workflow"][];
             /** Applied Config Hash */
             applied_config_hash?: string | null;
             /** Applied Revision Id */

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-from clawster.domain.bots import BotStatus, Target, Workflow
+from clawster.domain.bots import BotStatus, Target, Workflow, allowed_actions
 from clawster.domain.roles import Role
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
@@ -267,6 +267,14 @@ class BotOut(BaseModel):
     updated_at: datetime
     policy_warnings: list[dict[str, Any]] | None = None  # on a deploy (a create with a target, a config
     #                                                     applied live): the WARNING findings of the packs
+    allowed_actions: list[Workflow] = Field([], description="The workflows its status takes now (the lifecycle "
+                                            "actions, upgrade, apply by a config change, delete); a refusal's 409 "
+                                            "names the same. Empty while a workflow owns it")
+
+    @model_validator(mode="after")
+    def _allowed(self) -> BotOut:
+        self.allowed_actions = [Workflow(action) for action in allowed_actions(self.status)]  # from its status
+        return self
 
 
 class BotDetail(BotOut):
