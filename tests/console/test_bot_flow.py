@@ -103,6 +103,7 @@ def test_a_new_user_runs_a_bot_from_creation_to_deletion_in_the_console(console_
         # Restart from the keyboard alone: Tab from the page's heading reaches the button; Enter presses it.
         restart = page.get_by_role("button", name="Restart", exact=True)
         expect(restart).to_be_enabled()
+        expect(page.get_by_role("button", name="Start", exact=True)).to_be_disabled()  # not what RUNNING takes
         page.get_by_role("heading", level=1).focus()
         for _ in range(80):
             page.keyboard.press("Tab")

@@ -1,6 +1,7 @@
 """The bot pages and the audit page in a real browser, on bots without a gateway (fast; the flow with a real
 gateway is test_bot_flow.py): the audit trail's filters in the URL and its pages both ways, the 403 below ADMIN,
-a VIEWER's disabled actions, and a config edit the API refuses, named by its field."""
+a VIEWER's disabled actions, the actions a bot's status takes, and a config edit the API refuses, named by its
+field."""
 
 from __future__ import annotations
 
@@ -98,6 +99,10 @@ def test_a_config_edit_the_api_refuses_is_shown_with_its_field_and_a_stale_one_a
     sign_in(page, stack, team.users["OPERATOR"], f"/w/{team.workspace_id}/bots/{team.bot_id}")
     editor = page.get_by_label("The bot's own config layer (JSON)")
     expect(editor).to_have_value("{}")  # the bot's own layer: everything else is its template's
+    # what a PENDING bot takes (the API's allowed_actions): a provision; not a restart, with the reason
+    expect(page.get_by_role("button", name="Provision")).to_be_enabled()
+    expect(page.get_by_role("button", name="Restart")).to_be_disabled()
+    expect(page.get_by_role("button", name="Restart")).to_have_accessible_description("Not while PENDING")
     save = page.get_by_role("button", name="Save config")
 
     editor.fill('{"gateway": ')

@@ -1,5 +1,5 @@
 // A bot's lifecycle: the intents the API takes (each starts a workflow whose steps the page shows live), and
-// deleting it, confirmed first. Which action a status allows is the API's to say: a refusal (409) names it.
+// deleting it, confirmed first. Which actions its status takes now is the API's to say (the bot's allowed_actions).
 import { useEffect, useRef, useState } from "react";
 import { api, idempotencyKey, unwrap, type Schemas } from "../api/client";
 import { navigate } from "../lib/router";
@@ -18,6 +18,8 @@ export function LifecycleActions({ bot, live }: { bot: Bot; live: BotLive }) {
   const [confirming, setConfirming] = useState(false);
   const path = { workspace_id: workspace.id, bot_id: bot.id };
   const busyWith = bot.intent ? `Its ${bot.intent.action} workflow is running` : null;
+  const allowed = new Set<string>(bot.allowed_actions ?? []);
+  const notNow = (name: string) => (allowed.has(name) || busyWith ? null : `Not while ${bot.status}`);
 
   const request = async (name: Schemas["BotAction"]) => {
     setPending(name);
@@ -50,12 +52,12 @@ export function LifecycleActions({ bot, live }: { bot: Bot; live: BotLive }) {
         <legend className="sr-only">Lifecycle actions</legend>
         {ACTIONS.map(([name, label]) => (
           <ActionButton key={name} op="POST /workspaces/{workspace_id}/bots/{bot_id}/{action}" role={workspace.role}
-            busy={pending === name} onClick={() => void request(name)}>
+            busy={pending === name} disabledReason={notNow(name)} onClick={() => void request(name)}>
             {label}
           </ActionButton>
         ))}
         <ActionButton op="DELETE /workspaces/{workspace_id}/bots/{bot_id}" role={workspace.role} className="danger"
-          onClick={() => setConfirming(true)}>
+          disabledReason={notNow("delete")} onClick={() => setConfirming(true)}>
           Delete…
         </ActionButton>
       </fieldset>
