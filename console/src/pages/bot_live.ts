@@ -31,6 +31,9 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
   const [deleted, setDeleted] = useState(false);
   const [ended, setEnded] = useState(0);
   const reads = useRef({ bot: 0, steps: 0 }); // a later read wins over an earlier one that answers late
+  // step messages that arrived while the steps were being read: folded onto the read's answer, so a read that
+  // started before a step changed cannot undo what the stream showed
+  const stepsMeanwhile = useRef<StreamMessage[] | null>(null);
   const seen = useRef(false); // the bot was read once: a 404 now means it was deleted (a missed bot.deleted)
   // what the create page caught on the fleet's topic before this page subscribed to the bot's
   const handedOff = useRef<ReturnType<typeof takeOver>>(null);
@@ -51,12 +54,18 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
 
   const readSteps = useCallback(async () => {
     const seq = ++reads.current.steps;
+    stepsMeanwhile.current = [];
     try {
       const read = unwrap(await api().GET("/workspaces/{workspace_id}/bots/{bot_id}/provisioning", { params: { path } }));
       if (seq !== reads.current.steps) return;
-      setWorkflow(read.workflow ? { id: read.workflow.id, action: read.workflow.action, running: read.running, steps: read.steps } : null);
+      let view: WorkflowView | null = read.workflow
+        ? { id: read.workflow.id, action: read.workflow.action, running: read.running, steps: read.steps } : null;
+      for (const message of stepsMeanwhile.current ?? []) view = withStep(view, message.data, message.at);
+      setWorkflow(view);
     } catch (caught) {
       if (seq === reads.current.steps) setError(caught);
+    } finally {
+      if (seq === reads.current.steps) stepsMeanwhile.current = null;
     }
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [workspaceId, botId]);
@@ -85,6 +94,7 @@ export function useBotLive(workspaceId: string, botId: string): BotLive {
     if (message.type === "bot.deleted") {
       setDeleted(true);
     } else if (message.type === "bot.step") {
+      stepsMeanwhile.current?.push(message);
       setWorkflow((current) => withStep(current, data, message.at));
     } else if (message.type === "bot.status") {
       const status = String(data.status);
