@@ -7,6 +7,7 @@ from functions.api import _boot  # noqa: F401  # isort: skip  (first: lazy Power
 from aws_lambda_powertools.event_handler import Response
 
 from clawster.api.models import FleetCreate, FleetOut, FleetPage, FleetUpdate
+from clawster.domain.bots import summarize
 from clawster.services import fleets
 from functions.api._idempotency import IdempotencyKey, once
 from functions.api._resolver import (
@@ -28,15 +29,17 @@ from functions.api._resolver import (
 app = create_app()
 
 
-def _out(fleet) -> FleetOut:
-    return FleetOut.model_validate(fleet.public())
+def _out(fleet, *, new: bool = False) -> FleetOut:
+    """The fleet with its bots counted by status and health (a fleet just created has none: no Query)."""
+    summary = summarize(()) if new else fleets.bot_summary(app.context["access"], fleet.id)
+    return FleetOut.model_validate({**fleet.public(), "bot_summary": summary})
 
 
 @app.post("/workspaces/<workspace_id>/fleets", responses=documented(201, errors=CREATE), tags=["fleets"])
 def create_fleet(workspace_id: str, body: FleetCreate, idempotency_key: IdempotencyKey = None) -> Response[FleetOut]:
     def create():
         fleet = fleets.create(app.context["access"], **body.model_dump(mode="json"))
-        return 201, _out(fleet), fleet.version
+        return 201, _out(fleet, new=True), fleet.version
 
     return once(app, idempotency_key, body, create)
 

@@ -35,7 +35,7 @@ def test_tables_show_every_id_in_full_on_a_narrow_terminal(stack, tmp_path, five
     run = _cli(stack, tmp_path, token, "fleet", "list", "--workspace", workspace, columns=40)
     lines = run.stdout.splitlines()
     assert len(lines) == 1 + len(ids)  # a header and one line per fleet: nothing wrapped
-    assert lines[0].split() == ["ID", "NAME", "ENVIRONMENT", "BOTS", "TAGS", "VERSION"]
+    assert lines[0].split() == ["ID", "NAME", "ENVIRONMENT", "BOTS", "HEALTH", "TAGS", "VERSION"]
     assert sorted(line.split()[0] for line in lines[1:]) == sorted(ids)
     assert "a-fleet-with-a-rather-long-name-that-would-not-fit-a-narrow-terminal" in run.stdout
 
@@ -70,3 +70,15 @@ def test_a_listing_with_more_pages_prints_the_next_cursor_and_all_follows_it(sta
     page = json.loads(every.stdout)
     assert sorted(f["id"] for f in page["items"]) == sorted(ids) and page["next_cursor"] is None
     assert "--cursor" not in every.stderr
+
+
+def test_a_fleets_row_shows_its_bots_health(stack, tmp_path, five_fleets):
+    from tests.helpers import put_bot_in_status
+
+    token, workspace, ids = five_fleets
+    client = Client(stack.api_url, token)
+    for name, status in (("up", "RUNNING"), ("up-too", "RUNNING"), ("broken", "ERROR")):
+        bot = client.post(f"/workspaces/{workspace}/fleets/{ids[0]}/bots", {"name": name, "template_id": "minimal"})
+        put_bot_in_status(workspace, bot.ok(201).body["id"], status)
+    lines = _cli(stack, tmp_path, token, "fleet", "get", ids[0], "-w", workspace).stdout.splitlines()
+    assert lines[1].split()[3:5] == ["3", "healthy=2,unhealthy=1"]  # BOTS, HEALTH

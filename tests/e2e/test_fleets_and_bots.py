@@ -182,3 +182,29 @@ def test_cursor_from_another_listing_is_a_400(team):
 def test_malformed_json_body_is_a_client_error(team):
     reply = team.owner.request("POST", f"{team.ws}/fleets", raw=b"{not json")
     assert 400 <= reply.status < 500, reply.body
+
+
+def test_a_fleet_counts_its_bots_by_status_and_health(team):
+    owner, ws = team.owner, team.ws
+    created = owner.post(f"{ws}/fleets", {"name": "counted"}).ok(201).body
+    assert created["bot_summary"]["total"] == 0
+    fleet, other = created["id"], owner.post(f"{ws}/fleets", {"name": "other"}).ok(201).body["id"]
+    statuses = ["RUNNING", "RUNNING", "DEGRADED", "ERROR", "CREATING", "PAUSED", "PENDING"]
+    for i, status in enumerate(statuses):
+        bot = owner.post(f"{ws}/fleets/{fleet}/bots", {"name": f"b{i}", "template_id": "minimal"}).ok(201).body
+        put_bot_in_status(team.workspace_id, bot["id"], status)
+    owner.post(f"{ws}/fleets/{other}/bots", {"name": "elsewhere", "template_id": "minimal"}).ok(201)
+
+    expected = {  # by hand: RUNNING healthy; DEGRADED, ERROR unhealthy; CREATING in progress; PAUSED, PENDING inactive
+        "total": 7,
+        "by_status": {"PENDING": 1, "CREATING": 1, "RECONCILING": 0, "RUNNING": 2, "DEGRADED": 1, "PAUSED": 1,
+                      "STOPPED": 0, "ERROR": 1, "DELETING": 0},
+        "by_health": {"healthy": 2, "unhealthy": 2, "in_progress": 1, "inactive": 2},
+    }
+    read = team.clients["VIEWER"].get(f"{ws}/fleets/{fleet}").ok(200)
+    assert read.body["bot_summary"] == expected and read.body["bot_count"] == 7
+    listed = {f["id"]: f["bot_summary"] for f in owner.get(f"{ws}/fleets").ok(200).body["items"]}
+    assert listed[fleet] == expected
+    assert listed[other]["total"] == 1 and listed[other]["by_status"]["PENDING"] == 1  # each fleet its own bots
+    patched = owner.patch(f"{ws}/fleets/{fleet}", {"description": "x"}, etag=read.etag).ok(200)
+    assert patched.body["bot_summary"] == expected

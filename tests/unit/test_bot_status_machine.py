@@ -72,3 +72,31 @@ def test_illegal_moves_are_refused(current, target):
 
 def test_the_api_intents_are_workflows():
     assert {a.value for a in bots.BotAction} == {"provision", "restart", "pause", "resume", "stop", "start"}
+
+
+# status -> the health a fleet's summary counts it in (the console's fleet list shows these)
+HEALTH = {
+    "RUNNING": "healthy",
+    "DEGRADED": "unhealthy", "ERROR": "unhealthy",
+    "CREATING": "in_progress", "RECONCILING": "in_progress", "DELETING": "in_progress",
+    "PENDING": "inactive", "PAUSED": "inactive", "STOPPED": "inactive",
+}
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_each_status_counts_in_one_health(status):
+    summary = bots.summarize([status])
+    assert summary["by_health"] == {h: int(h == HEALTH[status]) for h in ("healthy", "unhealthy", "in_progress", "inactive")}
+    assert summary["by_status"] == {s: int(s == status) for s in STATUSES} and summary["total"] == 1
+
+
+def test_a_summary_counts_every_status_and_health_zeros_included():
+    summary = bots.summarize(["RUNNING", "RUNNING", "ERROR", "STOPPED", "CREATING"])
+    assert summary == {
+        "total": 5,
+        "by_status": {"PENDING": 0, "CREATING": 1, "RECONCILING": 0, "RUNNING": 2, "DEGRADED": 0, "PAUSED": 0,
+                      "STOPPED": 1, "ERROR": 1, "DELETING": 0},
+        "by_health": {"healthy": 2, "unhealthy": 1, "in_progress": 1, "inactive": 1},
+    }
+    assert bots.summarize([]) == {"total": 0, "by_status": dict.fromkeys(STATUSES, 0),
+                                  "by_health": {"healthy": 0, "unhealthy": 0, "in_progress": 0, "inactive": 0}}

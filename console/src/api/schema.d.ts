@@ -1079,6 +1079,21 @@ export interface components {
              */
             state: "IN_SYNC" | "DRIFTED" | "NOT_CHECKED";
         };
+        /**
+         * BotHealthCounts
+         * @description How many bots are in each health: healthy (RUNNING), unhealthy (DEGRADED, ERROR), in_progress (a workflow
+         *     owns them: CREATING, RECONCILING, DELETING), inactive (PENDING, PAUSED, STOPPED).
+         */
+        BotHealthCounts: {
+            /** Healthy */
+            healthy: number;
+            /** In Progress */
+            in_progress: number;
+            /** Inactive */
+            inactive: number;
+            /** Unhealthy */
+            unhealthy: number;
+        };
         /** BotOut */
         BotOut: {
             /**
@@ -1160,6 +1175,30 @@ export interface components {
          * @enum {string}
          */
         BotStatus: "PENDING" | "CREATING" | "RECONCILING" | "RUNNING" | "DEGRADED" | "PAUSED" | "STOPPED" | "ERROR" | "DELETING";
+        /**
+         * BotStatusCounts
+         * @description How many bots are in each status (GET .../bots?status= lists them).
+         */
+        BotStatusCounts: {
+            /** Creating */
+            CREATING: number;
+            /** Degraded */
+            DEGRADED: number;
+            /** Deleting */
+            DELETING: number;
+            /** Error */
+            ERROR: number;
+            /** Paused */
+            PAUSED: number;
+            /** Pending */
+            PENDING: number;
+            /** Reconciling */
+            RECONCILING: number;
+            /** Running */
+            RUNNING: number;
+            /** Stopped */
+            STOPPED: number;
+        };
         /** BotUpdate */
         BotUpdate: {
             /**
@@ -1498,6 +1537,17 @@ export interface components {
              */
             min_samples?: number;
         };
+        /**
+         * FleetBotSummary
+         * @description The fleet's bots by status and by health, counted when the fleet is read (the index lags writes by
+         *     moments on AWS, so `total` may briefly differ from `bot_count`).
+         */
+        FleetBotSummary: {
+            by_health: components["schemas"]["BotHealthCounts"];
+            by_status: components["schemas"]["BotStatusCounts"];
+            /** Total */
+            total: number;
+        };
         /** FleetCreate */
         FleetCreate: {
             /**
@@ -1536,6 +1586,7 @@ export interface components {
         FleetOut: {
             /** Bot Count */
             bot_count: number;
+            bot_summary: components["schemas"]["FleetBotSummary"];
             /**
              * Created At
              * Format: date-time

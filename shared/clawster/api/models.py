@@ -124,6 +124,39 @@ class FleetUpdate(Strict):
         return self
 
 
+class BotStatusCounts(BaseModel):
+    """How many bots are in each status (GET .../bots?status= lists them)."""
+
+    PENDING: int
+    CREATING: int
+    RECONCILING: int
+    RUNNING: int
+    DEGRADED: int
+    PAUSED: int
+    STOPPED: int
+    ERROR: int
+    DELETING: int
+
+
+class BotHealthCounts(BaseModel):
+    """How many bots are in each health: healthy (RUNNING), unhealthy (DEGRADED, ERROR), in_progress (a workflow
+    owns them: CREATING, RECONCILING, DELETING), inactive (PENDING, PAUSED, STOPPED)."""
+
+    healthy: int
+    unhealthy: int
+    in_progress: int
+    inactive: int
+
+
+class FleetBotSummary(BaseModel):
+    """The fleet's bots by status and by health, counted when the fleet is read (the index lags writes by
+    moments on AWS, so `total` may briefly differ from `bot_count`)."""
+
+    total: int
+    by_status: BotStatusCounts
+    by_health: BotHealthCounts
+
+
 class FleetOut(BaseModel):
     id: str
     workspace_id: str
@@ -132,6 +165,7 @@ class FleetOut(BaseModel):
     description: str
     tags: dict[str, str]
     bot_count: int
+    bot_summary: FleetBotSummary
     target: str | None = None
     target_settings: dict[str, TargetSettings] | None = None
     version: int

@@ -12,7 +12,10 @@ from clawster.cli.session import connect, output
 
 fleet_app = typer.Typer(help="Fleets of bots (environment dev, staging or prod; tags)", no_args_is_help=True)
 
-FLEET = [col("ID"), col("NAME"), col("ENVIRONMENT"), col("BOTS", "bot_count"), col("TAGS"), col("VERSION")]
+# HEALTH: the fleet's bots per health, those with any (e.g. healthy=3,unhealthy=1); -o json has them per status too
+FLEET = [col("ID"), col("NAME"), col("ENVIRONMENT"), col("BOTS", "bot_count"),
+         ("HEALTH", lambda fleet: {k: n for k, n in (fleet.get("bot_summary") or {}).get("by_health", {}).items() if n}),
+         col("TAGS"), col("VERSION")]
 Environment = Annotated[str | None, typer.Option(help="dev, staging or prod")]
 FleetTarget = Annotated[str | None, typer.Option("--target", help="Where its bots run when they name no target: local, "
                                                                   "ecs, cloudrun or aci (`clawster target list`)")]

@@ -9,8 +9,10 @@ last good revision.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from clawster.domain.errors import InvalidState
 
@@ -53,6 +55,33 @@ TRANSITIONS: dict[BotStatus, frozenset[BotStatus]] = {
 }
 
 WORKING = frozenset({S.CREATING, S.RECONCILING, S.DELETING})  # a workflow owns the bot
+
+
+class BotHealth(StrEnum):
+    """A bot's health as an operator reads a fleet at a glance, from its status alone."""
+
+    HEALTHY = "healthy"  # its gateway runs and the health poller finds it well (RUNNING)
+    UNHEALTHY = "unhealthy"  # needs a look: the poller finds it unwell (DEGRADED), or its last workflow failed (ERROR)
+    IN_PROGRESS = "in_progress"  # a workflow owns it (WORKING): the outcome is not known yet
+    INACTIVE = "inactive"  # not running by intent: not deployed yet (PENDING), PAUSED or STOPPED
+
+
+HEALTH: dict[BotStatus, BotHealth] = {
+    S.RUNNING: BotHealth.HEALTHY,
+    S.DEGRADED: BotHealth.UNHEALTHY, S.ERROR: BotHealth.UNHEALTHY,
+    **{status: BotHealth.IN_PROGRESS for status in WORKING},
+    S.PENDING: BotHealth.INACTIVE, S.PAUSED: BotHealth.INACTIVE, S.STOPPED: BotHealth.INACTIVE,
+}
+
+
+def summarize(statuses: Iterable[str]) -> dict[str, Any]:
+    """How many of these bots are in each status and each health (every key present, zeros included)."""
+    by_status = dict.fromkeys((s.value for s in BotStatus), 0)
+    by_health = dict.fromkeys((h.value for h in BotHealth), 0)
+    for status in statuses:
+        by_status[status] += 1
+        by_health[HEALTH[BotStatus(status)].value] += 1
+    return {"total": sum(by_status.values()), "by_status": by_status, "by_health": by_health}
 
 
 class Workflow(StrEnum):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from clawster.domain.bots import summarize
 from clawster.domain.errors import Conflict, NotFound
 from clawster.services import audit, names, targets
 from clawster.services.access import workspace_not_found
 from clawster.services.context import Access
 from clawster.services.workspaces import check_version, stale
 from clawster.store import cursor
-from clawster.store.entities import Fleet, NameClaim, Workspace
+from clawster.store.entities import Bot, Fleet, NameClaim, Workspace
 from clawster.store.transaction import Change
 
 
@@ -45,6 +46,16 @@ def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[lis
     )
     items = list(result)
     return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
+
+
+def bot_summary(access: Access, fleet_id: str) -> dict[str, Any]:
+    """The fleet's bots counted by status and health: one Query of its partition of gsi1 (access pattern #40),
+    projecting only each bot's status (DynamoDB pages it per MB). Counted when read, not kept on the fleet item:
+    every status change of every bot would then write that one item, and concurrent transactions on it (a
+    rollout's, the health job's) would cancel each other (docs/decisions.md)."""
+    bots = Bot.by_fleet.query(Bot.fleet_partition(fleet_id), filter_condition=Bot.workspace_id == access.workspace_id,
+                              attributes_to_get=["status"])
+    return summarize(bot.status for bot in bots)
 
 
 def update(access: Access, fleet_id: str, *, expected_version: int, changes: dict[str, Any]) -> Fleet:
