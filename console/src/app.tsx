@@ -20,6 +20,8 @@ const WORKSPACE_PAGES: [string, ComponentType<{ params: Params }>][] = [
   ["/w/:ws/fleets/:fleet/new", page(() => import("./pages/bot_new"), "NewBotPage")],
   ["/w/:ws/bots/:bot", page(() => import("./pages/bot"), "BotPage")],
   ["/w/:ws/audit", page(() => import("./pages/audit"), "AuditPage")],
+  ["/w/:ws/fleets/:fleet", page(() => import("./pages/fleet"), "FleetPage")],
+  ["/w/:ws/members", page(() => import("./pages/members"), "MembersPage")],
 ];
 
 export function App() {

@@ -1,48 +1,121 @@
-// A workspace's fleets, with their bots' counts, and creating a fleet.
-import { useState, type FormEvent } from "react";
-import { api, idempotencyKey, unwrap } from "../api/client";
-import { Link } from "../lib/router";
-import { ActionButton, ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";
+// A workspace's fleets with their bots counted by health and status (the API's bot_summary), live: a bot's status
+// message on the workspace's stream reloads the counts. Creating a fleet, with a target from GET /targets.
+import { useEffect, useRef, useState, type FormEvent } from "react";
+import { api, idempotencyKey, unwrap, type Schemas } from "../api/client";
+import { Pager, pageSize, SubmitButton } from "../lib/controls";
+import { Link, useLocation } from "../lib/router";
+import { useTopic } from "../lib/stream";
+import { ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";
+
+type Summary = Schemas["FleetBotSummary"];
+const HEALTH: [keyof Summary["by_health"], string][] = [
+  ["healthy", "Healthy"], ["unhealthy", "Unhealthy"], ["in_progress", "In progress"], ["inactive", "Inactive"]];
 
 export function FleetsPage() {
   const workspace = useWorkspace();
-  const path = { workspace_id: workspace.id };
+  const { path, query } = useLocation();
+  const limit = pageSize(query, 50);
+  const cursor = query.getAll("after").at(-1) ?? null;
   const fleets = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/fleets",
-    { params: { path, query: { limit: 100 } } })), [workspace.id]);
+    { params: { path: { workspace_id: workspace.id }, query: { limit, cursor } } })), [workspace.id, limit, cursor]);
+  useLiveReload(`workspaces/${workspace.id}`, fleets.reload);
   return (
     <Page title={`Fleets · ${workspace.name}`}>
-      <Show loaded={fleets} what="fleets" isEmpty={(d) => d.items.length === 0} empty="No fleets yet.">
+      <Show loaded={fleets} what="fleets" isEmpty={(d) => d.items.length === 0}
+        empty={query.has("after") ? "No more fleets: this page is past the last one."
+          : "No fleets yet. A fleet groups bots of one environment: create one below."}>
         {(data) => (
           <table>
-            <caption className="sr-only">Fleets</caption>
-            <thead><tr><th scope="col">Name</th><th scope="col">Environment</th><th scope="col">Target</th><th scope="col">Bots</th></tr></thead>
+            <caption className="sr-only">Fleets, with their bots counted by health and by status</caption>
+            <thead>
+              <tr>
+                <th scope="col">Name</th><th scope="col">Environment</th><th scope="col">Target</th>
+                <th scope="col">Bots</th>
+                {HEALTH.map(([key, label]) => <th scope="col" key={key}>{label}</th>)}
+                <th scope="col">By status</th>
+              </tr>
+            </thead>
             <tbody>
               {data.items.map((f) => (
                 <tr key={f.id}>
-                  <td><Link to={`/w/${encodeURIComponent(workspace.id)}/fleets/${encodeURIComponent(f.id)}`}>{f.name}</Link></td>
+                  <th scope="row"><Link to={`/w/${encodeURIComponent(workspace.id)}/fleets/${encodeURIComponent(f.id)}`}>{f.name}</Link></th>
                   <td>{f.environment}</td>
-                  <td>{f.target ?? "local"}</td>
-                  <td>{f.bot_count}</td>
+                  <td>{f.target ?? "—"}</td>
+                  <td>{f.bot_summary.total}</td>
+                  {HEALTH.map(([key]) => (
+                    <td key={key} className={f.bot_summary.by_health[key] ? `health-${key}` : undefined}>{f.bot_summary.by_health[key]}</td>
+                  ))}
+                  <td><StatusCounts summary={f.bot_summary} /></td>
                 </tr>
               ))}
             </tbody>
           </table>
         )}
       </Show>
+      {fleets.data && <Pager path={path} query={query} nextCursor={fleets.data.next_cursor} what="fleets" />}
       <CreateFleet onCreated={fleets.reload} />
     </Page>
   );
 }
 
+/** The statuses a fleet's bots are in, those with any ("RUNNING 2, ERROR 1"). */
+export function StatusCounts({ summary }: { summary: Summary }) {
+  const present = Object.entries(summary.by_status).filter(([, n]) => n > 0);
+  if (!present.length) return <span>none</span>;
+  return (
+    <ul className="status-counts">
+      {present.map(([status, n]) => <li key={status}><span className={`badge status-${status.toLowerCase()}`}>{status}</span> {n}</li>)}
+    </ul>
+  );
+}
+
+/** Reload when a bot's status changes on `topic` (and after the stream reconnects), at most once a second. */
+export function useLiveReload(topic: string, reload: () => void): void {
+  const timer = useRef<number | null>(null);
+  const connected = useRef(false);
+  useEffect(() => () => { if (timer.current !== null) window.clearTimeout(timer.current); }, []);
+  const soon = () => {
+    if (timer.current === null) timer.current = window.setTimeout(() => { timer.current = null; reload(); }, 1000);
+  };
+  const reconnected = () => {  // the first connection is not a reconnect: the page has just loaded
+    if (connected.current) soon();
+    connected.current = true;
+  };
+  useTopic(topic, (message) => { if (message.type === "bot.status" || message.type === "bot.deleted") soon(); }, reconnected);
+}
+
+export function useTargets() {
+  return useLoad(async () => unwrap(await api().GET("/targets")).items, []);
+}
+
+/** A select of the targets this deployment serves (those it does not are shown, disabled, with the reason). */
+export function TargetSelect({ id, value, onChange, targets, noneLabel }: {
+  id: string; value: string; onChange: (value: string) => void; targets: Schemas["TargetOut"][] | undefined; noneLabel: string;
+}) {
+  return (
+    <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
+      <option value="">{noneLabel}</option>
+      {(targets ?? []).map((t) => (
+        <option key={t.name} value={t.name} disabled={!t.available}>
+          {t.name}{t.available ? "" : ` (unavailable: ${t.unavailable_reason ?? "not served here"})`}
+        </option>
+      ))}
+    </select>
+  );
+}
+
 function CreateFleet({ onCreated }: { onCreated: () => void }) {
   const workspace = useWorkspace();
+  const targets = useTargets();
   const [name, setName] = useState("");
+  const [environment, setEnvironment] = useState<Schemas["FleetCreate"]["environment"]>("dev");
+  const [target, setTarget] = useState("");
   const action = useAction();
-  const create = async (event?: FormEvent) => {
-    event?.preventDefault();
+  const create = async (event: FormEvent) => {
+    event.preventDefault();
     const ok = await action.run(async () => unwrap(await api().POST("/workspaces/{workspace_id}/fleets", {
       params: { path: { workspace_id: workspace.id }, header: { "idempotency-key": idempotencyKey() } },
-      body: { name },
+      body: { name, environment, ...(target ? { target: target as Schemas["Target"] } : {}) },
     })));
     if (ok) {
       setName("");
@@ -50,12 +123,19 @@ function CreateFleet({ onCreated }: { onCreated: () => void }) {
     }
   };
   return (
-    <form className="inline-form" onSubmit={create} aria-labelledby="create-fleet">
+    <form className="inline-form" onSubmit={create} aria-labelledby="create-fleet" id="create-fleet-form">
       <h2 id="create-fleet">New fleet</h2>
       <label htmlFor="fleet-name">Name</label>
       <input id="fleet-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-      <ActionButton op="POST /workspaces/{workspace_id}/fleets" role={workspace.role} busy={action.busy}
-        onClick={() => void create()}>Create fleet</ActionButton>
+      <label htmlFor="fleet-environment">Environment</label>
+      <select id="fleet-environment" value={environment}
+        onChange={(e) => setEnvironment(e.target.value as Schemas["FleetCreate"]["environment"])}>
+        <option value="dev">dev</option><option value="staging">staging</option><option value="prod">prod</option>
+      </select>
+      <label htmlFor="fleet-target">Target</label>
+      <TargetSelect id="fleet-target" value={target} onChange={setTarget} targets={targets.data} noneLabel="none (bots choose)" />
+      <SubmitButton op="POST /workspaces/{workspace_id}/fleets" role={workspace.role} busy={action.busy}>Create fleet</SubmitButton>
+      {targets.state === "error" && <ErrorBox error={targets.error} retry={targets.reload} />}
       {action.error !== null && <ErrorBox error={action.error} />}
     </form>
   );
