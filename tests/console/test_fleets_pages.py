@@ -90,7 +90,7 @@ def test_a_fleets_bots_page_by_page_and_filtered_with_the_state_in_the_url(conso
     _shows(page, pages[1])
 
     # A tag filter, then a status on top of it: each starts again from the first page.
-    page.get_by_label("Tag", exact=True).fill("team=red")
+    page.get_by_label("Tag (key or key=value)").fill("team=red")
     page.get_by_role("button", name="Apply filters").click()
     expect(page.get_by_text("Page 1")).to_be_visible()
     _shows(page, ["b3", "b7", "b1"])
@@ -111,7 +111,7 @@ def test_a_fleets_bots_page_by_page_and_filtered_with_the_state_in_the_url(conso
     expect(other.get_by_role("link", name="b5")).to_be_visible()
     _shows(other, ["b1", "b5"])
     expect(other.get_by_label("Status", exact=True)).to_have_value("RUNNING")
-    expect(other.get_by_label("Tag", exact=True)).to_have_value("team=red")
+    expect(other.get_by_label("Tag (key or key=value)")).to_have_value("team=red")
     colleague.close()
 
     page.get_by_label("Status", exact=True).select_option("DEGRADED")

@@ -129,10 +129,8 @@ function BotFilters({ path, query }: { path: string; query: URLSearchParams }) {
         </select>
       </div>
       <div>
-        <label htmlFor="filter-tag">Tag</label>
-        <input id="filter-tag" value={tag} onChange={(e) => setTag(e.target.value)} placeholder="key or key=value"
-          aria-describedby="filter-tag-hint" maxLength={321} />
-        <span id="filter-tag-hint" className="reason">key, or key=value</span>
+        <label htmlFor="filter-tag">Tag <span className="reason">(key or key=value)</span></label>
+        <input id="filter-tag" value={tag} onChange={(e) => setTag(e.target.value)} maxLength={321} />
       </div>
       <div>
         <label htmlFor="filter-limit">Per page</label>
