@@ -121,8 +121,20 @@ def test_a_fleets_bots_page_by_page_and_filtered_with_the_state_in_the_url(conso
     expect(page.get_by_role("link", name="b3")).to_be_visible()
     _shows(page, pages[0])
 
-    page.get_by_role("link", name="b4").click()  # each bot links to its page
-    assert page.url.endswith(f"/console/w/{fleet.workspace_id}/bots/{_bot_id(fleet, 'b4')}")
+    # By keyboard alone: a tag typed and applied with Enter, cleared, the next page, and a bot's link.
+    page.get_by_label("Tag (key or key=value)").focus()
+    page.keyboard.type("team=blue")
+    page.keyboard.press("Enter")
+    _shows(page, ["b2", "b6"])
+    page.get_by_role("button", name="Clear").focus()
+    page.keyboard.press("Enter")
+    _shows(page, pages[0])
+    page.get_by_role("button", name="Next").focus()
+    page.keyboard.press("Enter")
+    _shows(page, pages[1])
+    page.get_by_role("link", name="b5").focus()
+    page.keyboard.press("Enter")  # each bot links to its page
+    expect(page).to_have_url(re.compile(f"/console/w/{fleet.workspace_id}/bots/{_bot_id(fleet, 'b5')}$"))
 
 
 def _bot_id(team, name: str) -> str:
