@@ -69,19 +69,19 @@ export function StatusCounts({ summary }: { summary: Summary }) {
   );
 }
 
-/** Reload when a bot's status changes on `topic` (and after the stream reconnects), at most once a second. */
+/** Reload when a bot's status changes on `topic`, at most once a second; and once the subscription is confirmed
+ *  (after the first connection and after each reconnect): a change made between the page's first load and then
+ *  was published to nobody, but the API holds it. */
 export function useLiveReload(topic: string, reload: () => void): void {
   const timer = useRef<number | null>(null);
-  const connected = useRef(false);
   useEffect(() => () => { if (timer.current !== null) window.clearTimeout(timer.current); }, []);
   const soon = () => {
     if (timer.current === null) timer.current = window.setTimeout(() => { timer.current = null; reload(); }, 1000);
   };
-  const reconnected = () => {  // the first connection is not a reconnect: the page has just loaded
-    if (connected.current) soon();
-    connected.current = true;
-  };
-  useTopic(topic, (message) => { if (message.type === "bot.status" || message.type === "bot.deleted") soon(); }, reconnected);
+  useTopic(topic, (message) => {
+    if (message.type === "subscribed") reload();
+    else if (message.type === "bot.status" || message.type === "bot.deleted") soon();
+  });
 }
 
 export function useTargets() {
