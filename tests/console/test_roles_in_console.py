@@ -18,6 +18,7 @@ CONTROLS = {
     "members": {"Remove {OWNER}": "ADMIN", "Remove {ADMIN}": "ADMIN", "Remove {OPERATOR}": "ADMIN",
                 "Remove {VIEWER}": "ADMIN", "Save member": "ADMIN", "Save workspace": "ADMIN",
                 "Delete workspace": "OWNER"},
+    "rollouts": {"Start rollout": "OPERATOR"},
 }
 # Controls the role's rank allows but that stay disabled for another reason, with that reason.
 HELD_BACK = {
@@ -27,15 +28,18 @@ HELD_BACK = {
 RANK = {"any": 0, "VIEWER": 1, "OPERATOR": 2, "ADMIN": 3, "OWNER": 4}
 # role -> the controls enabled for it on each page, by hand
 ENABLED = {
-    "VIEWER": {"workspaces": ["Create workspace"], "fleets": [], "fleet": [], "members": []},
-    "OPERATOR": {"workspaces": ["Create workspace"], "fleets": [], "fleet": ["New bot"], "members": []},
+    "VIEWER": {"workspaces": ["Create workspace"], "fleets": [], "fleet": [], "members": [], "rollouts": []},
+    "OPERATOR": {"workspaces": ["Create workspace"], "fleets": [], "fleet": ["New bot"], "members": [],
+                 "rollouts": ["Start rollout"]},
     "ADMIN": {"workspaces": ["Create workspace"], "fleets": ["Create fleet"],
               "fleet": ["New bot", "Save fleet", "Delete fleet"],
-              "members": ["Remove {ADMIN}", "Remove {OPERATOR}", "Remove {VIEWER}", "Save member", "Save workspace"]},
+              "members": ["Remove {ADMIN}", "Remove {OPERATOR}", "Remove {VIEWER}", "Save member", "Save workspace"],
+              "rollouts": ["Start rollout"]},
     "OWNER": {"workspaces": ["Create workspace"], "fleets": ["Create fleet"],
               "fleet": ["New bot", "Save fleet", "Delete fleet"],
               "members": ["Remove {OWNER}", "Remove {ADMIN}", "Remove {OPERATOR}", "Remove {VIEWER}", "Save member",
-                          "Save workspace"]},
+                          "Save workspace"],
+              "rollouts": ["Start rollout"]},
 }
 
 
@@ -43,7 +47,8 @@ def _pages(team) -> dict[str, tuple[str, str]]:
     """page -> (its path, the text that shows it has loaded)."""
     ws = f"w/{team.workspace_id}"
     return {"workspaces": ("", "team"), "fleets": (ws, "fleet-a"), "fleet": (f"{ws}/fleets/{team.fleet_id}", "bot-a"),
-            "members": (f"{ws}/members", "Delete workspace")}
+            "members": (f"{ws}/members", "Delete workspace"),
+            "rollouts": (f"{ws}/rollouts", "No rollouts yet: start one below.")}
 
 
 def _controls(page) -> dict[str, tuple[bool, str | None]]:

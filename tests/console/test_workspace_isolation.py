@@ -25,6 +25,7 @@ def test_a_user_of_another_workspace_sees_nothing_of_it(console_page, stack, cli
     _shows_none_of(page, names + [ws, owner])
 
     for path in (f"w/{ws}", f"w/{ws}/fleets/{fleet}", f"w/{ws}/bots/{bot}", f"w/{ws}/members", f"w/{ws}/audit",
+                 f"w/{ws}/rollouts",
                  f"w/{ws}/fleets/{fleet}/new"):
         page.goto(f"{stack.console_url}{path}")
         expect(page.get_by_role("alert").or_(page.get_by_role("heading", name="Not found"))).to_be_visible()

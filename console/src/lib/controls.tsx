@@ -33,7 +33,7 @@ export function Confirm({ question, confirm, onCancel, children }: {
     box.current?.querySelector<HTMLElement>("input, button:not([disabled])")?.focus();
   }, []);
   return (
-    <div className="confirm" role="group" aria-label="Confirm" ref={box}>
+    <div className="confirm-inline" role="group" aria-label="Confirm" ref={box}>
       <span>{question}</span>
       {children}
       {confirm}
