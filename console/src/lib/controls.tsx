@@ -1,28 +1,7 @@
-// Controls the list and settings pages share: a role-checked submit button, a confirmation step, and cursor
-// pagination whose state lives in the URL (a reload or a shared link opens the same page).
-import { useEffect, useRef, useState, type ReactNode } from "react";
+// Controls the list and settings pages share: a confirmation step, and cursor pagination whose state lives in the
+// URL (a reload or a shared link opens the same page).
+import { useEffect, useRef, type ReactNode } from "react";
 import { navigate } from "./router";
-import { refusal, type Operation, type Role } from "./roles";
-
-let reasonIds = 0;
-
-/** A form's submit button for an API operation: disabled with the visible reason, as ActionButton is, when the
- *  caller's role may not do it. (The form's own submit handler still calls the API: the API decides.) */
-export function SubmitButton({ op, role, busy, children, disabledReason }: {
-  op: Operation; role: Role | null | undefined; busy?: boolean; children: ReactNode; disabledReason?: string | null;
-}) {
-  const [reasonId] = useState(() => `submit-reason-${++reasonIds}`);
-  const refused = refusal(role, op) ?? disabledReason ?? null;
-  return (
-    <span className="action">
-      <button type="submit" disabled={!!refused || busy} data-mutating="true"
-        aria-describedby={refused ? reasonId : undefined} title={refused ?? undefined}>
-        {busy ? "Working…" : children}
-      </button>
-      {refused && <span id={reasonId} className="reason">{refused}</span>}
-    </span>
-  );
-}
 
 /** "Are you sure?" in place: the question and its two answers, the confirming one focused. */
 export function Confirm({ question, confirm, onCancel, children }: {

@@ -2,7 +2,8 @@
 // the URL), each linking to the bot's page; a new bot; the fleet's settings and its deletion (ADMIN).
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Confirm, PAGE_SIZES, Pager, pageSize, SubmitButton, withQuery } from "../lib/controls";
+import { Confirm, PAGE_SIZES, Pager, pageSize, withQuery } from "../lib/controls";
+import { SubmitButton } from "../lib/forms";
 import { Link, navigate, useLocation } from "../lib/router";
 import { ActionButton, ErrorBox, Page, Show, StatusBadge, Time, useAction, useLoad, useWorkspace } from "../lib/ui";
 import { StatusCounts, TargetSelect, useLiveReload, useTargets } from "./fleets";

@@ -2,7 +2,8 @@
 // message on the workspace's stream reloads the counts. Creating a fleet, with a target from GET /targets.
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, idempotencyKey, unwrap, type Schemas } from "../api/client";
-import { Pager, pageSize, SubmitButton } from "../lib/controls";
+import { Pager, pageSize } from "../lib/controls";
+import { SubmitButton } from "../lib/forms";
 import { Link, useLocation } from "../lib/router";
 import { useTopic } from "../lib/stream";
 import { ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";

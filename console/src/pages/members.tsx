@@ -2,7 +2,8 @@
 // workspace's own settings: rename or describe it (PATCH, ADMIN), delete it (OWNER, typing its name to confirm).
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Confirm, SubmitButton } from "../lib/controls";
+import { Confirm } from "../lib/controls";
+import { SubmitButton } from "../lib/forms";
 import { refusal, type Role } from "../lib/roles";
 import { navigate } from "../lib/router";
 import { ActionButton, ErrorBox, Page, Show, Time, useAction, useLoad, useWorkspace } from "../lib/ui";
