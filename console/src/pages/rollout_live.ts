@@ -82,6 +82,7 @@ export function useLiveRollout(workspaceId: string, rolloutId: string): LiveRoll
   }, [reload]);
 
   useTopic(`workspaces/${workspaceId}`, (message) => {
+    if (message.type === "subscribed") return reload(); // what changed before the subscription held
     if (message.data.rollout_id !== rolloutId) return;
     during.current?.push(message);
     setRollout((view) => (view ? fold(view, message) : view));

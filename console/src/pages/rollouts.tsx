@@ -20,6 +20,7 @@ export function RolloutsPage() {
     { params: { path: { workspace_id: workspace.id }, query: { limit: PAGE_SIZE, cursor } } })), [workspace.id, cursor]);
   const timer = useRef<number | undefined>(undefined);
   useTopic(`workspaces/${workspace.id}`, (message) => {
+    if (message.type === "subscribed") return rollouts.reload(); // what changed before the subscription held
     if (message.type !== "rollout.status") return;
     window.clearTimeout(timer.current);
     timer.current = window.setTimeout(rollouts.reload, REREAD_MS);
