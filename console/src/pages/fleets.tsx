@@ -85,6 +85,11 @@ export function useLiveReload(topic: string, reload: () => void): void {
   });
 }
 
+// The targets a fleet may name, checked against the API's own type both ways: a target added to or removed from
+// FleetCreate fails the build until this list follows (GET /targets may list others, e.g. a test-only one).
+const FLEET_TARGETS = { local: true, ecs: true, cloudrun: true, aci: true } satisfies
+  Record<NonNullable<Schemas["FleetCreate"]["target"]>, true>;
+
 export function useTargets() {
   return useLoad(async () => unwrap(await api().GET("/targets")).items, []);
 }
@@ -96,7 +101,7 @@ export function TargetSelect({ id, value, onChange, targets, noneLabel }: {
   return (
     <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
       <option value="">{noneLabel}</option>
-      {(targets ?? []).map((t) => (
+      {(targets ?? []).filter((t) => t.name in FLEET_TARGETS).map((t) => (
         <option key={t.name} value={t.name} disabled={!t.available}>
           {t.name}{t.available ? "" : ` (unavailable: ${t.unavailable_reason ?? "not served here"})`}
         </option>
