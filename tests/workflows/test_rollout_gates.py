@@ -141,6 +141,9 @@ def test_the_probe_history_keeps_a_window_across_hours_and_expires(stack, team):
     assert probe_history.window(ws, bot_id, hour - 1, hour + 59) == [False, True, False]  # both ends included
     assert probe_history.window(ws, bot_id, hour + 1, hour + 3598) == [False]
     assert probe_history.window(ws, bot_id, hour + 7200, hour + 9000) == []
+    # A bake that began at x.7 s holds a probe taken at x.9 s (kept as x: the history's resolution is a second).
+    probe_history.record(ws, "probe-history-other", False, at=hour + 30.9)
+    assert probe_history.window(ws, "probe-history-other", hour + 30.7, hour + 31) == [False]
     items = list(HealthProbes.query(HealthProbes.partition(ws, bot_id)))
     assert [len(i.probes) for i in items] == [2, 3, 1]
     assert [int(i.expires_at) for i in items] == [hour + 3600 * k + HealthProbes.TTL_S for k in (0, 1, 2)]

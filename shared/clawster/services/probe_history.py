@@ -26,10 +26,11 @@ def record(workspace_id: str, bot_id: str, healthy: bool, at: float | None = Non
 
 def window(workspace_id: str, bot_id: str, since: float, until: float) -> list[bool]:
     """The bot's probes taken in [since, until], oldest first: True healthy, False not. One Query over the
-    window's hours (at most 25 items for the longest bake)."""
+    window's hours (at most 25 items for the longest bake). Probes are kept to the second, so the window opens at
+    its whole second: a probe taken 0.3 s after a bake began at x.7 s is stored as x and belongs in it."""
     first, last = HealthProbes.key(workspace_id, bot_id, int(since) // 3600), \
         HealthProbes.key(workspace_id, bot_id, int(until) // 3600)
     probes = []
     for item in HealthProbes.query(first[0], HealthProbes.sk.between(first[1], last[1]), consistent_read=True):
         probes.extend(int(p) for p in item.probes or ())
-    return [p > 0 for p in sorted(probes, key=abs) if since <= abs(p) <= until]
+    return [p > 0 for p in sorted(probes, key=abs) if int(since) <= abs(p) <= until]
