@@ -138,7 +138,11 @@ def test_an_abort_while_awaiting_an_approval_rolls_back_at_once(stack, fleet):
     assert states == {first: "ROLLED_BACK", second: "PENDING"}  # the wave behind the approval never ran
     assert team.owner.get(f"{team.ws}/bots/{first}").ok(200).body["desired_revision_id"] == before
     assert item(team, created["id"]).approval_token is None
-    assert executions.answer_task(token, {"control": "late"}) is False  # no step waits on it any more
+    # No step waits on the token any more. AWS refuses an answered token at once; moto keeps it answerable until
+    # its execution ends, which comes a step after the rollout's last write: wait for that end.
+    wait_history(stack, arn, lambda ev: ev and ev[-1]["type"] in ("ExecutionSucceeded", "ExecutionFailed"),
+                 "the execution's end")
+    assert executions.answer_task(token, {"control": "late"}) is False
     audit = team.owner.get(f"{team.ws}/audit", query={"target": f"rollout/{created['id']}"}).ok(200)
     assert token not in shown(audit)
 
