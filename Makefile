@@ -55,9 +55,6 @@ CDK := CDK_DISABLE_CLI_TELEMETRY=true .runtime/cdk-cli/node_modules/aws-cdk/bin/
 layer: setup
 	scripts/build_deps_layer.sh
 
-console: setup
-	scripts/build_console.sh
-
 cdk-cli: setup
 	scripts/install_cdk_cli.sh
 
