@@ -92,19 +92,15 @@ def content_security_policy(sources: ConsoleSources) -> str:
 
 def make_console_site(scope: Construct, sources: ConsoleSources) -> ConsoleSite:
     logs = _log_bucket(scope)
-    bucket = s3.Bucket(
+    bucket = _private_bucket(
         scope,
         "ConsoleBucket",
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
         # A deploy overwrites index.html: the previous one stays a month, to put back by hand if needed.
         versioned=True,
         lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(30))],
         server_access_logs_bucket=logs,
         server_access_logs_prefix="s3-console/",
-        removal_policy=cdk.RemovalPolicy.RETAIN,
     )
     distribution = cloudfront.Distribution(
         scope,
@@ -212,15 +208,24 @@ def _headers_policy(scope: Construct, sources: ConsoleSources) -> cloudfront.Res
 def _log_bucket(scope: Construct) -> s3.Bucket:
     """The console bucket's server access logs and the distribution's logs (CloudFront writes with an ACL).
     cdk-nag does not ask a log bucket for access logs of its own."""
-    return s3.Bucket(
+    return _private_bucket(
         scope,
         "ConsoleLogs",
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+        lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],  # as long as the API's access logs
+    )
+
+
+def _private_bucket(scope: Construct, construct_id: str, **settings) -> s3.Bucket:
+    """What both console buckets share: no public access, SSE-S3, TLS only, kept when the stack is deleted."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         encryption=s3.BucketEncryption.S3_MANAGED,
         enforce_ssl=True,
-        lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],  # as long as the API's access logs
         removal_policy=cdk.RemovalPolicy.RETAIN,
+        **settings,
     )
 
 
