@@ -183,6 +183,36 @@ def test_every_route_has_its_method_integration_and_authorizer(template):
             assert props["AuthorizerId"] == {"Ref": authorizer_id}
 
 
+def test_api_gateway_may_invoke_each_route_function_once_and_from_this_apis_stage_only(template):
+    """One invoke permission per function, naming this API's stage: not one per method (LambdaIntegration's
+    default), which took 74 of the stack's 500 resources."""
+    (api_id,) = resources(template, "AWS::ApiGateway::RestApi")
+    (stream_id,) = resources(template, "AWS::ApiGatewayV2::Api")
+    ids = function_ids(template)
+    granted: dict[str, list[str]] = {}
+    for props in (r["Properties"] for r in resources(template, "AWS::Lambda::Permission").values()):
+        if props["Principal"] != "apigateway.amazonaws.com":
+            continue
+        source = _text(props["SourceArn"])
+        assert f"{{{api_id}}}" in source or f"{{{stream_id}}}" in source, source  # every one names one of our APIs
+        if f"{{{api_id}}}" in source:
+            assert props["Action"] == "lambda:InvokeFunction"
+            granted.setdefault(props["FunctionName"]["Fn::GetAtt"][0], []).append(source)
+    stage = "arn:{AWS::Partition}:execute-api:{AWS::Region}:{AWS::AccountId}:" + f"{{{api_id}}}/v1/*/*"
+    assert granted == {ids[spec.name]: [stage] for spec in FUNCTIONS if spec.rest_routes}
+
+
+# CloudFormation's limit per stack, and the room kept under it for new routes before the stack must be split.
+RESOURCE_LIMIT, RESOURCE_HEADROOM = 500, 50
+
+
+@pytest.mark.parametrize("name", ["template", "ecs"])
+def test_the_stack_stays_clear_of_cloudformations_resource_limit(request, name):
+    found = request.getfixturevalue(name)["Resources"]
+    count = len({*found, "CDKMetadata"})  # the CDK CLI adds CDKMetadata (version reporting) when it synthesizes
+    assert count <= RESOURCE_LIMIT - RESOURCE_HEADROOM, f"{name}: {count} resources"
+
+
 def test_the_authorizer_uses_the_user_pool(template):
     (pool_id,) = resources(template, "AWS::Cognito::UserPool")
     (authorizer,) = resources(template, "AWS::ApiGateway::Authorizer").values()
