@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
-from clawster_infra.app import STACK_NAME
+from clawster_infra.app import FEATURE_FLAGS, STACK_NAME
 from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir, staged_function_code
 from clawster_infra.console import BUILD_COMMAND, ConsoleNotBuilt, console_dist_dir
 from clawster_infra.gateways import GatewayOptionInvalid, GatewayOptions
@@ -71,9 +71,12 @@ def deps_layer() -> Path:
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory, deps_layer) -> Path:
-    """The real entry point (`python infra-cdk/app.py`, what cdk.json runs), into a temporary folder."""
+    """The real entry point (`python infra-cdk/app.py`, what cdk.json runs), into a temporary folder. The CLI hands
+    it cdk.json's and `-c`'s context as CDK_CONTEXT_JSON: here one turning the app's own feature flags off, which
+    the app must overrule (test_s3_delivers_..._whatever_the_cli_context)."""
     outdir = tmp_path_factory.mktemp("cdk.out")
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CLAWSTER_CONSOLE_DIST": str(CONSOLE_DIST)}
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CLAWSTER_CONSOLE_DIST": str(CONSOLE_DIST),
+           "CDK_CONTEXT_JSON": json.dumps(dict.fromkeys(FEATURE_FLAGS, False))}
     result = subprocess.run([sys.executable, str(REPO / "infra-cdk" / "app.py")], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return outdir
@@ -1231,6 +1234,18 @@ def test_the_console_bucket_is_private_and_only_the_distribution_may_read_it(tem
     oac = resources(template, "AWS::CloudFront::OriginAccessControl")[oac_id]["Properties"]["OriginAccessControlConfig"]
     assert (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]) == ("s3", "always", "sigv4")
     assert origin["S3OriginConfig"].get("OriginAccessIdentity", "") == ""
+
+
+def test_s3_delivers_the_console_buckets_access_logs_under_a_bucket_policy_whatever_the_cli_context(template):
+    """The logging service may write the console bucket's logs only (no LogDeliveryWrite ACL), though the template
+    was synthesized with a CLI context turning the feature flag behind it off (the `out` fixture)."""
+    ids = _console_ids(template)
+    (policy,) = [r["Properties"]["PolicyDocument"] for r in resources(template, "AWS::S3::BucketPolicy").values()
+                 if r["Properties"]["Bucket"] == {"Ref": ids["logs"]}]
+    (grant,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"} and grant["Action"] == "s3:PutObject"
+    assert grant["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": [ids["bucket"], "Arn"]}
+    assert "AccessControl" not in resources(template, "AWS::S3::Bucket")[ids["logs"]]["Properties"]
 
 
 def test_the_distribution_serves_https_only_logs_and_routes_through_the_function(template):
