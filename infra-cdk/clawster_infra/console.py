@@ -102,13 +102,15 @@ def make_console_site(scope: Construct, sources: ConsoleSources) -> ConsoleSite:
         server_access_logs_bucket=logs,
         server_access_logs_prefix="s3-console/",
     )
+    access = cloudfront.S3OriginAccessControl(
+        scope, "ConsoleAccess", origin_access_control_name=_account_wide_name(scope, "console"))
     distribution = cloudfront.Distribution(
         scope,
         "ConsoleCdn",
         comment="Clawster web console",
         default_behavior=cloudfront.BehaviorOptions(
             # OAC: CloudFront signs its requests; the bucket policy admits this distribution only.
-            origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+            origin=origins.S3BucketOrigin.with_origin_access_control(bucket, origin_access_control=access),
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
             cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
@@ -184,6 +186,7 @@ def _headers_policy(scope: Construct, sources: ConsoleSources) -> cloudfront.Res
     return cloudfront.ResponseHeadersPolicy(
         scope,
         "ConsoleHeaders",
+        response_headers_policy_name=_account_wide_name(scope, "console-headers"),
         comment="Clawster console: HSTS, no sniffing, no framing, no referrer off-site, CSP",
         security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
             strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
@@ -203,6 +206,13 @@ def _headers_policy(scope: Construct, sources: ConsoleSources) -> cloudfront.Res
                 override=True),
         ]),
     )
+
+
+def _account_wide_name(scope: Construct, what: str) -> str:
+    """A name for a CloudFront resource, unique in the account, not the region as the stack's name is: with the
+    region, the stack deploys to a second region of the same account (CDK's default names would collide)."""
+    stack = cdk.Stack.of(scope)
+    return f"{stack.stack_name}-{what}-{stack.region}"
 
 
 def _log_bucket(scope: Construct) -> s3.Bucket:

@@ -1248,6 +1248,19 @@ def test_s3_delivers_the_console_buckets_access_logs_under_a_bucket_policy_whate
     assert "AccessControl" not in resources(template, "AWS::S3::Bucket")[ids["logs"]]["Properties"]
 
 
+def test_the_consoles_named_cloudfront_resources_carry_the_region(template):
+    """CloudFront's names are unique in the account, not in a region as the stack's name is: without the region,
+    the stack's deploy to a second region of the same account would fail on a name already taken."""
+    name_of = {"AWS::CloudFront::ResponseHeadersPolicy": lambda p: p["ResponseHeadersPolicyConfig"]["Name"],
+               "AWS::CloudFront::OriginAccessControl": lambda p: p["OriginAccessControlConfig"]["Name"],
+               "AWS::CloudFront::Function": lambda p: p["Name"]}
+    named = {r["Type"] for r in template["Resources"].values() if r["Type"].startswith("AWS::CloudFront::")}
+    assert named - {"AWS::CloudFront::Distribution"} == set(name_of)  # a new kind: say where its name is
+    for kind, name in name_of.items():
+        for props in (r["Properties"] for r in resources(template, kind).values()):
+            assert "{AWS::Region}" in _text(name(props)), (kind, name(props))
+
+
 def test_the_distribution_serves_https_only_logs_and_routes_through_the_function(template):
     ids = _console_ids(template)
     config = resources(template, "AWS::CloudFront::Distribution")[ids["cdn"]]["Properties"]["DistributionConfig"]
