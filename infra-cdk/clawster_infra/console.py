@@ -19,6 +19,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
@@ -91,7 +92,7 @@ def content_security_policy(sources: ConsoleSources) -> str:
 
 
 def make_console_site(scope: Construct, sources: ConsoleSources) -> ConsoleSite:
-    logs = _log_bucket(scope)
+    log_bucket = _log_bucket(scope)
     bucket = _private_bucket(
         scope,
         "ConsoleBucket",
@@ -99,7 +100,7 @@ def make_console_site(scope: Construct, sources: ConsoleSources) -> ConsoleSite:
         # A deploy overwrites index.html: the previous one stays a month, to put back by hand if needed.
         versioned=True,
         lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(30))],
-        server_access_logs_bucket=logs,
+        server_access_logs_bucket=log_bucket,
         server_access_logs_prefix="s3-console/",
     )
     access = cloudfront.S3OriginAccessControl(
@@ -124,7 +125,7 @@ def make_console_site(scope: Construct, sources: ConsoleSources) -> ConsoleSite:
         ),
         http_version=cloudfront.HttpVersion.HTTP2_AND_3,
         enable_logging=True,
-        log_bucket=logs,
+        log_bucket=log_bucket,
         log_file_prefix="cloudfront/",
     )
     acknowledge(distribution, "AwsSolutions-CFR4",
@@ -160,6 +161,9 @@ def deploy_console(scope: Construct, site: ConsoleSite, dist: Path, config: dict
 
     Nothing is pruned: an operator's open tab still loads the assets of the version it started with.
     """
+    # The upload handler's own log group, kept a month like the functions' (else Lambda makes one kept forever).
+    handler_logs = logs.LogGroup(scope, "ConsoleDeployLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                 removal_policy=cdk.RemovalPolicy.RETAIN)
     assets = s3deploy.BucketDeployment(
         scope,
         "ConsoleAssets",
@@ -168,6 +172,7 @@ def deploy_console(scope: Construct, site: ConsoleSite, dist: Path, config: dict
         destination_key_prefix=f"{PREFIX}/assets/",
         cache_control=[s3deploy.CacheControl.from_string(ASSET_CACHE)],
         prune=False,
+        log_group=handler_logs,
     )
     shell = s3deploy.BucketDeployment(
         scope,
@@ -177,6 +182,7 @@ def deploy_console(scope: Construct, site: ConsoleSite, dist: Path, config: dict
         destination_key_prefix=f"{PREFIX}/",
         cache_control=[s3deploy.CacheControl.from_string(SHELL_CACHE)],
         prune=False,
+        log_group=handler_logs,  # the same handler (a singleton): the same group
     )
     shell.node.add_dependency(assets)  # a new index.html never names assets not uploaded yet
     _acknowledge_deployment_handler(site, assets)

@@ -1432,6 +1432,15 @@ def _deployments(template: dict) -> dict[str, dict]:
             for r in resources(template, "Custom::CDKBucketDeployment").values()}
 
 
+def test_every_function_logs_to_a_log_group_of_the_stack_that_expires(template):
+    """The catalog's functions and CDK's deployment handler alike: none writes to a group Lambda makes on its own
+    (/aws/lambda/<name>, kept forever and left behind by the stack)."""
+    groups = resources(template, "AWS::Logs::LogGroup")
+    for logical_id, props in ((k, r["Properties"]) for k, r in resources(template, "AWS::Lambda::Function").items()):
+        group = props.get("LoggingConfig", {}).get("LogGroup", {}).get("Ref")
+        assert group in groups and groups[group]["Properties"].get("RetentionInDays"), logical_id
+
+
 def test_the_console_files_are_uploaded_under_console_with_their_caching(template, out):
     ids = _console_ids(template)
     deployments = _deployments(template)
