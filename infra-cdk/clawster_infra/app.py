@@ -14,8 +14,8 @@ from .console import CONSOLE_DIST
 from .stack import ClawsterStack
 
 STACK_NAME = "Clawster"
-# CDK feature flags this app sets (whatever cdk.json says): S3 server access logs are delivered under a bucket
-# policy for the logging service, not the legacy LogDeliveryWrite ACL.
+# CDK feature flags this app sets, over any value cdk.json or `-c` gives (post-CLI context): S3 server access logs
+# are delivered under a bucket policy for the logging service, not the legacy LogDeliveryWrite ACL.
 FEATURE_FLAGS = {"@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True}
 
 
@@ -31,7 +31,7 @@ def build_app(
 
     `context` adds to what the CDK CLI passes (`-c key=value`); clawster_infra.options lists the keys read.
     """
-    app = cdk.App(outdir=outdir, context={**FEATURE_FLAGS, **(context or {})})
+    app = cdk.App(outdir=outdir, context=context, post_cli_context=FEATURE_FLAGS)
     ClawsterStack(app, STACK_NAME, functions=functions, deps_layer=deps_layer, console_dist=console_dist,
                   description="Clawster control plane")
     # Any AwsSolutions finding not acknowledged (with a reason, next to its resource) fails synthesis.

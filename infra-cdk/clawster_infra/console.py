@@ -19,6 +19,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_deployment as s3deploy
 from constructs import Construct
@@ -91,28 +92,26 @@ def content_security_policy(sources: ConsoleSources) -> str:
 
 
 def make_console_site(scope: Construct, sources: ConsoleSources) -> ConsoleSite:
-    logs = _log_bucket(scope)
-    bucket = s3.Bucket(
+    log_bucket = _log_bucket(scope)
+    bucket = _private_bucket(
         scope,
         "ConsoleBucket",
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-        encryption=s3.BucketEncryption.S3_MANAGED,
-        enforce_ssl=True,
         # A deploy overwrites index.html: the previous one stays a month, to put back by hand if needed.
         versioned=True,
         lifecycle_rules=[s3.LifecycleRule(noncurrent_version_expiration=cdk.Duration.days(30))],
-        server_access_logs_bucket=logs,
+        server_access_logs_bucket=log_bucket,
         server_access_logs_prefix="s3-console/",
-        removal_policy=cdk.RemovalPolicy.RETAIN,
     )
+    access = cloudfront.S3OriginAccessControl(
+        scope, "ConsoleAccess", origin_access_control_name=_account_wide_name(scope, "console"))
     distribution = cloudfront.Distribution(
         scope,
         "ConsoleCdn",
         comment="Clawster web console",
         default_behavior=cloudfront.BehaviorOptions(
             # OAC: CloudFront signs its requests; the bucket policy admits this distribution only.
-            origin=origins.S3BucketOrigin.with_origin_access_control(bucket),
+            origin=origins.S3BucketOrigin.with_origin_access_control(bucket, origin_access_control=access),
             viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
             allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD,
             cache_policy=cloudfront.CachePolicy.CACHING_OPTIMIZED,
@@ -126,7 +125,7 @@ def make_console_site(scope: Construct, sources: ConsoleSources) -> ConsoleSite:
         ),
         http_version=cloudfront.HttpVersion.HTTP2_AND_3,
         enable_logging=True,
-        log_bucket=logs,
+        log_bucket=log_bucket,
         log_file_prefix="cloudfront/",
     )
     acknowledge(distribution, "AwsSolutions-CFR4",
@@ -162,6 +161,9 @@ def deploy_console(scope: Construct, site: ConsoleSite, dist: Path, config: dict
 
     Nothing is pruned: an operator's open tab still loads the assets of the version it started with.
     """
+    # The upload handler's own log group, kept a month like the functions' (else Lambda makes one kept forever).
+    handler_logs = logs.LogGroup(scope, "ConsoleDeployLogs", retention=logs.RetentionDays.ONE_MONTH,
+                                 removal_policy=cdk.RemovalPolicy.RETAIN)
     assets = s3deploy.BucketDeployment(
         scope,
         "ConsoleAssets",
@@ -170,6 +172,7 @@ def deploy_console(scope: Construct, site: ConsoleSite, dist: Path, config: dict
         destination_key_prefix=f"{PREFIX}/assets/",
         cache_control=[s3deploy.CacheControl.from_string(ASSET_CACHE)],
         prune=False,
+        log_group=handler_logs,
     )
     shell = s3deploy.BucketDeployment(
         scope,
@@ -179,6 +182,7 @@ def deploy_console(scope: Construct, site: ConsoleSite, dist: Path, config: dict
         destination_key_prefix=f"{PREFIX}/",
         cache_control=[s3deploy.CacheControl.from_string(SHELL_CACHE)],
         prune=False,
+        log_group=handler_logs,  # the same handler (a singleton): the same group
     )
     shell.node.add_dependency(assets)  # a new index.html never names assets not uploaded yet
     _acknowledge_deployment_handler(site, assets)
@@ -188,6 +192,7 @@ def _headers_policy(scope: Construct, sources: ConsoleSources) -> cloudfront.Res
     return cloudfront.ResponseHeadersPolicy(
         scope,
         "ConsoleHeaders",
+        response_headers_policy_name=_account_wide_name(scope, "console-headers"),
         comment="Clawster console: HSTS, no sniffing, no framing, no referrer off-site, CSP",
         security_headers_behavior=cloudfront.ResponseSecurityHeadersBehavior(
             strict_transport_security=cloudfront.ResponseHeadersStrictTransportSecurity(
@@ -209,18 +214,34 @@ def _headers_policy(scope: Construct, sources: ConsoleSources) -> cloudfront.Res
     )
 
 
+def _account_wide_name(scope: Construct, what: str) -> str:
+    """A name for a CloudFront resource, unique in the account, not the region as the stack's name is: with the
+    region, the stack deploys to a second region of the same account (CDK's default names would collide)."""
+    stack = cdk.Stack.of(scope)
+    return f"{stack.stack_name}-{what}-{stack.region}"
+
+
 def _log_bucket(scope: Construct) -> s3.Bucket:
     """The console bucket's server access logs and the distribution's logs (CloudFront writes with an ACL).
     cdk-nag does not ask a log bucket for access logs of its own."""
-    return s3.Bucket(
+    return _private_bucket(
         scope,
         "ConsoleLogs",
-        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+        lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],  # as long as the API's access logs
+    )
+
+
+def _private_bucket(scope: Construct, construct_id: str, **settings) -> s3.Bucket:
+    """What both console buckets share: no public access, SSE-S3, TLS only, kept when the stack is deleted."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
         encryption=s3.BucketEncryption.S3_MANAGED,
         enforce_ssl=True,
-        lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(90))],  # as long as the API's access logs
         removal_policy=cdk.RemovalPolicy.RETAIN,
+        **settings,
     )
 
 

@@ -12,10 +12,12 @@ steps because the console's origin is known only once its distribution exists, w
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import aws_cdk as cdk
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cognito as cognito
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
@@ -122,7 +124,7 @@ def add_routes(
     for fn, route in routes:
         method = api.root.resource_for_path(route.path).add_method(
             route.method,
-            apigw.LambdaIntegration(fn, proxy=True, allow_test_invoke=False),
+            _proxy_to(fn),
             request_validator=validator,
             authorization_type=apigw.AuthorizationType.NONE if route.public else apigw.AuthorizationType.COGNITO,
             authorizer=None if route.public else authorizer,
@@ -131,7 +133,21 @@ def add_routes(
             reason = f"{route.method} {route.path} is public by design (clawster.domain.roles marks it PUBLIC)"
             acknowledge(method, "AwsSolutions-APIG4", reason)
             acknowledge(method, "AwsSolutions-COG4", reason)
+    _allow_invoke(api, {fn.node.path: fn for fn, _ in routes}.values())
     _answer_preflights(api, console_origin, sorted({route.method for _, route in routes}))
+
+
+def _proxy_to(fn: lambda_.IFunction) -> apigw.Integration:
+    """LambdaIntegration's proxy integration without the invoke permission it adds for every method: a stack
+    holds at most 500 resources, and one permission per function (_allow_invoke) does the same job."""
+    return apigw.AwsIntegration(service="lambda", proxy=True, path=f"2015-03-31/functions/{fn.function_arn}/invocations")
+
+
+def _allow_invoke(api: apigw.RestApi, functions: Iterable[lambda_.IFunction]) -> None:
+    """API Gateway may invoke each route's function through this API's stage only (no test invocations)."""
+    for fn in functions:
+        fn.add_permission("RestApiInvoke", principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+                          source_arn=api.arn_for_execute_api(stage=STAGE))
 
 
 def _answer_preflights(api: apigw.RestApi, console_origin: str, methods: list[str]) -> None:

@@ -28,7 +28,7 @@ from packaging.utils import canonicalize_name
 
 from clawster.store import schema
 from clawster_infra import DEFAULT_OUTDIR, build_app
-from clawster_infra.app import STACK_NAME
+from clawster_infra.app import FEATURE_FLAGS, STACK_NAME
 from clawster_infra.code_bundle import DepsLayerNotBuilt, deps_layer_dir, staged_function_code
 from clawster_infra.console import BUILD_COMMAND, ConsoleNotBuilt, console_dist_dir
 from clawster_infra.gateways import GatewayOptionInvalid, GatewayOptions
@@ -71,9 +71,12 @@ def deps_layer() -> Path:
 
 @pytest.fixture(scope="module")
 def out(tmp_path_factory, deps_layer) -> Path:
-    """The real entry point (`python infra-cdk/app.py`, what cdk.json runs), into a temporary folder."""
+    """The real entry point (`python infra-cdk/app.py`, what cdk.json runs), into a temporary folder. The CLI hands
+    it cdk.json's and `-c`'s context as CDK_CONTEXT_JSON: here one turning the app's own feature flags off, which
+    the app must overrule (test_s3_delivers_..._whatever_the_cli_context)."""
     outdir = tmp_path_factory.mktemp("cdk.out")
-    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CLAWSTER_CONSOLE_DIST": str(CONSOLE_DIST)}
+    env = {**os.environ, "CDK_OUTDIR": str(outdir), "CLAWSTER_CONSOLE_DIST": str(CONSOLE_DIST),
+           "CDK_CONTEXT_JSON": json.dumps(dict.fromkeys(FEATURE_FLAGS, False))}
     result = subprocess.run([sys.executable, str(REPO / "infra-cdk" / "app.py")], env=env, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return outdir
@@ -181,6 +184,36 @@ def test_every_route_has_its_method_integration_and_authorizer(template):
         else:
             assert props["AuthorizationType"] == "COGNITO_USER_POOLS", (route.method, route.path)
             assert props["AuthorizerId"] == {"Ref": authorizer_id}
+
+
+def test_api_gateway_may_invoke_each_route_function_once_and_from_this_apis_stage_only(template):
+    """One invoke permission per function, naming this API's stage: not one per method (LambdaIntegration's
+    default), which took 74 of the stack's 500 resources."""
+    (api_id,) = resources(template, "AWS::ApiGateway::RestApi")
+    (stream_id,) = resources(template, "AWS::ApiGatewayV2::Api")
+    ids = function_ids(template)
+    granted: dict[str, list[str]] = {}
+    for props in (r["Properties"] for r in resources(template, "AWS::Lambda::Permission").values()):
+        if props["Principal"] != "apigateway.amazonaws.com":
+            continue
+        source = _text(props["SourceArn"])
+        assert f"{{{api_id}}}" in source or f"{{{stream_id}}}" in source, source  # every one names one of our APIs
+        if f"{{{api_id}}}" in source:
+            assert props["Action"] == "lambda:InvokeFunction"
+            granted.setdefault(props["FunctionName"]["Fn::GetAtt"][0], []).append(source)
+    stage = "arn:{AWS::Partition}:execute-api:{AWS::Region}:{AWS::AccountId}:" + f"{{{api_id}}}/v1/*/*"
+    assert granted == {ids[spec.name]: [stage] for spec in FUNCTIONS if spec.rest_routes}
+
+
+# CloudFormation's limit per stack, and the room kept under it for new routes before the stack must be split.
+RESOURCE_LIMIT, RESOURCE_HEADROOM = 500, 50
+
+
+@pytest.mark.parametrize("name", ["template", "ecs"])
+def test_the_stack_stays_clear_of_cloudformations_resource_limit(request, name):
+    found = request.getfixturevalue(name)["Resources"]
+    count = len({*found, "CDKMetadata"})  # the CDK CLI adds CDKMetadata (version reporting) when it synthesizes
+    assert count <= RESOURCE_LIMIT - RESOURCE_HEADROOM, f"{name}: {count} resources"
 
 
 def test_the_authorizer_uses_the_user_pool(template):
@@ -1203,6 +1236,31 @@ def test_the_console_bucket_is_private_and_only_the_distribution_may_read_it(tem
     assert origin["S3OriginConfig"].get("OriginAccessIdentity", "") == ""
 
 
+def test_s3_delivers_the_console_buckets_access_logs_under_a_bucket_policy_whatever_the_cli_context(template):
+    """The logging service may write the console bucket's logs only (no LogDeliveryWrite ACL), though the template
+    was synthesized with a CLI context turning the feature flag behind it off (the `out` fixture)."""
+    ids = _console_ids(template)
+    (policy,) = [r["Properties"]["PolicyDocument"] for r in resources(template, "AWS::S3::BucketPolicy").values()
+                 if r["Properties"]["Bucket"] == {"Ref": ids["logs"]}]
+    (grant,) = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
+    assert grant["Principal"] == {"Service": "logging.s3.amazonaws.com"} and grant["Action"] == "s3:PutObject"
+    assert grant["Condition"]["ArnLike"]["aws:SourceArn"] == {"Fn::GetAtt": [ids["bucket"], "Arn"]}
+    assert "AccessControl" not in resources(template, "AWS::S3::Bucket")[ids["logs"]]["Properties"]
+
+
+def test_the_consoles_named_cloudfront_resources_carry_the_region(template):
+    """CloudFront's names are unique in the account, not in a region as the stack's name is: without the region,
+    the stack's deploy to a second region of the same account would fail on a name already taken."""
+    name_of = {"AWS::CloudFront::ResponseHeadersPolicy": lambda p: p["ResponseHeadersPolicyConfig"]["Name"],
+               "AWS::CloudFront::OriginAccessControl": lambda p: p["OriginAccessControlConfig"]["Name"],
+               "AWS::CloudFront::Function": lambda p: p["Name"]}
+    named = {r["Type"] for r in template["Resources"].values() if r["Type"].startswith("AWS::CloudFront::")}
+    assert named - {"AWS::CloudFront::Distribution"} == set(name_of)  # a new kind: say where its name is
+    for kind, name in name_of.items():
+        for props in (r["Properties"] for r in resources(template, kind).values()):
+            assert "{AWS::Region}" in _text(name(props)), (kind, name(props))
+
+
 def test_the_distribution_serves_https_only_logs_and_routes_through_the_function(template):
     ids = _console_ids(template)
     config = resources(template, "AWS::CloudFront::Distribution")[ids["cdn"]]["Properties"]["DistributionConfig"]
@@ -1372,6 +1430,15 @@ def _deployments(template: dict) -> dict[str, dict]:
     """destination key prefix -> the BucketDeployment custom resource."""
     return {r["Properties"]["DestinationBucketKeyPrefix"]: r
             for r in resources(template, "Custom::CDKBucketDeployment").values()}
+
+
+def test_every_function_logs_to_a_log_group_of_the_stack_that_expires(template):
+    """The catalog's functions and CDK's deployment handler alike: none writes to a group Lambda makes on its own
+    (/aws/lambda/<name>, kept forever and left behind by the stack)."""
+    groups = resources(template, "AWS::Logs::LogGroup")
+    for logical_id, props in ((k, r["Properties"]) for k, r in resources(template, "AWS::Lambda::Function").items()):
+        group = props.get("LoggingConfig", {}).get("LogGroup", {}).get("Ref")
+        assert group in groups and groups[group]["Properties"].get("RetentionInDays"), logical_id
 
 
 def test_the_console_files_are_uploaded_under_console_with_their_caching(template, out):
