@@ -395,9 +395,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _origin(headers: list[tuple[str, str]], default: str) -> str:
-    """The origin the browser used (localhost or 127.0.0.1): the console's config and redirects must name it."""
+    """The origin the browser used, localhost or 127.0.0.1: the console's config and redirects must name it. Any
+    other Host gets the stack's own: a page whose name was rebound to this machine (DNS rebinding) must not be
+    signed in at its own origin (the local form asks no password)."""
     host = next((v for k, v in headers if k.lower() == "host"), "")
-    return f"http://{host}" if re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9a-fA-F:]+\](:[0-9]{1,5})?", host) else default
+    return f"http://{host}" if _LOOPBACK_HOST.fullmatch(host) else default
+
+
+_LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1)(:[0-9]{1,5})?")
 
 
 def _json(status: int, body: Any) -> tuple[int, list[tuple[str, str]], bytes]:
