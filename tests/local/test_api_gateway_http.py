@@ -4,7 +4,9 @@ and every malformed body framing gets a JSON error and a cleanly closed connecti
 from __future__ import annotations
 
 import json
+import logging
 import socket
+import struct
 import threading
 
 import pytest
@@ -178,3 +180,63 @@ def test_a_burst_of_clients_waits_in_the_listen_backlog(tmp_path):
             thread.join(timeout=3 * CEILING_S)
         gateway.stop()
     assert answers == {i: 200 for i in range(clients)}
+
+
+def watch_errors(gateway: LocalApiGateway) -> threading.Event:
+    """Set once the server has handled an exception out of a connection (socketserver's handle_error)."""
+    handled, original = threading.Event(), gateway.server.handle_error
+
+    def observed(request, client_address):
+        try:
+            original(request, client_address)
+        finally:
+            handled.set()
+
+    gateway.server.handle_error = observed
+    return handled
+
+
+def hang_up_between_requests(sock: socket.socket, gateway: LocalApiGateway) -> None:
+    """A browser closing a kept-alive connection: the server is waiting for the next request line."""
+    sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+    assert read_response(sock)[0] == 200
+
+
+def hang_up_inside_an_answer(sock: socket.socket, gateway: LocalApiGateway) -> None:
+    """A tab closed while a large answer streams: more than the socket buffers hold, so the server is still
+    writing when the connection resets (its first bytes arrived; the client reads no further)."""
+    body = b'"' + b"x" * 9_000_000 + b'"'
+    auth = f"Authorization: Bearer {gateway.issuer.issue('wire')}\r\n"
+    sock.sendall(post(auth + f"Content-Length: {len(body)}\r\n", body))
+    assert sock.recv(1)
+
+
+@pytest.mark.parametrize("hang_up", [hang_up_between_requests, hang_up_inside_an_answer])
+def test_a_client_hanging_up_is_no_server_error(gateway, caplog, capsys, hang_up):
+    handled = watch_errors(gateway)
+    gateway.read_timeout_s = CEILING_S  # the server's writes wait this long too: the reset, not a timeout, ends them
+    caplog.set_level(logging.DEBUG, logger="local.api")
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: a small window
+    sock.settimeout(CEILING_S)
+    sock.connect(gateway.server.server_address[:2])
+    hang_up(sock, gateway)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # with linger 0: a reset, as a browser's abort sends
+    assert handled.wait(CEILING_S), "the server never saw the hang-up"
+    assert "Traceback" not in capsys.readouterr().err
+    assert [r for r in caplog.records if r.name == "local.api" and "hung up" in r.getMessage()]
+
+
+def test_a_real_error_on_a_connection_still_shows_its_traceback(gateway, capsys, monkeypatch):
+    handled = watch_errors(gateway)
+
+    def broken(*args):
+        raise RuntimeError("a bug in the gateway")
+
+    monkeypatch.setattr(gateway, "handle", broken)
+    with socket.create_connection(gateway.server.server_address[:2], timeout=CEILING_S) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: test\r\n\r\n")
+        assert handled.wait(CEILING_S)
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug in the gateway" in err

@@ -66,7 +66,8 @@ def test_hashed_assets_are_cached_for_good(site):
 
 
 @pytest.mark.parametrize("path", ["/console/../secret.txt", "/console/assets/../../secret.txt",
-                                  "/console/%2e%2e/secret.txt", "/console/missing.js"])
+                                  "/console/%2e%2e/secret.txt", "/console/missing.js",
+                                  "/console/" + "a" * 300 + ".js", "/console/a\x00b.js"])  # no 5xx either
 def test_nothing_outside_the_build_is_served(site, path):
     status, _, body = site.handle("GET", path, "http://127.0.0.1:8787")
     assert status == 404 and b"not for the browser" not in body

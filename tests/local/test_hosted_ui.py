@@ -24,11 +24,13 @@ class Http:
         self.host = urlsplit(base).netloc
         self.origin = base.rstrip("/")
 
-    def send(self, method: str, path: str, form: dict | None = None, cookie: str | None = None):
+    def send(self, method: str, path: str, form: dict | None = None, cookie: str | None = None, host: str | None = None):
         connection = http.client.HTTPConnection(self.host, timeout=60)
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
         if cookie:
             headers["Cookie"] = cookie
+        if host:  # the name the browser connected by (else this connection's own)
+            headers["Host"] = host
         connection.request(method, path, body=urlencode(form) if form is not None else None, headers=headers)
         response = connection.getresponse()
         body = response.read()
@@ -177,3 +179,24 @@ def test_a_refresh_token_gives_new_id_tokens_and_nothing_else_does(web, stack):
     assert (status, json.loads(body)["error"]) == (400, "invalid_grant")
     status, _, body = web.send("POST", "/oauth2/token", {"grant_type": "password", "client_id": CLIENT_ID})
     assert (status, json.loads(body)["error"]) == (400, "unsupported_grant_type")
+
+
+def test_a_page_whose_name_is_rebound_to_this_machine_gets_no_sign_in_at_its_origin(web):
+    """DNS rebinding: a web page's own name made to resolve to 127.0.0.1 reaches the stack with its Host. The form
+    asks no password, so a sign-in at that origin would hand the page a token for any user: the console's config
+    and the redirects name the stack's own origin then, which that page cannot read."""
+    port = urlsplit(web.origin).port
+    rebound = f"rebound.example:{port}"
+    _, challenge = pkce()
+    params = authorize_params(web, challenge, redirect_uri=f"http://{rebound}/console/")
+    status, _, body = web.send("GET", "/oauth2/authorize?" + urlencode(params), host=rebound)
+    assert (status, json.loads(body)["error"]) == (400, "invalid_request")
+    status, _, body = web.send("POST", "/login", {**params, "username": "admin"}, host=rebound)
+    assert (status, json.loads(body)["error"]) == (400, "invalid_request")
+    status, _, body = web.send("GET", "/console/config.json", host=rebound)
+    assert status == 200 and json.loads(body)["apiUrl"] == web.origin
+    # localhost is the stack's own name too: a sign-in there redirects back there
+    local = f"localhost:{port}"
+    status, _, _ = web.send("GET", "/oauth2/authorize?" + urlencode(
+        authorize_params(web, challenge, redirect_uri=f"http://{local}/console/")), host=local)
+    assert status == 200

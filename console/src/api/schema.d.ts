@@ -877,7 +877,10 @@ export interface components {
         AuditPage: {
             /** Items */
             items: components["schemas"]["AuditEventOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** BlastRadius */
@@ -1159,7 +1162,10 @@ export interface components {
         BotPage: {
             /** Items */
             items: components["schemas"]["BotOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** BotRollback */
@@ -1341,7 +1347,10 @@ export interface components {
         ConnectorPage: {
             /** Items */
             items: components["schemas"]["ConnectorOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** ConnectorRotate */
@@ -1430,7 +1439,10 @@ export interface components {
         DriftPage: {
             /** Items */
             items: components["schemas"]["DriftReportOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** DriftPolicyOut */
@@ -1629,7 +1641,10 @@ export interface components {
         FleetPage: {
             /** Items */
             items: components["schemas"]["FleetOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** FleetUpdate */
@@ -1787,7 +1802,10 @@ export interface components {
         LayerPage: {
             /** Items */
             items: components["schemas"]["LayerOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /**
@@ -2047,7 +2065,10 @@ export interface components {
         PolicyPackPage: {
             /** Items */
             items: components["schemas"]["PolicyPackOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** PolicyPackUpdate */
@@ -2247,7 +2268,10 @@ export interface components {
         RevisionPage: {
             /** Items */
             items: components["schemas"]["RevisionSummary"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** RevisionSummary */
@@ -2476,7 +2500,10 @@ export interface components {
         RolloutPage: {
             /** Items */
             items: components["schemas"]["RolloutOut"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** RolloutStrategy */
@@ -2832,7 +2859,10 @@ export interface components {
         WorkspaceList: {
             /** Items */
             items: components["schemas"]["WorkspaceSummary"][];
-            /** Next Cursor */
+            /**
+             * Next Cursor
+             * @description Pass back as `cursor` for the next page; null on the last page
+             */
             next_cursor?: string | null;
         };
         /** WorkspaceOut */

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from clawster.api.models import Name, Strict
+from clawster.api.models import Name, NextCursor, Strict
 from clawster.domain.connectors import MAX_VALUE_BYTES
 
 Kind = Literal["openai", "anthropic", "slack-bot", "slack-app", "telegram", "discord", "webhook", "generic"]
@@ -69,7 +69,7 @@ class ConnectorOut(BaseModel):
 
 class ConnectorPage(BaseModel):
     items: list[ConnectorOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 class RotationOut(BaseModel):

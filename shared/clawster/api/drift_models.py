@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from clawster.api.models import Strict
+from clawster.api.models import NextCursor, Strict
 
 DriftClassName = Literal["pairing", "agent", "security", "other"]
 DriftActionName = Literal["adopt", "revert", "alert"]
@@ -49,7 +49,7 @@ class BotDrift(DriftReportOut):
 
 class DriftPage(BaseModel):
     items: list[DriftReportOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 class DriftPolicySet(Strict):

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from clawster.domain.bots import BotStatus, Target, Workflow, allowed_actions
 from clawster.domain.roles import Role
 
+# Every listing's next_cursor: set only when another page holds items (clawster.store.cursor.page).
+NextCursor = Annotated[str | None, Field(description="Pass back as `cursor` for the next page; null on the last page")]
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Description = Annotated[str, StringConstraints(max_length=1000, pattern=r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$")]
 TagKey = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:/+@-]+$")]
@@ -70,7 +73,7 @@ class WorkspaceSummary(WorkspaceOut):
 
 class WorkspaceList(BaseModel):
     items: list[WorkspaceSummary]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 class MemberPut(Strict):
@@ -175,7 +178,7 @@ class FleetOut(BaseModel):
 
 class FleetPage(BaseModel):
     items: list[FleetOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 # --- bots and revisions ------------------------------------------------------------------------
@@ -323,7 +326,7 @@ class BotDetail(BotOut):
 
 class BotPage(BaseModel):
     items: list[BotOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 class WorkflowStep(BaseModel):
@@ -431,7 +434,7 @@ class BotRollback(Strict):
 
 class RevisionPage(BaseModel):
     items: list[RevisionSummary]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 # --- audit and templates -------------------------------------------------------------------------
@@ -454,7 +457,7 @@ class AuditEventOut(BaseModel):
 
 class AuditPage(BaseModel):
     items: list[AuditEventOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 class TemplateOut(BaseModel):
@@ -574,7 +577,7 @@ class LayerOut(BaseModel):
 
 class LayerPage(BaseModel):
     items: list[LayerOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 class LayerPreview(Strict):
@@ -659,7 +662,7 @@ class PolicyPackOut(BaseModel):
 
 class PolicyPackPage(BaseModel):
     items: list[PolicyPackOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None
 
 
 class PolicyEvaluate(Strict):

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from clawster.api.models import Environment, OpenClawVersion, Strict, TagKey, TagValue
+from clawster.api.models import Environment, NextCursor, OpenClawVersion, Strict, TagKey, TagValue
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[0-9A-Za-z]+$")]
 
@@ -144,4 +144,4 @@ class RolloutDetail(RolloutOut):
 
 class RolloutPage(BaseModel):
     items: list[RolloutOut]
-    next_cursor: str | None = None
+    next_cursor: NextCursor = None

@@ -17,6 +17,7 @@ import base64
 import json
 import logging
 import re
+import sys
 import threading
 import time
 import uuid
@@ -40,6 +41,7 @@ log = logging.getLogger("local.api")
 STAGE = "local"
 API_ID = "clawsterlocal"
 MAX_BODY = 10 * 1024 * 1024  # API Gateway's payload limit
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
 class Route:
@@ -222,6 +224,15 @@ class _Server(ThreadingHTTPServer):
     def serve_forever(self, poll_interval: float = 0.1) -> None:
         super().serve_forever(poll_interval)  # shutdown() waits up to one interval (socketserver: 0.5 s)
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (a browser closing its tab or kept-alive connection) is no server error. Only the
+        # connection's own reads and writes raise these here: a function's errors are answered 502 in _route.
+        error = sys.exc_info()[1]
+        if isinstance(error, CLIENT_GONE):
+            log.debug("%s hung up: %r", client_address[0], error)
+            return
+        super().handle_error(request, client_address)  # anything else: socketserver's traceback on stderr
+
 
 def _listen(host: str, port: int, handler: type[BaseHTTPRequestHandler]) -> _Server:
     try:
@@ -384,9 +395,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _origin(headers: list[tuple[str, str]], default: str) -> str:
-    """The origin the browser used (localhost or 127.0.0.1): the console's config and redirects must name it."""
+    """The origin the browser used, localhost or 127.0.0.1: the console's config and redirects must name it. Any
+    other Host gets the stack's own: a page whose name was rebound to this machine (DNS rebinding) must not be
+    signed in at its own origin (the local form asks no password)."""
     host = next((v for k, v in headers if k.lower() == "host"), "")
-    return f"http://{host}" if re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?|\[[0-9a-fA-F:]+\](:[0-9]{1,5})?", host) else default
+    return f"http://{host}" if _LOOPBACK_HOST.fullmatch(host) else default
+
+
+_LOOPBACK_HOST = re.compile(r"(localhost|127\.0\.0\.1)(:[0-9]{1,5})?")
 
 
 def _json(status: int, body: Any) -> tuple[int, list[tuple[str, str]], bytes]:

@@ -68,8 +68,12 @@ class ConsoleSite:
         }
 
     def _file(self, rest: str) -> Answer:
-        target = (self.dist / rest).resolve()
-        if not target.is_relative_to(self.dist) or not target.is_file():
+        try:
+            target = (self.dist / rest).resolve()
+            found = target.is_relative_to(self.dist) and target.is_file()
+        except (OSError, ValueError):  # a name too long for the file system, or with a NUL: no such file either
+            found = False
+        if not found:
             return self._answer(404, "text/plain", f"no file {PREFIX}/{rest}".encode(), _NO_CACHE)
         kind = mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         # Vite names built assets by their content hash: they never change under one name.

@@ -122,7 +122,8 @@ def list_events(access: Access, *, actor: str | None, target: str | None, action
         target_filter = AuditEvent.target == target
         filters = target_filter if filters is None else filters & target_filter
     query = (index or AuditEvent).query
-    result = query(
+    return cursor.page(
+        query,
         partition,
         range_condition,
         filter_condition=filters,
@@ -131,8 +132,6 @@ def list_events(access: Access, *, actor: str | None, target: str | None, action
         last_evaluated_key=cursor.decode(cursor_in, {attr: partition}, within={sort_attr.attr_name: (
             ids.id_floor(since) if since else None, ids.id_ceiling(until) if until else None)}),
     )
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
 
 
 def _time_range(sort_attr, since: datetime | None, until: datetime | None):

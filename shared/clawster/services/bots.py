@@ -107,13 +107,11 @@ def list_page(access: Access, fleet_id: str, *, status: str | None, tags: dict[s
     filters = Bot.workspace_id == access.workspace_id
     for key, value in tags.items():
         filters &= Bot.tags[key].exists() if value is None else Bot.tags[key] == value
-    result = Bot.by_fleet.query(
-        partition, condition, filter_condition=filters, limit=limit,
+    return cursor.page(
+        Bot.by_fleet.query, partition, condition, filter_condition=filters, limit=limit,
         last_evaluated_key=cursor.decode(cursor_in, {"gsi1pk": partition},
                                          {"gsi1sk": Bot.status_prefix(status)} if status else None),
     )
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
 
 
 def update(access: Access, bot_id: str, *, expected_version: int, changes: dict[str, Any],
@@ -438,12 +436,11 @@ def _release(bot: Bot, status: str, request_id: str, reason: str | None = None) 
 
 def list_revisions(access: Access, bot_id: str, *, limit: int, cursor_in: str | None):
     bot = get(access, bot_id)
-    result = Revision.query(
-        bot.pk, Revision.sk.startswith(Revision.sk_prefix(bot_id)), scan_index_forward=False, limit=limit,
+    return cursor.page(
+        Revision.query, bot.pk, Revision.sk.startswith(Revision.sk_prefix(bot_id)), scan_index_forward=False,
+        limit=limit,
         last_evaluated_key=cursor.decode(cursor_in, {"pk": bot.pk}, {"sk": Revision.sk_prefix(bot_id)}),
     )
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
 
 
 def get_revision(access: Access, bot_id: str, revision_id: str) -> Revision:

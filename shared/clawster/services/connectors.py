@@ -90,12 +90,10 @@ def get(access: Access, connector_id: str, *, consistent: bool = False) -> Conne
 
 def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[list[Connector], str | None]:
     partition = Connector.key(access.workspace_id, "")[0]
-    result = Connector.query(
-        partition, Connector.sk.startswith(Connector.sk_prefix()), limit=limit,
+    return cursor.page(
+        Connector.query, partition, Connector.sk.startswith(Connector.sk_prefix()), limit=limit,
         last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": Connector.sk_prefix()}),
     )
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
 
 
 def rename(access: Access, connector_id: str, *, expected_version: int, name: str) -> Connector:

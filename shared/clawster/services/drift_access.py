@@ -35,12 +35,11 @@ def bot_drift(access: Access, bot_id: str) -> dict[str, Any]:
 def workspace_drift(access: Access, *, limit: int, cursor_in: str | None) -> tuple[list[dict[str, Any]], str | None]:
     """The last drift report of each checked bot of the workspace (one Query: `DRIFT#` items of its partition)."""
     partition = ws_pk(access.workspace_id)
-    result = DriftReport.query(
-        partition, DriftReport.sk.startswith(DriftReport.sk_prefix()), limit=limit,
+    reports, next_cursor = cursor.page(
+        DriftReport.query, partition, DriftReport.sk.startswith(DriftReport.sk_prefix()), limit=limit,
         last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": DriftReport.sk_prefix()}),
     )
-    items = [drift.public(r) for r in result]
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
+    return [drift.public(r) for r in reports], next_cursor
 
 
 def set_policy(access: Access, scope: str, owner_id: str, new_rules: dict[str, str]) -> dict[str, Any]:

@@ -40,12 +40,10 @@ def get(access: Access, fleet_id: str) -> Fleet:
 
 def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[list[Fleet], str | None]:
     partition = Fleet.key(access.workspace_id, "")[0]
-    result = Fleet.query(
-        partition, Fleet.sk.startswith(Fleet.sk_prefix()), limit=limit,
+    return cursor.page(
+        Fleet.query, partition, Fleet.sk.startswith(Fleet.sk_prefix()), limit=limit,
         last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": Fleet.sk_prefix()}),
     )
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
 
 
 def bot_summary(access: Access, fleet_id: str) -> dict[str, Any]:

@@ -197,10 +197,8 @@ def get(access: Access, kind: str, layer_id: str) -> ConfigLayer:
 
 def list_page(access: Access, kind: str, *, limit: int, cursor_in: str | None) -> tuple[list[ConfigLayer], str | None]:
     partition, prefix = ws_pk(access.workspace_id), ConfigLayer.sk_prefix(kind)
-    result = ConfigLayer.query(partition, ConfigLayer.sk.startswith(prefix), limit=limit,
-                               last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": prefix}))
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
+    return cursor.page(ConfigLayer.query, partition, ConfigLayer.sk.startswith(prefix), limit=limit,
+                       last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": prefix}))
 
 
 def view(item: ConfigLayer) -> dict[str, Any]:

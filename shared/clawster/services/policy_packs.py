@@ -120,12 +120,10 @@ def get(access: Access, pack_id: str) -> PolicyPack:
 
 def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[list[PolicyPack], str | None]:
     partition = PolicyPack.key(access.workspace_id, "")[0]
-    result = PolicyPack.query(
-        partition, PolicyPack.sk.startswith(PolicyPack.sk_prefix()), limit=limit,
+    return cursor.page(
+        PolicyPack.query, partition, PolicyPack.sk.startswith(PolicyPack.sk_prefix()), limit=limit,
         last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": PolicyPack.sk_prefix()}),
     )
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
 
 
 def update(access: Access, pack_id: str, *, expected_version: int, changes: dict[str, Any]) -> PolicyPack:

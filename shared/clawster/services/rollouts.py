@@ -207,10 +207,8 @@ def api_view(rollout: Rollout) -> dict[str, Any]:
 
 def list_page(access: Access, *, limit: int, cursor_in: str | None) -> tuple[list[Rollout], str | None]:
     partition, condition = _prefix(access.workspace_id, Rollout.sk_prefix())
-    result = Rollout.query(partition, condition, limit=limit, scan_index_forward=False,
-                           last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": Rollout.sk_prefix()}))
-    items = list(result)
-    return items, cursor.encode(result.last_evaluated_key) if len(items) == limit else None
+    return cursor.page(Rollout.query, partition, condition, limit=limit, scan_index_forward=False,
+                       last_evaluated_key=cursor.decode(cursor_in, {"pk": partition}, {"sk": Rollout.sk_prefix()}))
 
 
 # -- controls ----------------------------------------------------------------------------------------

@@ -45,10 +45,8 @@ def page_mine(caller: Caller, *, limit: int, cursor_in: str | None) -> tuple[lis
     """One page of the caller's workspaces with their role: a Query of their memberships (paged),
     then one BatchGet of those workspaces. A user may belong to any number of workspaces."""
     partition = Member.user_partition(caller.user_id)
-    result = Member.by_user.query(partition, limit=limit,
-                                  last_evaluated_key=cursor.decode(cursor_in, {"gsi1pk": partition}))
-    members = list(result)
-    next_cursor = cursor.encode(result.last_evaluated_key) if len(members) == limit else None
+    members, next_cursor = cursor.page(Member.by_user.query, partition, limit=limit,
+                                       last_evaluated_key=cursor.decode(cursor_in, {"gsi1pk": partition}))
     if not members:
         return [], None
     found = {w.id: w for w in Workspace.batch_get([Workspace.key(m.workspace_id) for m in members])}

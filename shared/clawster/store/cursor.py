@@ -12,9 +12,28 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from clawster.domain.errors import BadRequest
+
+T = TypeVar("T")
+
+
+def page(query: Callable[..., Iterator[T]], *args: Any, limit: int, **kwargs: Any) -> tuple[list[T], str | None]:
+    """One page of a listing, `query(*args, **kwargs)` (a PynamoDB query), and the cursor of the next page: None
+    on the last page. DynamoDB answers a LastEvaluatedKey whenever it stops at its Limit, even at the last item
+    (whose next page is then empty), so one item more than the page is read: a cursor only if it exists. With a
+    filter, PynamoDB reads on until `limit` + 1 items passed it or the range ends."""
+    result = query(*args, limit=limit + 1, **kwargs)
+    items: list[T] = []
+    last = None
+    for item in result:
+        if len(items) == limit:  # the item after the page: the next page starts after the page's last item
+            return items, encode(last)
+        items.append(item)
+        last = result.last_evaluated_key  # type: ignore[attr-defined]  # (ResultIterator) resumes after `item`
+    return items, None
 
 
 def encode(last_evaluated_key: dict[str, Any] | None) -> str | None:
