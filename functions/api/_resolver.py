@@ -257,9 +257,9 @@ def lambda_entry(app: APIGatewayRestResolver):
             caller, access = gate(event)
             require_json_body(event)
         except ClawsterError as error:  # refused before the resolver: the console must still read why
-            return _raw(error, cors_headers(cors, event))
+            return _vary_on_origin(cors, _raw(error, cors_headers(cors, event)))
         app.append_context(caller=caller, access=access)
-        return app.resolve(event, context)
+        return _vary_on_origin(cors, app.resolve(event, context))
 
     entry = traced(handler, service=logger.service)
     entry = logger.inject_lambda_context(entry, correlation_id_path="requestContext.requestId", clear_state=True)
@@ -267,6 +267,14 @@ def lambda_entry(app: APIGatewayRestResolver):
 
     _boot.ready()
     return entry
+
+
+def _vary_on_origin(cors: CORSConfig | None, response: dict[str, Any]) -> dict[str, Any]:
+    """With CORS on, an answer's headers depend on the request's Origin: say so, so that no cache (the browser's,
+    a proxy's) hands one origin's answer to another."""
+    if cors is not None:
+        response.setdefault("multiValueHeaders", {}).setdefault("Vary", []).append("Origin")
+    return response
 
 
 def _raw(error: ClawsterError, headers: dict[str, str]) -> dict[str, Any]:

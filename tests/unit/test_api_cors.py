@@ -65,6 +65,7 @@ def test_with_the_console_origin_set_every_answer_names_it_to_the_console(monkey
     assert {h.strip() for h in headers["access-control-expose-headers"].split(",")} == {"ETag", "Retry-After"}
     allowed = {h.strip().lower() for h in headers["access-control-allow-headers"].split(",")}
     assert {"authorization", "content-type", "if-match", "idempotency-key"} <= allowed
+    assert headers["vary"] == "Origin"  # the answer differs by Origin: no cache may give it to another origin
     # Another site's page gets no CORS header: its script cannot read the answer.
     assert "access-control-allow-origin" not in call(handler, path, "https://evil.example", resource)["headers"]
 
@@ -74,7 +75,7 @@ def test_without_the_variable_no_cors_header_is_sent(monkeypatch, path, resource
     """Locally the console is served from the API's own origin: nothing to allow."""
     seen = call(entry(monkeypatch, None), path, CONSOLE, resource)
     assert seen["status"] == status
-    assert not [h for h in seen["headers"] if h.startswith("access-control-")], seen["headers"]
+    assert not [h for h in seen["headers"] if h.startswith("access-control-") or h == "vary"], seen["headers"]
 
 
 def test_the_etag_is_still_sent_for_the_console_to_read(monkeypatch):
