@@ -24,9 +24,12 @@ class Http:
         self.host = urlsplit(base).netloc
         self.origin = base.rstrip("/")
 
-    def send(self, method: str, path: str, form: dict | None = None, cookie: str | None = None, host: str | None = None):
+    def send(self, method: str, path: str, form: dict | None = None, cookie: str | None = None, host: str | None = None,
+             origin: str | None = None):
         connection = http.client.HTTPConnection(self.host, timeout=60)
         headers = {"Content-Type": "application/x-www-form-urlencoded"} if form is not None else {}
+        if origin:  # the page a browser's form was posted from
+            headers["Origin"] = origin
         if cookie:
             headers["Cookie"] = cookie
         if host:  # the name the browser connected by (else this connection's own)
@@ -82,6 +85,7 @@ def test_authorize_shows_a_sign_in_form_with_the_request_carried(web):
     assert status == 200
     assert headers["content-type"].startswith("text/html")
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert headers["x-content-type-options"] == "nosniff"
     page = body.decode()
     assert '<label for="username">' in page and f'value="{challenge}"' in page
 
@@ -138,6 +142,17 @@ def test_authorize_refuses_what_cognito_refuses(web, override, error):
     assert (status, json.loads(body)["error"]) == (400, error)
     status, _, body = web.send("POST", "/login", {**authorize_params(web, challenge, **override), "username": "x"})
     assert (status, json.loads(body)["error"]) == (400, error)
+
+
+def test_the_sign_in_form_is_taken_only_from_the_sign_in_page(web):
+    """Login CSRF: another site's page posting the form would sign the browser in as a user of its choosing (the
+    local form asks no password) and hand the console that user's code. A browser names the posting page."""
+    _, challenge = pkce()
+    form = {**authorize_params(web, challenge), "username": "admin"}
+    status, headers, body = web.send("POST", "/login", form, origin="http://evil.example")
+    assert (status, json.loads(body)["error"]) == (403, "invalid_request") and "set-cookie" not in headers
+    status, headers, _ = web.send("POST", "/login", form, origin=web.origin)
+    assert status == 302 and headers["set-cookie"].startswith(SESSION_COOKIE)
 
 
 def test_a_bad_user_name_gets_the_form_again_with_the_reason(web):

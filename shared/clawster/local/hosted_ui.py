@@ -61,6 +61,9 @@ class LocalHostedUi:
         if parts.path == "/oauth2/authorize" and method in ("GET", "HEAD"):
             return self._authorize(query, _cookie(headers), origin)
         if parts.path == "/login" and method == "POST":
+            sent_from = _header(headers, "origin")
+            if sent_from is not None and sent_from != origin:  # login CSRF: another site's form signing you in
+                return _oauth_error(403, "invalid_request", "the sign-in form is posted from the sign-in page only")
             return self._login(_form(body), origin)
         if parts.path == "/oauth2/token" and method == "POST":
             return self._token(_form(body), origin)
@@ -180,6 +183,10 @@ def _form(body: bytes) -> dict[str, str]:
         return {}
 
 
+def _header(headers: list[tuple[str, str]], wanted: str) -> str | None:
+    return next((value for name, value in headers if name.lower() == wanted), None)
+
+
 def _cookie(headers: list[tuple[str, str]]) -> str | None:
     jar: SimpleCookie = SimpleCookie()
     for name, value in headers:
@@ -224,4 +231,5 @@ button{{margin-top:1rem;padding:.5rem 1.25rem;font-size:1rem;background:#0b5cad;
 
 def _page(status: int, text: str) -> Answer:
     return status, [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store"),
-                    ("Content-Security-Policy", PAGE_CSP), ("X-Frame-Options", "DENY")], text.encode()
+                    ("Content-Security-Policy", PAGE_CSP), ("X-Frame-Options", "DENY"),
+                    ("X-Content-Type-Options", "nosniff")], text.encode()
