@@ -29,9 +29,10 @@ from functions.api._resolver import (
 app = create_app()
 
 
-def _out(fleet, *, new: bool = False) -> FleetOut:
+def _out(fleet, *, new: bool = False, summary: dict | None = None) -> FleetOut:
     """The fleet with its bots counted by status and health (a fleet just created has none: no Query)."""
-    summary = summarize(()) if new else fleets.bot_summary(app.context["access"], fleet.id)
+    if summary is None:
+        summary = summarize(()) if new else fleets.bot_summary(app.context["access"], fleet.id)
     return FleetOut.model_validate({**fleet.public(), "bot_summary": summary})
 
 
@@ -47,7 +48,8 @@ def create_fleet(workspace_id: str, body: FleetCreate, idempotency_key: Idempote
 @app.get("/workspaces/<workspace_id>/fleets", responses=documented(200, errors=MEMBER + CURSOR), tags=["fleets"])
 def list_fleets(workspace_id: str, limit: Limit = 50, cursor: Cursor = None) -> FleetPage:
     items, next_cursor = fleets.list_page(app.context["access"], limit=limit, cursor_in=cursor)
-    return FleetPage(items=[_out(f) for f in items], next_cursor=next_cursor)
+    summaries = fleets.bot_summaries(app.context["access"], [f.id for f in items])
+    return FleetPage(items=[_out(f, summary=summaries[f.id]) for f in items], next_cursor=next_cursor)
 
 
 @app.get("/workspaces/<workspace_id>/fleets/<fleet_id>", responses=documented(200, errors=MEMBER), tags=["fleets"])

@@ -56,6 +56,19 @@ def bot_summary(access: Access, fleet_id: str) -> dict[str, Any]:
     return summarize(bot.status for bot in bots)
 
 
+SUMMARY_QUERIES_AT_ONCE = 8  # a page of 100 fleets is then ~13 Query round trips long, not 100
+
+
+def bot_summaries(access: Access, fleet_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """bot_summary of each fleet of a page, their Queries run side by side (each waits on DynamoDB, not the CPU)."""
+    if len(fleet_ids) <= 1:
+        return {fleet_id: bot_summary(access, fleet_id) for fleet_id in fleet_ids}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(min(SUMMARY_QUERIES_AT_ONCE, len(fleet_ids))) as pool:
+        return dict(zip(fleet_ids, pool.map(lambda fleet_id: bot_summary(access, fleet_id), fleet_ids), strict=True))
+
+
 def update(access: Access, fleet_id: str, *, expected_version: int, changes: dict[str, Any]) -> Fleet:
     fleet = get(access, fleet_id)
     check_version("fleet", fleet_id, fleet.version, expected_version)
