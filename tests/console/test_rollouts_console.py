@@ -204,7 +204,8 @@ def test_a_viewer_sees_rollouts_arrive_live_and_every_control_disabled_with_the_
 
 def test_the_list_pages_through_the_apis_cursor_newest_first(console_page, stack, team):
     """25 ended rollouts, written to the table as a finished rollout leaves them (real ones take seconds each):
-    a page shows 20, newest first; the next shows the other 5 and has no next page."""
+    a page shows 20, newest first; the next shows the other 5 and has no next page. The page is in the URL (a
+    reload stays on it)."""
     from clawster.store.entities import Rollout
 
     start = datetime.now(timezone.utc) - timedelta(hours=1)
@@ -229,6 +230,10 @@ def test_the_list_pages_through_the_apis_cursor_newest_first(console_page, stack
     expect(rows).to_have_count(5)
     assert rows.evaluate_all("rs => rs.map(r => r.dataset.rollout)") == newest_first[20:]
     expect(following).to_be_disabled()
+    console_page.reload()  # a new sign-in through the hosted UI's session, back to the URL's page
+    expect(rows).to_have_count(5)
+    expect(console_page.get_by_text("Page 2")).to_be_visible()
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.rollout)") == newest_first[20:]
     previous.click()
     expect(rows).to_have_count(20)
     expect(rows.first).to_have_attribute("data-rollout", newest_first[0])

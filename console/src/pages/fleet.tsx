@@ -2,8 +2,9 @@
 // the URL), each linking to the bot's page; a new bot; the fleet's settings and its deletion (ADMIN).
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Confirm, PAGE_SIZES, Pager, pageSize, withQuery } from "../lib/controls";
+import { Confirm, PAGE_SIZES, pageSize, withQuery } from "../lib/controls";
 import { SubmitButton } from "../lib/forms";
+import { emptyText, FIRST_PAGE, Pager, usePager } from "../lib/pager";
 import { Link, navigate, useLocation } from "../lib/router";
 import { ActionButton, ErrorBox, Page, Show, StatusBadge, Time, useAction, useLoad, useWorkspace } from "../lib/ui";
 import { StatusCounts, TargetSelect, useLiveReload, useTargets } from "./fleets";
@@ -68,7 +69,8 @@ function FleetBots({ fleet, onChange }: { fleet: Fleet; onChange: () => void }) 
   const status = query.get("status") || null;
   const tags = query.getAll("tag");
   const limit = pageSize(query, 25);
-  const cursor = query.getAll("after").at(-1) ?? null;
+  const pager = usePager("bots");
+  const { cursor } = pager;
   const bots = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/fleets/{fleet_id}/bots", {
     params: {
       path: { workspace_id: workspace.id, fleet_id: fleet.id },
@@ -82,8 +84,7 @@ function FleetBots({ fleet, onChange }: { fleet: Fleet; onChange: () => void }) 
       <h2 id="bots-heading">Bots</h2>
       <BotFilters key={query.toString()} path={path} query={query} />
       <Show loaded={bots} what="bots" isEmpty={(d) => d.items.length === 0}
-        empty={query.has("after") ? "No more bots: this page is past the last one."
-          : filtered ? "No bots match these filters." : "No bots in this fleet yet."}>
+        empty={emptyText(pager, filtered ? "No bots match these filters." : "No bots in this fleet yet.")}>
         {(data) => (
           <table>
             <caption className="sr-only">Bots of the fleet{filtered ? " matching the filters" : ""}</caption>
@@ -106,7 +107,7 @@ function FleetBots({ fleet, onChange }: { fleet: Fleet; onChange: () => void }) 
           </table>
         )}
       </Show>
-      {bots.data && <Pager path={path} query={query} nextCursor={bots.data.next_cursor} what="bots" />}
+      <Pager pager={pager} page={bots} />
     </section>
   );
 }
@@ -118,7 +119,7 @@ function BotFilters({ path, query }: { path: string; query: URLSearchParams }) {
   const [limit, setLimit] = useState(String(pageSize(query, 25)));
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    navigate(withQuery(path, query, { status, tag: tag.trim() || null, limit, after: null }));
+    navigate(withQuery(path, query, { status, tag: tag.trim() || null, limit, ...FIRST_PAGE }));
   };
   return (
     <form className="filters" onSubmit={apply} aria-label="Filter bots">
@@ -141,7 +142,7 @@ function BotFilters({ path, query }: { path: string; query: URLSearchParams }) {
       </div>
       <div className="filter-buttons">
         <button type="submit">Apply filters</button>
-        <button type="button" onClick={() => navigate(withQuery(path, query, { status: null, tag: null, after: null }))}>
+        <button type="button" onClick={() => navigate(withQuery(path, query, { status: null, tag: null, ...FIRST_PAGE }))}>
           Clear
         </button>
       </div>

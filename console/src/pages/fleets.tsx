@@ -2,8 +2,9 @@
 // message on the workspace's stream reloads the counts. Creating a fleet, with a target from GET /targets.
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, idempotencyKey, unwrap, type Schemas } from "../api/client";
-import { Pager, pageSize } from "../lib/controls";
+import { pageSize } from "../lib/controls";
 import { SubmitButton } from "../lib/forms";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link, useLocation } from "../lib/router";
 import { useTopic } from "../lib/stream";
 import { ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";
@@ -14,17 +15,17 @@ const HEALTH: [keyof Summary["by_health"], string][] = [
 
 export function FleetsPage() {
   const workspace = useWorkspace();
-  const { path, query } = useLocation();
+  const { query } = useLocation();
   const limit = pageSize(query, 50);
-  const cursor = query.getAll("after").at(-1) ?? null;
+  const pager = usePager("fleets");
+  const { cursor } = pager;
   const fleets = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/fleets",
     { params: { path: { workspace_id: workspace.id }, query: { limit, cursor } } })), [workspace.id, limit, cursor]);
   useLiveReload(`workspaces/${workspace.id}`, fleets.reload);
   return (
     <Page title={`Fleets · ${workspace.name}`}>
       <Show loaded={fleets} what="fleets" isEmpty={(d) => d.items.length === 0}
-        empty={query.has("after") ? "No more fleets: this page is past the last one."
-          : "No fleets yet. A fleet groups bots of one environment: create one below."}>
+        empty={emptyText(pager, "No fleets yet. A fleet groups bots of one environment: create one below.")}>
         {(data) => (
           <table>
             <caption className="sr-only">Fleets, with their bots counted by health and by status</caption>
@@ -53,7 +54,7 @@ export function FleetsPage() {
           </table>
         )}
       </Show>
-      {fleets.data && <Pager path={path} query={query} nextCursor={fleets.data.next_cursor} what="fleets" />}
+      <Pager pager={pager} page={fleets} />
       <CreateFleet onCreated={fleets.reload} />
     </Page>
   );
