@@ -3,7 +3,7 @@
 // one. Reading the trail needs ADMIN: a lower role gets the API's 403, shown as "Not allowed".
 import { useEffect, useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Pager, usePager } from "../lib/pager";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link, navigate, useLocation } from "../lib/router";
 import { Page, Show, Time, useLoad, useWorkspace } from "../lib/ui";
 
@@ -38,7 +38,7 @@ export function AuditPage() {
     <Page title={`Audit · ${workspace.name}`}>
       <FilterForm filters={filters} onApply={apply} />
       <Show loaded={events} what="audit events" isEmpty={(d) => d.items.length === 0}
-        empty={Object.values(filters).some(Boolean) ? "No event matches these filters." : "No events yet."}>
+        empty={emptyText(pager, Object.values(filters).some(Boolean) ? "No event matches these filters." : "No events yet.")}>
         {(data) => <Events items={data.items} />}
       </Show>
       <Pager pager={pager} page={events} />

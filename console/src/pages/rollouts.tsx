@@ -2,7 +2,7 @@
 // workspace's stream (a rollout's status message reads the page again); and starting a new one (rollout_form.tsx).
 import { useRef } from "react";
 import { api, unwrap } from "../api/client";
-import { Pager, usePager } from "../lib/pager";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link } from "../lib/router";
 import { useTopic } from "../lib/stream";
 import { Page, Show, StatusBadge, Time, useLoad, useWorkspace } from "../lib/ui";
@@ -28,8 +28,8 @@ export function RolloutsPage() {
   const base = `/w/${encodeURIComponent(workspace.id)}/rollouts`;
   return (
     <Page title={`Rollouts · ${workspace.name}`}>
-      <Show loaded={rollouts} what="rollouts" isEmpty={(d) => d.items.length === 0 && pager.number === 1}
-        empty="No rollouts yet: start one below.">
+      <Show loaded={rollouts} what="rollouts" isEmpty={(d) => d.items.length === 0}
+        empty={emptyText(pager, "No rollouts yet: start one below.")}>
         {(data) => (
           <table>
             <caption className="sr-only">Rollouts, newest first</caption>
