@@ -7,10 +7,10 @@ import { SubmitButton } from "../lib/forms";
 import { emptyText, FIRST_PAGE, Pager, usePager } from "../lib/pager";
 import { Link, navigate, useLocation } from "../lib/router";
 import { ActionButton, ErrorBox, Page, Show, StatusBadge, Time, useAction, useLoad, useWorkspace } from "../lib/ui";
-import { StatusCounts, TargetSelect, useLiveReload, useTargets } from "./fleets";
+import { FleetFields, useTargets, type FleetDraft } from "./fleet_form";
+import { StatusCounts, useLiveReload } from "./fleets";
 
 type Fleet = Schemas["FleetOut"];
-type Environment = Schemas["FleetOut"]["environment"];
 const STATUSES: Schemas["BotStatus"][] = ["PENDING", "CREATING", "RECONCILING", "RUNNING", "DEGRADED", "PAUSED",
   "STOPPED", "ERROR", "DELETING"];
 
@@ -153,10 +153,8 @@ function BotFilters({ path, query }: { path: string; query: URLSearchParams }) {
 function FleetSettings({ fleet, onSaved }: { fleet: Fleet; onSaved: () => void }) {
   const workspace = useWorkspace();
   const targets = useTargets();
-  const [name, setName] = useState(fleet.name);
+  const [draft, setDraft] = useState<FleetDraft>({ name: fleet.name, environment: fleet.environment, target: fleet.target ?? "" });
   const [description, setDescription] = useState(fleet.description);
-  const [environment, setEnvironment] = useState<Environment>(fleet.environment);
-  const [target, setTarget] = useState(fleet.target ?? "");
   const [confirming, setConfirming] = useState(false);
   const save = useAction();
   const remove = useAction();
@@ -164,6 +162,7 @@ function FleetSettings({ fleet, onSaved }: { fleet: Fleet; onSaved: () => void }
   const ifMatch = { "if-match": `"${fleet.version}"` };
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    const { name, environment, target } = draft;
     const changes: Schemas["FleetUpdate"] = {};
     if (name !== fleet.name) changes.name = name;
     if (description !== fleet.description) changes.description = description;
@@ -181,23 +180,17 @@ function FleetSettings({ fleet, onSaved }: { fleet: Fleet; onSaved: () => void }
     <section aria-labelledby="fleet-settings">
       <h2 id="fleet-settings">Fleet settings</h2>
       <form className="settings" onSubmit={submit} aria-labelledby="fleet-settings">
-        <label htmlFor="fleet-edit-name">Name</label>
-        <input id="fleet-edit-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
+        <FleetFields idPrefix="fleet-edit" draft={draft} onChange={setDraft} targets={targets.data}
+          noTarget={fleet.target ? "(keep)" : "none (bots choose)"} />
         <label htmlFor="fleet-edit-description">Description</label>
         <input id="fleet-edit-description" value={description} onChange={(e) => setDescription(e.target.value)} maxLength={1000} />
-        <label htmlFor="fleet-edit-environment">Environment</label>
-        <select id="fleet-edit-environment" value={environment} onChange={(e) => setEnvironment(e.target.value as Environment)}>
-          <option value="dev">dev</option><option value="staging">staging</option><option value="prod">prod</option>
-        </select>
-        <label htmlFor="fleet-edit-target">Target</label>
-        <TargetSelect id="fleet-edit-target" value={target} onChange={setTarget} targets={targets.data}
-          noneLabel={fleet.target ? "(keep)" : "none (bots choose)"} />
         <div>
           <SubmitButton op="PATCH /workspaces/{workspace_id}/fleets/{fleet_id}" role={workspace.role} busy={save.busy}>
             Save fleet
           </SubmitButton>
         </div>
       </form>
+      {targets.state === "error" && <ErrorBox error={targets.error} retry={targets.reload} />}
       {save.error !== null && <ErrorBox error={save.error} />}
       <h3>Delete this fleet</h3>
       <p>Only a fleet with no bots can be deleted.</p>
