@@ -1,5 +1,5 @@
 // The shell: who is signed in, the workspace's navigation, and which page the path selects.
-import { lazy, Suspense, useEffect, useState, type ComponentType } from "react";
+import { lazy, Suspense, useEffect, useMemo, useState, type ComponentType } from "react";
 import { api, unwrap } from "./api/client";
 import { currentUser, onAuthChange, signIn, signOut } from "./lib/auth";
 import { Link, match, useLocation } from "./lib/router";
@@ -78,9 +78,11 @@ function WorkspaceScope({ workspaceId, children }: { workspaceId: string; childr
     const workspace = unwrap(await api().GET("/workspaces/{workspace_id}", { params: { path: { workspace_id: workspaceId } } }));
     return { id: workspace.id, name: workspace.name, role: null };
   }, [workspaceId]);
+  const { data, reload } = loaded;
+  const workspace = useMemo(() => data && { ...data, reload }, [data, reload]);
   if (loaded.state === "error") return <ErrorBox error={loaded.error} retry={loaded.reload} />;
-  if (!loaded.data) return <Loading what="the workspace" />;
-  return <WorkspaceCtx.Provider value={loaded.data}>{children}</WorkspaceCtx.Provider>;
+  if (!workspace) return <Loading what="the workspace" />;
+  return <WorkspaceCtx.Provider value={workspace}>{children}</WorkspaceCtx.Provider>;
 }
 
 const NAV: [string, string][] = [["", "Fleets"], ["/rollouts", "Rollouts"], ["/audit", "Audit"], ["/members", "Members"]];

@@ -42,10 +42,14 @@ def test_an_owner_renames_the_workspace_and_deletes_it_by_typing_its_name(consol
     ws = client_for(owner).post("/workspaces", {"name": "short-lived"}).ok(201).body["id"]
     page = console_page
     sign_in(page, stack, owner, f"w/{ws}/members")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Members · short-lived")
     page.get_by_label("Name", exact=True).fill("renamed-here")
     page.get_by_label("Description").fill("from the console")
     page.get_by_role("button", name="Save workspace").click()
     expect(page.get_by_text("Type the workspace's name, renamed-here, to confirm")).to_be_visible()
+    # the page's heading and title follow at once (not only once the workspace is opened again)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Members · renamed-here")
+    expect(page).to_have_title("Members · renamed-here · Clawster")
     stored = client_for(owner).get(f"/workspaces/{ws}").ok(200).body
     assert (stored["name"], stored["description"], stored["version"]) == ("renamed-here", "from the console", 2)
 
