@@ -111,6 +111,9 @@ def test_a_viewer_sees_every_action_of_the_bot_pages_disabled_with_the_reason(co
     page.goto(f"{stack.console_url}w/{team.workspace_id}/fleets/{team.fleet_id}/new")
     page.get_by_role("heading", name="New bot in fleet-a").wait_for()
     expect(page.get_by_role("button", name="Create bot")).to_be_disabled()
+    # only the targets a bot may name (the test stack's GET /targets also lists its test-only loopback target)
+    offered = page.get_by_label("Target").locator("option").evaluate_all("options => options.map(o => o.value)")
+    assert sorted(offered) == sorted(["", "local", "ecs", "cloudrun", "aci"])
     assert enabled_mutating_actions(page) == []
     assert_accessible(page, "the new-bot page, for a VIEWER")
 

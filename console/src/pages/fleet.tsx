@@ -6,8 +6,9 @@ import { Confirm, PAGE_SIZES, pageSize, withQuery } from "../lib/controls";
 import { SubmitButton } from "../lib/forms";
 import { emptyText, FIRST_PAGE, Pager, usePager } from "../lib/pager";
 import { Link, navigate, useLocation } from "../lib/router";
+import { useTargets } from "../lib/targets";
 import { ActionButton, ErrorBox, Page, Show, StatusBadge, Time, useAction, useLoad, useWorkspace } from "../lib/ui";
-import { FleetFields, useTargets, type FleetDraft } from "./fleet_form";
+import { FleetFields, type FleetDraft } from "./fleet_form";
 import { StatusCounts, useLiveReload } from "./fleets";
 
 type Fleet = Schemas["FleetOut"];

@@ -7,8 +7,9 @@ import { SubmitButton } from "../lib/forms";
 import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link, useLocation } from "../lib/router";
 import { useTopic } from "../lib/stream";
+import { useTargets } from "../lib/targets";
 import { ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";
-import { FleetFields, useTargets, type FleetDraft } from "./fleet_form";
+import { FleetFields, type FleetDraft } from "./fleet_form";
 
 type Summary = Schemas["FleetBotSummary"];
 const HEALTH: [keyof Summary["by_health"], string][] = [
