@@ -33,7 +33,9 @@ export function FleetPage({ params }: { params: Record<string, string> }) {
           <>
             <FleetFacts fleet={data} />
             <FleetBots fleet={data} onChange={fleet.reload} />
-            <FleetSettings fleet={data} onSaved={fleet.reload} />
+            {/* started again from each version read (an edit here or elsewhere): the form never sends back the
+                values an edit made meanwhile replaced */}
+            <FleetSettings key={data.version} fleet={data} onSaved={fleet.reload} />
           </>
         )}
       </Show>
