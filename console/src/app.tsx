@@ -54,7 +54,8 @@ function Routes({ path, workspaceId }: { path: string; workspaceId: string | nul
     const params = match(pattern, path);
     if (params && workspaceId) {
       return (
-        <WorkspaceScope workspaceId={workspaceId}>
+        // a new scope per workspace: another's (the last one's) is never shown while this one's is read
+        <WorkspaceScope key={workspaceId} workspaceId={workspaceId}>
           <Suspense fallback={<Loading what="the page" />}><Component params={params} /></Suspense>
         </WorkspaceScope>
       );
