@@ -1,6 +1,6 @@
 // The shell: who is signed in, the workspace's navigation, and which page the path selects.
 import { lazy, Suspense, useEffect, useMemo, useState, type ComponentType } from "react";
-import { api, unwrap } from "./api/client";
+import { api, unwrap, type Schemas } from "./api/client";
 import { currentUser, onAuthChange, signIn, signOut } from "./lib/auth";
 import { Link, match, useLocation } from "./lib/router";
 import type { Role } from "./lib/roles";
@@ -72,10 +72,16 @@ function Routes({ path, workspaceId }: { path: string; workspaceId: string | nul
 /** The workspace a page belongs to, with the caller's role in it (what the action buttons check). */
 function WorkspaceScope({ workspaceId, children }: { workspaceId: string; children: React.ReactNode }) {
   const loaded = useLoad(async () => {
-    const list = unwrap(await api().GET("/workspaces", { params: { query: { limit: 100 } } }));
-    const summary = list.items.find((item) => item.id === workspaceId);
-    if (summary) return { id: summary.id, name: summary.name, role: summary.role as Role };
-    // not listed on the first page: read it (a 404 when the caller is not a member)
+    // the caller's role is in their list of workspaces, read a page at a time until it is found
+    let cursor: string | null | undefined = null;
+    do {
+      const list: Schemas["WorkspaceList"] = unwrap(await api().GET("/workspaces",
+        { params: { query: { limit: 100, cursor } } }));
+      const summary = list.items.find((item) => item.id === workspaceId);
+      if (summary) return { id: summary.id, name: summary.name, role: summary.role as Role };
+      cursor = list.next_cursor;
+    } while (cursor);
+    // not listed: read it (a 404 when the caller is not a member)
     const workspace = unwrap(await api().GET("/workspaces/{workspace_id}", { params: { path: { workspace_id: workspaceId } } }));
     return { id: workspace.id, name: workspace.name, role: null };
   }, [workspaceId]);

@@ -1,16 +1,19 @@
-// The first page: the workspaces the caller belongs to, with their role, and creating one.
+// The first page: the workspaces the caller belongs to, with their role, a page at a time, and creating one.
 import { useState, type FormEvent } from "react";
 import { api, idempotencyKey, unwrap } from "../api/client";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link } from "../lib/router";
 import { ErrorBox, Page, Show, Time, useAction, useLoad } from "../lib/ui";
 
 export function WorkspacesPage() {
-  const workspaces = useLoad(async () => unwrap(await api().GET("/workspaces", { params: { query: { limit: 100 } } })), []);
+  const pager = usePager("workspaces");
+  const workspaces = useLoad(async () => unwrap(await api().GET("/workspaces",
+    { params: { query: { limit: 100, cursor: pager.cursor } } })), [pager.cursor]);
   useReadyMark(workspaces.state === "ok");
   return (
     <Page title="Workspaces">
       <Show loaded={workspaces} what="workspaces" isEmpty={(d) => d.items.length === 0}
-        empty="You belong to no workspace yet: create one below, or ask a workspace's admin to add you.">
+        empty={emptyText(pager, "You belong to no workspace yet: create one below, or ask a workspace's admin to add you.")}>
         {(data) => (
           <table>
             <caption className="sr-only">Your workspaces</caption>
@@ -28,6 +31,7 @@ export function WorkspacesPage() {
           </table>
         )}
       </Show>
+      <Pager pager={pager} page={workspaces} />
       <CreateWorkspace onCreated={workspaces.reload} />
     </Page>
   );
