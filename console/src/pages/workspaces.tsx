@@ -1,6 +1,7 @@
 // The first page: the workspaces the caller belongs to, with their role, a page at a time, and creating one.
 import { useState, type FormEvent } from "react";
 import { api, idempotencyKey, unwrap } from "../api/client";
+import { SubmitButton } from "../lib/forms";
 import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link } from "../lib/router";
 import { ErrorBox, Page, Show, Time, useAction, useLoad } from "../lib/ui";
@@ -55,7 +56,8 @@ function CreateWorkspace({ onCreated }: { onCreated: () => void }) {
       <h2 id="create-workspace">New workspace</h2>
       <label htmlFor="workspace-name">Name</label>
       <input id="workspace-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-      <button type="submit" data-mutating="true" disabled={action.busy}>Create workspace</button>
+      {/* any signed-in user may: no role needed */}
+      <SubmitButton op="POST /workspaces" role={null} busy={action.busy}>Create workspace</SubmitButton>
       {action.error !== null && <ErrorBox error={action.error} />}
     </form>
   );
