@@ -91,3 +91,29 @@ def wait_subscribed(page, frames: list[dict], topic: str) -> None:
     while not any(f.get("type") == "subscribed" and f.get("topic") == topic for f in frames):
         assert time.monotonic() < deadline, f"no subscription to {topic}: {frames}"
         page.wait_for_timeout(100)  # lets the driver deliver the frames received meanwhile
+
+
+class Held:
+    """Requests to a URL held back until `release` (they go on) or `fail` (they fail, as with no network); the
+    later ones go on."""
+
+    def __init__(self, page, url):
+        self.page, self.url, self.routes = page, url, []
+        page.route(url, lambda route: self.routes.append(route))
+
+    def release(self) -> None:
+        for route in self._held():
+            route.continue_()
+        self.page.unroute(self.url)
+
+    def fail(self) -> None:
+        for route in self._held():
+            route.abort()
+        self.page.unroute(self.url)
+
+    def _held(self) -> list:
+        deadline = time.monotonic() + 60
+        while not self.routes:  # the request may not have reached the route yet
+            assert time.monotonic() < deadline, f"no request to {self.url}"
+            self.page.wait_for_timeout(100)  # lets the driver deliver the route meanwhile
+        return self.routes

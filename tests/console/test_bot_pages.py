@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import assert_accessible, enabled_mutating_actions, sign_in
+from tests.console.conftest import Held, assert_accessible, enabled_mutating_actions, sign_in
 
 FLEET_EDITS = 52  # with its create, 53 events on the fleet: a page of 50 (the audit page's size), then 3
 
@@ -84,6 +84,29 @@ def _delete_oldest_events(workspace_id: str, target: str, count: int) -> None:
     events = AuditEvent.query(AuditEvent.partition(workspace_id), filter_condition=AuditEvent.target == target)
     for event in sorted(events, key=lambda e: e.id)[:count]:
         event.delete()
+
+
+def test_older_revisions_are_read_one_request_at_a_time_and_a_failed_read_can_be_retried(console_page, stack, team):
+    team.with_bot()
+    bot_path = f"{team.ws}/bots/{team.bot_id}"
+    for n in range(20):  # with its first, 21 revisions: the page shows the newest 20, then the oldest
+        bot = team.owner.get(bot_path).ok(200)
+        team.owner.patch(bot_path, {"config": {"ui": {"seamColor": f"#0000{n:02}"}}}, etag=bot.etag).ok(200)
+    page = console_page
+    sign_in(page, stack, team.users["VIEWER"], f"/w/{team.workspace_id}/bots/{team.bot_id}")
+    revisions = page.get_by_role("table", name="Revisions, newest first").locator("tbody tr")
+    expect(revisions).to_have_count(20)
+    older = page.get_by_role("button", name="Older revisions")
+    held = Held(page, re.compile(r"/revisions\?.*cursor="))
+    older.click()
+    expect(older).to_be_disabled()  # a second click would read the same page again
+    held.fail()
+    expect(page.get_by_role("alert")).to_contain_text("Something went wrong")
+    assert page.console_problems and all("ERR_FAILED" in p for p in page.console_problems), page.console_problems
+    page.console_problems.clear()
+    older.click()
+    expect(revisions).to_have_count(21)
+    expect(page.get_by_role("alert")).to_have_count(0)  # the failure's note goes with the read that succeeded
 
 
 def test_below_admin_the_audit_trail_is_not_allowed(console_page, stack, team):

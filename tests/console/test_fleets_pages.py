@@ -6,12 +6,11 @@ expectation below is written out by hand."""
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import assert_accessible, record_frames, sign_in, wait_subscribed
+from tests.console.conftest import Held, assert_accessible, record_frames, sign_in, wait_subscribed
 from tests.fakes.fake_gateway import FakeGateway
 from tests.helpers import put_bot_in_status
 from tests.loopback import hand_over
@@ -78,7 +77,7 @@ def test_a_fleets_bots_page_by_page_and_filtered_with_the_state_in_the_url(conso
     assert_accessible(page, "a fleet's bots")
     previous, following = page.get_by_role("button", name="Previous"), page.get_by_role("button", name="Next")
     expect(previous).to_be_disabled()
-    held = _Held(page, re.compile(r"/bots\?.*cursor="))  # the second page's answer waits
+    held = Held(page, re.compile(r"/bots\?.*cursor="))  # the second page's answer waits
     following.click()
     expect(page.get_by_text("Page 2")).to_be_visible()
     expect(following).to_be_disabled()  # the first page's rows and cursor still show: a second Next would reuse it
@@ -143,23 +142,6 @@ def test_a_fleets_bots_page_by_page_and_filtered_with_the_state_in_the_url(conso
     page.get_by_role("link", name="b5").focus()
     page.keyboard.press("Enter")  # each bot links to its page
     expect(page).to_have_url(re.compile(f"/console/w/{fleet.workspace_id}/bots/{_bot_id(fleet, 'b5')}$"))
-
-
-class _Held:
-    """Requests to a URL held back until `release` (then they go on, as does every later one)."""
-
-    def __init__(self, page, url: re.Pattern):
-        self.page, self.url, self.routes = page, url, []
-        page.route(url, lambda route: self.routes.append(route))
-
-    def release(self) -> None:
-        deadline = time.monotonic() + 60
-        while not self.routes:  # the request may not have reached the route yet
-            assert time.monotonic() < deadline, f"no request to {self.url.pattern}"
-            self.page.wait_for_timeout(100)  # lets the driver deliver the route meanwhile
-        for route in self.routes:
-            route.continue_()
-        self.page.unroute(self.url)
 
 
 def _bot_id(team, name: str) -> str:
