@@ -1,6 +1,6 @@
 // The shell: who is signed in, the workspace's navigation, and which page the path selects.
-import { lazy, Suspense, useEffect, useState, type ComponentType } from "react";
-import { api, unwrap } from "./api/client";
+import { lazy, Suspense, useEffect, useMemo, useState, type ComponentType } from "react";
+import { api, unwrap, type Schemas } from "./api/client";
 import { currentUser, onAuthChange, signIn, signOut } from "./lib/auth";
 import { Link, match, useLocation } from "./lib/router";
 import type { Role } from "./lib/roles";
@@ -54,7 +54,8 @@ function Routes({ path, workspaceId }: { path: string; workspaceId: string | nul
     const params = match(pattern, path);
     if (params && workspaceId) {
       return (
-        <WorkspaceScope workspaceId={workspaceId}>
+        // a new scope per workspace: another's (the last one's) is never shown while this one's is read
+        <WorkspaceScope key={workspaceId} workspaceId={workspaceId}>
           <Suspense fallback={<Loading what="the page" />}><Component params={params} /></Suspense>
         </WorkspaceScope>
       );
@@ -71,16 +72,24 @@ function Routes({ path, workspaceId }: { path: string; workspaceId: string | nul
 /** The workspace a page belongs to, with the caller's role in it (what the action buttons check). */
 function WorkspaceScope({ workspaceId, children }: { workspaceId: string; children: React.ReactNode }) {
   const loaded = useLoad(async () => {
-    const list = unwrap(await api().GET("/workspaces", { params: { query: { limit: 100 } } }));
-    const summary = list.items.find((item) => item.id === workspaceId);
-    if (summary) return { id: summary.id, name: summary.name, role: summary.role as Role };
-    // not listed on the first page: read it (a 404 when the caller is not a member)
+    // the caller's role is in their list of workspaces, read a page at a time until it is found
+    let cursor: string | null | undefined = null;
+    do {
+      const list: Schemas["WorkspaceList"] = unwrap(await api().GET("/workspaces",
+        { params: { query: { limit: 100, cursor } } }));
+      const summary = list.items.find((item) => item.id === workspaceId);
+      if (summary) return { id: summary.id, name: summary.name, role: summary.role as Role };
+      cursor = list.next_cursor;
+    } while (cursor);
+    // not listed: read it (a 404 when the caller is not a member)
     const workspace = unwrap(await api().GET("/workspaces/{workspace_id}", { params: { path: { workspace_id: workspaceId } } }));
     return { id: workspace.id, name: workspace.name, role: null };
   }, [workspaceId]);
+  const { data, reload } = loaded;
+  const workspace = useMemo(() => data && { ...data, reload }, [data, reload]);
   if (loaded.state === "error") return <ErrorBox error={loaded.error} retry={loaded.reload} />;
-  if (!loaded.data) return <Loading what="the workspace" />;
-  return <WorkspaceCtx.Provider value={loaded.data}>{children}</WorkspaceCtx.Provider>;
+  if (!workspace) return <Loading what="the workspace" />;
+  return <WorkspaceCtx.Provider value={workspace}>{children}</WorkspaceCtx.Provider>;
 }
 
 const NAV: [string, string][] = [["", "Fleets"], ["/rollouts", "Rollouts"], ["/audit", "Audit"], ["/members", "Members"]];

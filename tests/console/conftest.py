@@ -8,6 +8,7 @@ Every page a test opens is watched: a console error or an uncaught exception in 
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -75,3 +76,44 @@ def assert_accessible(page, what: str) -> None:
 def enabled_mutating_actions(page) -> list[str]:
     """The text of every enabled control marked as changing something (ActionButton sets data-mutating)."""
     return page.eval_on_selector_all("[data-mutating='true']:not([disabled])", "els => els.map(e => e.textContent)")
+
+
+def record_frames(page) -> list[dict]:
+    """The stream's messages to the page, as they arrive (for wait_subscribed)."""
+    frames: list[dict] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(json.loads(frame))))
+    return frames
+
+
+def wait_subscribed(page, frames: list[dict], topic: str) -> None:
+    """Until the stream confirms the page's subscription to `topic` (the changes after it are what is tested)."""
+    deadline = time.monotonic() + 60
+    while not any(f.get("type") == "subscribed" and f.get("topic") == topic for f in frames):
+        assert time.monotonic() < deadline, f"no subscription to {topic}: {frames}"
+        page.wait_for_timeout(100)  # lets the driver deliver the frames received meanwhile
+
+
+class Held:
+    """Requests to a URL held back until `release` (they go on) or `fail` (they fail, as with no network); the
+    later ones go on."""
+
+    def __init__(self, page, url):
+        self.page, self.url, self.routes = page, url, []
+        page.route(url, lambda route: self.routes.append(route))
+
+    def release(self) -> None:
+        for route in self._held():
+            route.continue_()
+        self.page.unroute(self.url)
+
+    def fail(self) -> None:
+        for route in self._held():
+            route.abort()
+        self.page.unroute(self.url)
+
+    def _held(self) -> list:
+        deadline = time.monotonic() + 60
+        while not self.routes:  # the request may not have reached the route yet
+            assert time.monotonic() < deadline, f"no request to {self.url}"
+            self.page.wait_for_timeout(100)  # lets the driver deliver the route meanwhile
+        return self.routes

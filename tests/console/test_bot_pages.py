@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import assert_accessible, enabled_mutating_actions, sign_in
+from tests.console.conftest import Held, assert_accessible, enabled_mutating_actions, sign_in
 
 FLEET_EDITS = 52  # with its create, 53 events on the fleet: a page of 50 (the audit page's size), then 3
 
@@ -62,6 +62,52 @@ def test_the_audit_filters_live_in_the_url_and_its_pages_go_both_ways(console_pa
     expect(page.get_by_label("Target")).to_have_value("")
     expect(rows.first).to_be_visible()
 
+    # A page emptied meanwhile (as the one after an exactly full last page) says there are no more, and Previous
+    # leads back. The trail is append-only through the API: the oldest three are taken off the table itself.
+    page.get_by_label("Target").fill(target)
+    page.get_by_role("button", name="Apply filters").click()
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name="Next").click()
+    expect(rows).to_have_count(3)
+    _delete_oldest_events(team.workspace_id, target, 3)
+    page.reload()  # a new sign-in through the hosted UI's session, back to the URL's page
+    expect(page.get_by_text("No more audit events: this page is past the last one.")).to_be_visible()
+    expect(rows).to_have_count(0)
+    expect(page.get_by_role("button", name="Next")).to_be_disabled()
+    page.get_by_role("button", name="Previous").click()
+    expect(rows).to_have_count(50)
+
+
+def _delete_oldest_events(workspace_id: str, target: str, count: int) -> None:
+    from clawster.store.entities import AuditEvent
+
+    events = AuditEvent.query(AuditEvent.partition(workspace_id), filter_condition=AuditEvent.target == target)
+    for event in sorted(events, key=lambda e: e.id)[:count]:
+        event.delete()
+
+
+def test_older_revisions_are_read_one_request_at_a_time_and_a_failed_read_can_be_retried(console_page, stack, team):
+    team.with_bot()
+    bot_path = f"{team.ws}/bots/{team.bot_id}"
+    for n in range(20):  # with its first, 21 revisions: the page shows the newest 20, then the oldest
+        bot = team.owner.get(bot_path).ok(200)
+        team.owner.patch(bot_path, {"config": {"ui": {"seamColor": f"#0000{n:02}"}}}, etag=bot.etag).ok(200)
+    page = console_page
+    sign_in(page, stack, team.users["VIEWER"], f"/w/{team.workspace_id}/bots/{team.bot_id}")
+    revisions = page.get_by_role("table", name="Revisions, newest first").locator("tbody tr")
+    expect(revisions).to_have_count(20)
+    older = page.get_by_role("button", name="Older revisions")
+    held = Held(page, re.compile(r"/revisions\?.*cursor="))
+    older.click()
+    expect(older).to_be_disabled()  # a second click would read the same page again
+    held.fail()
+    expect(page.get_by_role("alert")).to_contain_text("Something went wrong")
+    assert page.console_problems and all("ERR_FAILED" in p for p in page.console_problems), page.console_problems
+    page.console_problems.clear()
+    older.click()
+    expect(revisions).to_have_count(21)
+    expect(page.get_by_role("alert")).to_have_count(0)  # the failure's note goes with the read that succeeded
+
 
 def test_below_admin_the_audit_trail_is_not_allowed(console_page, stack, team):
     page = console_page
@@ -88,6 +134,9 @@ def test_a_viewer_sees_every_action_of_the_bot_pages_disabled_with_the_reason(co
     page.goto(f"{stack.console_url}w/{team.workspace_id}/fleets/{team.fleet_id}/new")
     page.get_by_role("heading", name="New bot in fleet-a").wait_for()
     expect(page.get_by_role("button", name="Create bot")).to_be_disabled()
+    # only the targets a bot may name (the test stack's GET /targets also lists its test-only loopback target)
+    offered = page.get_by_label("Target").locator("option").evaluate_all("options => options.map(o => o.value)")
+    assert sorted(offered) == sorted(["", "local", "ecs", "cloudrun", "aci"])
     assert enabled_mutating_actions(page) == []
     assert_accessible(page, "the new-bot page, for a VIEWER")
 

@@ -5,14 +5,12 @@ expectation below is written out by hand."""
 
 from __future__ import annotations
 
-import json
 import re
-import time
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.console.conftest import assert_accessible, sign_in
+from tests.console.conftest import Held, assert_accessible, record_frames, sign_in, wait_subscribed
 from tests.fakes.fake_gateway import FakeGateway
 from tests.helpers import put_bot_in_status
 from tests.loopback import hand_over
@@ -79,7 +77,12 @@ def test_a_fleets_bots_page_by_page_and_filtered_with_the_state_in_the_url(conso
     assert_accessible(page, "a fleet's bots")
     previous, following = page.get_by_role("button", name="Previous"), page.get_by_role("button", name="Next")
     expect(previous).to_be_disabled()
+    held = Held(page, re.compile(r"/bots\?.*cursor="))  # the second page's answer waits
     following.click()
+    expect(page.get_by_text("Page 2")).to_be_visible()
+    expect(following).to_be_disabled()  # the first page's rows and cursor still show: a second Next would reuse it
+    _shows(page, pages[0])
+    held.release()
     expect(page.get_by_text("Page 2")).to_be_visible()
     _shows(page, pages[1])
     following.click()
@@ -156,14 +159,13 @@ def test_statuses_and_counts_follow_the_stream_without_a_reload(console_page, st
     try:
         hand_over(team.workspace_id, bots, fakes, tmp_path / "secrets")
         page = console_page
-        frames: list[dict] = []
-        page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: frames.append(json.loads(frame))))
+        frames = record_frames(page)
         sign_in(page, stack, team.users["VIEWER"], f"w/{team.workspace_id}/fleets/{team.fleet_id}")
         row = page.get_by_role("row").filter(has=page.get_by_role("link", name="live-1"))
         expect(row.get_by_text("RUNNING")).to_be_visible()
         expect(page.get_by_text("2: 2 healthy, 0 unhealthy")).to_be_visible()
         page.evaluate("window.notReloaded = true")
-        _wait_subscribed(page, frames, f"workspaces/{team.workspace_id}/fleets/{team.fleet_id}")
+        wait_subscribed(page, frames, f"workspaces/{team.workspace_id}/fleets/{team.fleet_id}")
         _delete(team, bots[0])
         expect(row.get_by_text("ERROR")).to_be_visible(timeout=90_000)
         expect(page.get_by_text("2: 1 healthy, 1 unhealthy")).to_be_visible()
@@ -171,7 +173,7 @@ def test_statuses_and_counts_follow_the_stream_without_a_reload(console_page, st
         page.get_by_role("link", name="All fleets").click()
         cells = page.get_by_role("row").filter(has=page.get_by_role("link", name="live")).get_by_role("cell")
         expect(cells.nth(3)).to_have_text("1")  # Healthy (after Environment, Target, Bots)
-        _wait_subscribed(page, frames, f"workspaces/{team.workspace_id}")
+        wait_subscribed(page, frames, f"workspaces/{team.workspace_id}")
         _delete(team, bots[1])
         expect(cells.nth(3)).to_have_text("0", timeout=90_000)
         expect(cells.nth(4)).to_have_text("2")  # Unhealthy
@@ -185,10 +187,3 @@ def _delete(team, bot_id: str) -> None:
     bot = team.owner.get(f"{team.ws}/bots/{bot_id}").ok(200)
     team.owner.delete(f"{team.ws}/bots/{bot_id}", etag=bot.etag).ok(202)
 
-
-def _wait_subscribed(page, frames: list[dict], topic: str) -> None:
-    """Until the stream confirms the page's subscription to `topic` (the changes after it are what is tested)."""
-    deadline = time.monotonic() + 60
-    while not any(f.get("type") == "subscribed" and f.get("topic") == topic for f in frames):
-        assert time.monotonic() < deadline, f"no subscription to {topic}: {frames}"
-        page.wait_for_timeout(100)  # lets the driver deliver the frames received meanwhile

@@ -9,7 +9,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.console.conftest import assert_accessible, sign_in
+from tests.console.conftest import assert_accessible, record_frames, sign_in, wait_subscribed
 
 
 def test_an_owner_adds_a_member_changes_the_role_and_removes_them(console_page, stack, team):
@@ -42,10 +42,14 @@ def test_an_owner_renames_the_workspace_and_deletes_it_by_typing_its_name(consol
     ws = client_for(owner).post("/workspaces", {"name": "short-lived"}).ok(201).body["id"]
     page = console_page
     sign_in(page, stack, owner, f"w/{ws}/members")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Members · short-lived")
     page.get_by_label("Name", exact=True).fill("renamed-here")
     page.get_by_label("Description").fill("from the console")
     page.get_by_role("button", name="Save workspace").click()
     expect(page.get_by_text("Type the workspace's name, renamed-here, to confirm")).to_be_visible()
+    # the page's heading and title follow at once (not only once the workspace is opened again)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Members · renamed-here")
+    expect(page).to_have_title("Members · renamed-here · Clawster")
     stored = client_for(owner).get(f"/workspaces/{ws}").ok(200).body
     assert (stored["name"], stored["description"], stored["version"]) == ("renamed-here", "from the console", 2)
 
@@ -89,6 +93,29 @@ def test_an_admin_creates_a_fleet_on_a_target_edits_and_deletes_it(console_page,
     expect(page.get_by_role("heading", level=1)).to_have_text("Fleets · team")
     expect(page.get_by_text("No fleets yet.", exact=False)).to_be_visible()
     assert team.owner.get(f"{team.ws}/fleets/{fleet['id']}").status == 404
+
+
+def test_a_fleet_renamed_elsewhere_keeps_its_name_when_its_open_page_saves_a_description(console_page, stack, team):
+    """The fleet's page reads the fleet again on a message of its stream; its settings then start from that version,
+    so saving them does not send back the name the page showed before."""
+    from clawster.services import stream
+
+    fleet = team.owner.post(f"{team.ws}/fleets", {"name": "before"}).ok(201).body
+    topic = f"workspaces/{team.workspace_id}/fleets/{fleet['id']}"
+    page = console_page
+    frames = record_frames(page)
+    sign_in(page, stack, team.users["ADMIN"], f"w/{team.workspace_id}/fleets/{fleet['id']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fleet before")
+    wait_subscribed(page, frames, topic)
+    team.owner.patch(f"{team.ws}/fleets/{fleet['id']}", {"name": "after"}, etag='"1"').ok(200)
+    stream.publish(topic, "bot.status", {"bot_id": "elsewhere", "status": "RUNNING"})  # the page reads its fleet
+    expect(page.get_by_role("heading", level=1)).to_have_text("Fleet after")
+
+    page.get_by_label("Description").fill("edited here")
+    page.get_by_role("button", name="Save fleet").click()
+    expect(page.get_by_role("definition").filter(has_text="edited here")).to_be_visible()
+    stored = team.owner.get(f"{team.ws}/fleets/{fleet['id']}").ok(200).body
+    assert (stored["name"], stored["description"], stored["version"]) == ("after", "edited here", 3)
 
 
 def test_deleting_a_fleet_with_bots_shows_the_apis_refusal(console_page, stack, team):

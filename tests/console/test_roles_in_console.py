@@ -5,6 +5,8 @@ would not offer, forced anyway, is refused by the API and shown as "Not allowed"
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -111,3 +113,22 @@ def test_an_operators_forced_member_change_is_refused_by_the_api_and_shown_as_no
     page.console_problems.clear()
     members = team.owner.get(f"{team.ws}/members").ok(200).body["items"]
     assert "someone-new" not in [m["user_id"] for m in members]
+
+
+def test_a_member_of_more_workspaces_than_a_page_holds_reaches_each_with_its_role(console_page, stack, client_for,
+                                                                                 new_user):
+    """101 workspaces: the list shows 100, its next page the last one; opened, that one's actions are enabled for
+    its OWNER (the console finds the caller's role there on the API's second page of workspaces)."""
+    user = new_user("many")
+    api = client_for(user)
+    for n in range(101):
+        api.post("/workspaces", {"name": f"many-{n:03}"}).ok(201)
+    page = console_page
+    sign_in(page, stack, user)
+    rows = page.locator("table tbody tr")
+    expect(rows).to_have_count(100)
+    page.get_by_role("button", name="Next page").click()
+    expect(rows).to_have_count(1)
+    rows.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"^Fleets · many-\d{3}$"))
+    expect(page.get_by_role("button", name="Create fleet")).to_be_enabled()

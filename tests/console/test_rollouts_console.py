@@ -204,11 +204,13 @@ def test_a_viewer_sees_rollouts_arrive_live_and_every_control_disabled_with_the_
 
 def test_the_list_pages_through_the_apis_cursor_newest_first(console_page, stack, team):
     """25 ended rollouts, written to the table as a finished rollout leaves them (real ones take seconds each):
-    a page shows 20, newest first; the next shows the other 5 and has no next page."""
+    a page shows 20, newest first; the next shows the other 5 and has no next page. The page is in the URL (a
+    reload stays on it), and a page emptied meanwhile (as the one after an exactly full last page) says there are
+    no more, with Previous leading back."""
     from clawster.store.entities import Rollout
 
     start = datetime.now(timezone.utc) - timedelta(hours=1)
-    ids = []
+    ids, items = [], []
     for n in range(25):
         rollout_id = str(ULID.from_datetime(start + timedelta(seconds=n)))
         spec = {"targets": {"bot_ids": [f"B{n}"]}, "change": {"kind": "refresh"}}
@@ -217,6 +219,7 @@ def test_the_list_pages_through_the_apis_cursor_newest_first(console_page, stack
         item.stamp()
         item.save()
         ids.append(rollout_id)
+        items.append(item)
     newest_first = ids[::-1]
 
     sign_in(console_page, stack, team.users["VIEWER"], rollouts_path(team))
@@ -229,9 +232,25 @@ def test_the_list_pages_through_the_apis_cursor_newest_first(console_page, stack
     expect(rows).to_have_count(5)
     assert rows.evaluate_all("rs => rs.map(r => r.dataset.rollout)") == newest_first[20:]
     expect(following).to_be_disabled()
+    console_page.reload()  # a new sign-in through the hosted UI's session, back to the URL's page
+    expect(rows).to_have_count(5)
+    expect(console_page.get_by_text("Page 2")).to_be_visible()
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.rollout)") == newest_first[20:]
     previous.click()
     expect(rows).to_have_count(20)
     expect(rows.first).to_have_attribute("data-rollout", newest_first[0])
+
+    following.click()
+    expect(rows).to_have_count(5)
+    for item in items[:5]:  # the oldest five: the second page is now past the last one
+        item.delete()
+    console_page.reload()
+    expect(console_page.get_by_text("No more rollouts: this page is past the last one.")).to_be_visible()
+    expect(rows).to_have_count(0)
+    expect(following).to_be_disabled()
+    assert_accessible(console_page, "an empty page of rollouts")
+    previous.click()
+    expect(rows).to_have_count(20)
 
     # A rollout the workspace does not hold: the page says so (the API's 404), with a retry.
     missing = str(ULID())

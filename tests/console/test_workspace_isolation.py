@@ -39,6 +39,24 @@ def test_a_user_of_another_workspace_sees_nothing_of_it(console_page, stack, cli
         page.console_problems.clear()
 
 
+def test_a_page_reached_straight_from_another_workspaces_page_is_read_in_its_own(console_page, stack, team):
+    """Going two pages back at once (the back button's menu) from a workspace's page to another's fleet: the page
+    asks its own workspace (with the last one's still in place, it asked that one for this fleet: a 404, which
+    the browser logs and `console_page` fails on)."""
+    team.with_bot()
+    team.owner.post("/workspaces", {"name": "other"}).ok(201)
+    page, heading = console_page, console_page.get_by_role("heading", level=1)
+    sign_in(page, stack, team.users["OWNER"], f"w/{team.workspace_id}/fleets/{team.fleet_id}")
+    expect(heading).to_have_text("Fleet fleet-a")
+    page.get_by_role("link", name="Clawster").click()
+    page.get_by_role("link", name="other").click()
+    expect(heading).to_have_text("Fleets · other")
+    page.evaluate("history.go(-2)")
+    expect(heading).to_have_text("Fleet fleet-a")
+    expect(page.get_by_role("link", name="bot-a")).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+
+
 def _shows_none_of(page, secrets: list[str]) -> None:
     html = page.content()
     for secret in secrets:

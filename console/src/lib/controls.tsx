@@ -1,7 +1,6 @@
-// Controls the list and settings pages share: a confirmation step, and cursor pagination whose state lives in the
-// URL (a reload or a shared link opens the same page).
+// Controls the list and settings pages share: a confirmation step, and a list's query (filters, page size) kept
+// in the URL, so a reload or a shared link opens the same view (its pages: pager.tsx).
 import { useEffect, useRef, type ReactNode } from "react";
-import { navigate } from "./router";
 
 /** "Are you sure?" in place: the question and its two answers, the confirming one focused. */
 export function Confirm({ question, confirm, onCancel, children }: {
@@ -38,22 +37,4 @@ export const PAGE_SIZES = [10, 25, 50, 100];
 export function pageSize(query: URLSearchParams, fallback: number): number {
   const asked = Number(query.get("limit"));
   return Number.isInteger(asked) && asked >= 1 && asked <= 100 ? asked : fallback;
-}
-
-/** The API's cursors go forward only, so the URL keeps the trail of cursors that led here (`after`, one per
- *  page turned): Next appends the page's next_cursor, Previous drops the last one. */
-export function Pager({ path, query, nextCursor, what }: {
-  path: string; query: URLSearchParams; nextCursor: string | null | undefined; what: string;
-}) {
-  const trail = query.getAll("after");
-  if (!trail.length && !nextCursor) return null;
-  return (
-    <nav className="pager" aria-label={`Pages of ${what}`}>
-      <button type="button" disabled={!trail.length}
-        onClick={() => navigate(withQuery(path, query, { after: trail.slice(0, -1) }))}>Previous</button>
-      <span className="page-number" aria-live="polite">Page {trail.length + 1}</span>
-      <button type="button" disabled={!nextCursor}
-        onClick={() => nextCursor && navigate(withQuery(path, query, { after: [...trail, nextCursor] }))}>Next</button>
-    </nav>
-  );
 }

@@ -138,7 +138,8 @@ export function Page({ title, children, actions }: { title: string; children: Re
   );
 }
 
-export interface WorkspaceContext { id: string; name: string; role: Role | null }
+/** The workspace a page belongs to, with the caller's role in it; `reload` reads it again (after a rename). */
+export interface WorkspaceContext { id: string; name: string; role: Role | null; reload: () => void }
 export const WorkspaceCtx = createContext<WorkspaceContext | null>(null);
 
 export function useWorkspace(): WorkspaceContext {

@@ -1,9 +1,9 @@
-// The workspace's audit trail, newest first, with the API's filters (actor, target, action, since, until) kept in
-// the URL's query, so a filtered view can be shared and the browser's back button returns to the last one.
-// The API pages forward only (a cursor to the next page); Previous walks back along the cursors this tab used.
-// Reading the trail needs ADMIN: a lower role gets the API's 403, shown as "Not allowed".
+// The workspace's audit trail, newest first, with the API's filters (actor, target, action, since, until) and its
+// page kept in the URL's query, so a filtered view can be shared and the browser's back button returns to the last
+// one. Reading the trail needs ADMIN: a lower role gets the API's 403, shown as "Not allowed".
 import { useEffect, useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link, navigate, useLocation } from "../lib/router";
 import { Page, Show, Time, useLoad, useWorkspace } from "../lib/ui";
 
@@ -12,54 +12,36 @@ type Filter = (typeof FILTERS)[number];
 type Filters = Record<Filter, string>;
 const PAGE = 50;
 
-// Per filter set, the cursors of the pages this tab went through, in order ("" is the first page).
-const trails = new Map<string, string[]>();
-
 export function AuditPage() {
   const workspace = useWorkspace();
   const { query } = useLocation();
+  const pager = usePager("audit events");
   const filters = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ""])) as Filters;
-  const cursor = query.get("cursor") ?? "";
   const key = JSON.stringify(filters);
   const events = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/audit", {
     params: {
       path: { workspace_id: workspace.id },
       query: { ...Object.fromEntries(FILTERS.filter((f) => filters[f]).map((f) => [f, filters[f]])), limit: PAGE,
-        ...(cursor ? { cursor } : {}) },
+        cursor: pager.cursor },
     },
-  })), [workspace.id, key, cursor]);
+  })), [workspace.id, key, pager.cursor]);
 
-  const trail = trails.get(key) ?? [""];
-  let at = trail.indexOf(cursor);
-  if (at < 0) { trail.splice(0, trail.length, ...(cursor ? ["", cursor] : [""])); at = trail.length - 1; }
-  trails.set(key, trail);
-
-  const go = (next: Filters, pageCursor = "") => {
+  // new filters start from the first page
+  const apply = (next: Filters) => {
     const params = new URLSearchParams();
     FILTERS.forEach((f) => next[f] && params.set(f, next[f]));
-    if (pageCursor) params.set("cursor", pageCursor);
     const search = params.toString();
     navigate(`/w/${encodeURIComponent(workspace.id)}/audit${search ? `?${search}` : ""}`);
-  };
-  const nextPage = () => {
-    const next = events.data?.next_cursor;
-    if (!next) return;
-    trail.splice(at + 1, trail.length, next);
-    go(filters, next);
   };
 
   return (
     <Page title={`Audit · ${workspace.name}`}>
-      <FilterForm filters={filters} onApply={(next) => go(next)} />
+      <FilterForm filters={filters} onApply={apply} />
       <Show loaded={events} what="audit events" isEmpty={(d) => d.items.length === 0}
-        empty={Object.values(filters).some(Boolean) ? "No event matches these filters." : "No events yet."}>
+        empty={emptyText(pager, Object.values(filters).some(Boolean) ? "No event matches these filters." : "No events yet.")}>
         {(data) => <Events items={data.items} />}
       </Show>
-      <nav className="pager" aria-label="Audit pages">
-        <button type="button" disabled={at === 0} onClick={() => go(filters, trail[at - 1])}>Previous</button>
-        <button type="button" disabled={!events.data?.next_cursor || events.state !== "ok"} onClick={nextPage}>Next</button>
-        <span className="muted">Page {at + 1}</span>
-      </nav>
+      <Pager pager={pager} page={events} />
     </Page>
   );
 }

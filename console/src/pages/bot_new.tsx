@@ -5,6 +5,7 @@ import { api, idempotencyKey, unwrap, type Schemas } from "../api/client";
 import { TopicWatch, handOff } from "../lib/follow";
 import { parseJsonObject, SubmitButton } from "../lib/forms";
 import { Link, navigate } from "../lib/router";
+import { nameable } from "../lib/targets";
 import { ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";
 
 type Target = Schemas["TargetOut"];
@@ -22,7 +23,7 @@ export function NewBotPage({ params }: { params: Record<string, string> }) {
       api().GET("/workspaces/{workspace_id}/templates", { params: { path, query: { limit: 100 } } }).then(unwrap),
       api().GET("/targets").then(unwrap),
     ]);
-    return { fleet, builtIn: builtIn.items, own: own.items, targets: targets.items };
+    return { fleet, builtIn: builtIn.items, own: own.items, targets: nameable(targets.items) };
   }, [workspace.id, fleetId]);
   const fleetName = choices.data?.fleet.name;
   return (

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { configLines, sideBySide, type Cell } from "../lib/linediff";
-import { ErrorBox, Loading, Show, Time, useLoad, useWorkspace, type Loaded } from "../lib/ui";
+import { ErrorBox, Loading, Show, Time, useAction, useLoad, useWorkspace, type Loaded } from "../lib/ui";
 import type { Bot } from "./bot_live";
 
 type Summary = Schemas["RevisionSummary"];
@@ -14,7 +14,7 @@ export function Revisions({ bot, loaded, focus }: { bot: Bot; loaded: Loaded<Pag
   const workspace = useWorkspace();
   const [older, setOlder] = useState<{ items: Summary[]; next: string | null }>({ items: [], next: null });
   const [selected, setSelected] = useState<string | null>(null);
-  const [moreError, setMoreError] = useState<unknown>(null);
+  const more = useAction(); // one read of older ones at a time (a second would add the same page again)
   useEffect(() => { if (focus) setSelected(focus); }, [focus]);
   useEffect(() => setOlder({ items: [], next: null }), [loaded.data]); // a fresh first page starts over
 
@@ -22,14 +22,10 @@ export function Revisions({ bot, loaded, focus }: { bot: Bot; loaded: Loaded<Pag
   const next = older.items.length ? older.next : loaded.data?.next_cursor ?? null;
   const page = async (cursor: string, limit: number) => unwrap(await api().GET("/workspaces/{workspace_id}/bots/{bot_id}/revisions",
     { params: { path: { workspace_id: workspace.id, bot_id: bot.id }, query: { limit, cursor } } }));
-  const loadOlder = async () => {
-    try {
-      const more = await page(next!, 20);
-      setOlder((o) => ({ items: [...o.items, ...more.items], next: more.next_cursor ?? null }));
-    } catch (error) {
-      setMoreError(error);
-    }
-  };
+  const loadOlder = () => more.run(async () => {
+    const read = await page(next!, 20);
+    setOlder((o) => ({ items: [...o.items, ...read.items], next: read.next_cursor ?? null }));
+  });
   const index = items.findIndex((r) => r.id === selected);
   const revision = index >= 0 ? items[index] : undefined;
   // its predecessor: the next one in the list, or the first of the next page
@@ -70,8 +66,8 @@ export function Revisions({ bot, loaded, focus }: { bot: Bot; loaded: Loaded<Pag
           </table>
         )}
       </Show>
-      {next && <button type="button" onClick={() => void loadOlder()}>Older revisions</button>}
-      {moreError !== null && <ErrorBox error={moreError} />}
+      {next && <button type="button" disabled={more.busy} onClick={() => void loadOlder()}>Older revisions</button>}
+      {more.error !== null && <ErrorBox error={more.error} retry={() => void loadOlder()} />}
       {revision && (predecessor.state === "error" ? <ErrorBox error={predecessor.error} retry={predecessor.reload} />
         : predecessor.state === "loading" ? <Loading what="the previous revision" />
           : <RevisionDiff bot={bot} revision={revision} base={predecessor.data ?? null} />)}

@@ -2,14 +2,16 @@
 // the URL), each linking to the bot's page; a new bot; the fleet's settings and its deletion (ADMIN).
 import { useState, type FormEvent } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { Confirm, PAGE_SIZES, Pager, pageSize, withQuery } from "../lib/controls";
+import { Confirm, PAGE_SIZES, pageSize, withQuery } from "../lib/controls";
 import { SubmitButton } from "../lib/forms";
+import { emptyText, FIRST_PAGE, Pager, usePager } from "../lib/pager";
 import { Link, navigate, useLocation } from "../lib/router";
+import { useTargets } from "../lib/targets";
 import { ActionButton, ErrorBox, Page, Show, StatusBadge, Time, useAction, useLoad, useWorkspace } from "../lib/ui";
-import { StatusCounts, TargetSelect, useLiveReload, useTargets } from "./fleets";
+import { FleetFields, type FleetDraft } from "./fleet_form";
+import { StatusCounts, useLiveReload } from "./fleets";
 
 type Fleet = Schemas["FleetOut"];
-type Environment = Schemas["FleetOut"]["environment"];
 const STATUSES: Schemas["BotStatus"][] = ["PENDING", "CREATING", "RECONCILING", "RUNNING", "DEGRADED", "PAUSED",
   "STOPPED", "ERROR", "DELETING"];
 
@@ -31,7 +33,9 @@ export function FleetPage({ params }: { params: Record<string, string> }) {
           <>
             <FleetFacts fleet={data} />
             <FleetBots fleet={data} onChange={fleet.reload} />
-            <FleetSettings fleet={data} onSaved={fleet.reload} />
+            {/* started again from each version read (an edit here or elsewhere): the form never sends back the
+                values an edit made meanwhile replaced */}
+            <FleetSettings key={data.version} fleet={data} onSaved={fleet.reload} />
           </>
         )}
       </Show>
@@ -68,7 +72,8 @@ function FleetBots({ fleet, onChange }: { fleet: Fleet; onChange: () => void }) 
   const status = query.get("status") || null;
   const tags = query.getAll("tag");
   const limit = pageSize(query, 25);
-  const cursor = query.getAll("after").at(-1) ?? null;
+  const pager = usePager("bots");
+  const { cursor } = pager;
   const bots = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/fleets/{fleet_id}/bots", {
     params: {
       path: { workspace_id: workspace.id, fleet_id: fleet.id },
@@ -82,8 +87,7 @@ function FleetBots({ fleet, onChange }: { fleet: Fleet; onChange: () => void }) 
       <h2 id="bots-heading">Bots</h2>
       <BotFilters key={query.toString()} path={path} query={query} />
       <Show loaded={bots} what="bots" isEmpty={(d) => d.items.length === 0}
-        empty={query.has("after") ? "No more bots: this page is past the last one."
-          : filtered ? "No bots match these filters." : "No bots in this fleet yet."}>
+        empty={emptyText(pager, filtered ? "No bots match these filters." : "No bots in this fleet yet.")}>
         {(data) => (
           <table>
             <caption className="sr-only">Bots of the fleet{filtered ? " matching the filters" : ""}</caption>
@@ -106,7 +110,7 @@ function FleetBots({ fleet, onChange }: { fleet: Fleet; onChange: () => void }) 
           </table>
         )}
       </Show>
-      {bots.data && <Pager path={path} query={query} nextCursor={bots.data.next_cursor} what="bots" />}
+      <Pager pager={pager} page={bots} />
     </section>
   );
 }
@@ -118,7 +122,7 @@ function BotFilters({ path, query }: { path: string; query: URLSearchParams }) {
   const [limit, setLimit] = useState(String(pageSize(query, 25)));
   const apply = (event: FormEvent) => {
     event.preventDefault();
-    navigate(withQuery(path, query, { status, tag: tag.trim() || null, limit, after: null }));
+    navigate(withQuery(path, query, { status, tag: tag.trim() || null, limit, ...FIRST_PAGE }));
   };
   return (
     <form className="filters" onSubmit={apply} aria-label="Filter bots">
@@ -141,7 +145,7 @@ function BotFilters({ path, query }: { path: string; query: URLSearchParams }) {
       </div>
       <div className="filter-buttons">
         <button type="submit">Apply filters</button>
-        <button type="button" onClick={() => navigate(withQuery(path, query, { status: null, tag: null, after: null }))}>
+        <button type="button" onClick={() => navigate(withQuery(path, query, { status: null, tag: null, ...FIRST_PAGE }))}>
           Clear
         </button>
       </div>
@@ -152,10 +156,8 @@ function BotFilters({ path, query }: { path: string; query: URLSearchParams }) {
 function FleetSettings({ fleet, onSaved }: { fleet: Fleet; onSaved: () => void }) {
   const workspace = useWorkspace();
   const targets = useTargets();
-  const [name, setName] = useState(fleet.name);
+  const [draft, setDraft] = useState<FleetDraft>({ name: fleet.name, environment: fleet.environment, target: fleet.target ?? "" });
   const [description, setDescription] = useState(fleet.description);
-  const [environment, setEnvironment] = useState<Environment>(fleet.environment);
-  const [target, setTarget] = useState(fleet.target ?? "");
   const [confirming, setConfirming] = useState(false);
   const save = useAction();
   const remove = useAction();
@@ -163,6 +165,7 @@ function FleetSettings({ fleet, onSaved }: { fleet: Fleet; onSaved: () => void }
   const ifMatch = { "if-match": `"${fleet.version}"` };
   const submit = async (event: FormEvent) => {
     event.preventDefault();
+    const { name, environment, target } = draft;
     const changes: Schemas["FleetUpdate"] = {};
     if (name !== fleet.name) changes.name = name;
     if (description !== fleet.description) changes.description = description;
@@ -180,23 +183,17 @@ function FleetSettings({ fleet, onSaved }: { fleet: Fleet; onSaved: () => void }
     <section aria-labelledby="fleet-settings">
       <h2 id="fleet-settings">Fleet settings</h2>
       <form className="settings" onSubmit={submit} aria-labelledby="fleet-settings">
-        <label htmlFor="fleet-edit-name">Name</label>
-        <input id="fleet-edit-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
+        <FleetFields idPrefix="fleet-edit" draft={draft} onChange={setDraft} targets={targets.data}
+          noTarget={fleet.target ? "(keep)" : "none (bots choose)"} />
         <label htmlFor="fleet-edit-description">Description</label>
         <input id="fleet-edit-description" value={description} onChange={(e) => setDescription(e.target.value)} maxLength={1000} />
-        <label htmlFor="fleet-edit-environment">Environment</label>
-        <select id="fleet-edit-environment" value={environment} onChange={(e) => setEnvironment(e.target.value as Environment)}>
-          <option value="dev">dev</option><option value="staging">staging</option><option value="prod">prod</option>
-        </select>
-        <label htmlFor="fleet-edit-target">Target</label>
-        <TargetSelect id="fleet-edit-target" value={target} onChange={setTarget} targets={targets.data}
-          noneLabel={fleet.target ? "(keep)" : "none (bots choose)"} />
         <div>
           <SubmitButton op="PATCH /workspaces/{workspace_id}/fleets/{fleet_id}" role={workspace.role} busy={save.busy}>
             Save fleet
           </SubmitButton>
         </div>
       </form>
+      {targets.state === "error" && <ErrorBox error={targets.error} retry={targets.reload} />}
       {save.error !== null && <ErrorBox error={save.error} />}
       <h3>Delete this fleet</h3>
       <p>Only a fleet with no bots can be deleted.</p>

@@ -1,12 +1,15 @@
 // A workspace's fleets with their bots counted by health and status (the API's bot_summary), live: a bot's status
-// message on the workspace's stream reloads the counts. Creating a fleet, with a target from GET /targets.
+// message on the workspace's stream reloads the counts. Creating a fleet (fleet_form.tsx).
 import { useEffect, useRef, useState, type FormEvent } from "react";
 import { api, idempotencyKey, unwrap, type Schemas } from "../api/client";
-import { Pager, pageSize } from "../lib/controls";
+import { pageSize } from "../lib/controls";
 import { SubmitButton } from "../lib/forms";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link, useLocation } from "../lib/router";
 import { useTopic } from "../lib/stream";
+import { useTargets } from "../lib/targets";
 import { ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";
+import { FleetFields, type FleetDraft } from "./fleet_form";
 
 type Summary = Schemas["FleetBotSummary"];
 const HEALTH: [keyof Summary["by_health"], string][] = [
@@ -14,17 +17,17 @@ const HEALTH: [keyof Summary["by_health"], string][] = [
 
 export function FleetsPage() {
   const workspace = useWorkspace();
-  const { path, query } = useLocation();
+  const { query } = useLocation();
   const limit = pageSize(query, 50);
-  const cursor = query.getAll("after").at(-1) ?? null;
+  const pager = usePager("fleets");
+  const { cursor } = pager;
   const fleets = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/fleets",
     { params: { path: { workspace_id: workspace.id }, query: { limit, cursor } } })), [workspace.id, limit, cursor]);
   useLiveReload(`workspaces/${workspace.id}`, fleets.reload);
   return (
     <Page title={`Fleets · ${workspace.name}`}>
       <Show loaded={fleets} what="fleets" isEmpty={(d) => d.items.length === 0}
-        empty={query.has("after") ? "No more fleets: this page is past the last one."
-          : "No fleets yet. A fleet groups bots of one environment: create one below."}>
+        empty={emptyText(pager, "No fleets yet. A fleet groups bots of one environment: create one below.")}>
         {(data) => (
           <table>
             <caption className="sr-only">Fleets, with their bots counted by health and by status</caption>
@@ -53,7 +56,7 @@ export function FleetsPage() {
           </table>
         )}
       </Show>
-      {fleets.data && <Pager path={path} query={query} nextCursor={fleets.data.next_cursor} what="fleets" />}
+      <Pager pager={pager} page={fleets} />
       <CreateFleet onCreated={fleets.reload} />
     </Page>
   );
@@ -85,61 +88,27 @@ export function useLiveReload(topic: string, reload: () => void): void {
   });
 }
 
-// The targets a fleet may name, checked against the API's own type both ways: a target added to or removed from
-// FleetCreate fails the build until this list follows (GET /targets may list others, e.g. a test-only one).
-const FLEET_TARGETS = { local: true, ecs: true, cloudrun: true, aci: true } satisfies
-  Record<NonNullable<Schemas["FleetCreate"]["target"]>, true>;
-
-export function useTargets() {
-  return useLoad(async () => unwrap(await api().GET("/targets")).items, []);
-}
-
-/** A select of the targets this deployment serves (those it does not are shown, disabled, with the reason). */
-export function TargetSelect({ id, value, onChange, targets, noneLabel }: {
-  id: string; value: string; onChange: (value: string) => void; targets: Schemas["TargetOut"][] | undefined; noneLabel: string;
-}) {
-  return (
-    <select id={id} value={value} onChange={(e) => onChange(e.target.value)}>
-      <option value="">{noneLabel}</option>
-      {(targets ?? []).filter((t) => t.name in FLEET_TARGETS).map((t) => (
-        <option key={t.name} value={t.name} disabled={!t.available}>
-          {t.name}{t.available ? "" : ` (unavailable: ${t.unavailable_reason ?? "not served here"})`}
-        </option>
-      ))}
-    </select>
-  );
-}
-
 function CreateFleet({ onCreated }: { onCreated: () => void }) {
   const workspace = useWorkspace();
   const targets = useTargets();
-  const [name, setName] = useState("");
-  const [environment, setEnvironment] = useState<Schemas["FleetCreate"]["environment"]>("dev");
-  const [target, setTarget] = useState("");
+  const [draft, setDraft] = useState<FleetDraft>({ name: "", environment: "dev", target: "" });
   const action = useAction();
   const create = async (event: FormEvent) => {
     event.preventDefault();
+    const { name, environment, target } = draft;
     const ok = await action.run(async () => unwrap(await api().POST("/workspaces/{workspace_id}/fleets", {
       params: { path: { workspace_id: workspace.id }, header: { "idempotency-key": idempotencyKey() } },
       body: { name, environment, ...(target ? { target: target as Schemas["Target"] } : {}) },
     })));
     if (ok) {
-      setName("");
+      setDraft((current) => ({ ...current, name: "" }));
       onCreated();
     }
   };
   return (
     <form className="inline-form" onSubmit={create} aria-labelledby="create-fleet" id="create-fleet-form">
       <h2 id="create-fleet">New fleet</h2>
-      <label htmlFor="fleet-name">Name</label>
-      <input id="fleet-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-      <label htmlFor="fleet-environment">Environment</label>
-      <select id="fleet-environment" value={environment}
-        onChange={(e) => setEnvironment(e.target.value as Schemas["FleetCreate"]["environment"])}>
-        <option value="dev">dev</option><option value="staging">staging</option><option value="prod">prod</option>
-      </select>
-      <label htmlFor="fleet-target">Target</label>
-      <TargetSelect id="fleet-target" value={target} onChange={setTarget} targets={targets.data} noneLabel="none (bots choose)" />
+      <FleetFields idPrefix="fleet" draft={draft} onChange={setDraft} targets={targets.data} noTarget="none (bots choose)" />
       <SubmitButton op="POST /workspaces/{workspace_id}/fleets" role={workspace.role} busy={action.busy}>Create fleet</SubmitButton>
       {targets.state === "error" && <ErrorBox error={targets.error} retry={targets.reload} />}
       {action.error !== null && <ErrorBox error={action.error} />}

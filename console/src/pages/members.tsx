@@ -129,7 +129,8 @@ function WorkspaceSettings() {
     <section aria-labelledby="workspace-settings">
       <h2 id="workspace-settings">Workspace settings</h2>
       <Show loaded={loaded} what="the workspace's settings">
-        {(data) => <SettingsForms key={data.version} current={data} onSaved={loaded.reload} />}
+        {(data) => <SettingsForms key={data.version} current={data}
+          onSaved={() => { loaded.reload(); workspace.reload(); }} />}
       </Show>
     </section>
   );

@@ -2,7 +2,7 @@
 // threshold, as RolloutCreate takes them. The API judges the body: its 422 names the field, shown as it says.
 import { useState, type FormEvent, type ReactNode } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
-import { refusal } from "../lib/roles";
+import { SubmitButton } from "../lib/forms";
 import { navigate } from "../lib/router";
 import { ErrorBox, useAction, useLoad, useWorkspace } from "../lib/ui";
 
@@ -75,7 +75,6 @@ export function NewRollout() {
   const fleets = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/fleets",
     { params: { path: { workspace_id: workspace.id }, query: { limit: 100 } } })).items, [workspace.id]);
   const action = useAction();
-  const refused = refusal(workspace.role, OP);
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     let created: { id: string } | undefined;
@@ -158,11 +157,7 @@ export function NewRollout() {
         ))}
       </fieldset>
       <div className="form-actions">
-        <span className="action">
-          <button type="submit" className="primary" data-mutating="true" disabled={!!refused || action.busy}
-            aria-describedby={refused ? "new-rollout-refused" : undefined}>{action.busy ? "Working…" : "Start rollout"}</button>
-          {refused && <span id="new-rollout-refused" className="reason">{refused}</span>}
-        </span>
+        <SubmitButton op={OP} role={workspace.role} busy={action.busy}>Start rollout</SubmitButton>
       </div>
       {action.error !== null && <ErrorBox error={action.error} />}
     </form>

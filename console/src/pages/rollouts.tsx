@@ -1,7 +1,8 @@
-// A workspace's rollouts, newest first, a page at a time (the API's cursor), kept current from the workspace's
-// stream (a rollout's status message reads the page again); and starting a new one (rollout_form.tsx).
-import { useRef, useState } from "react";
+// A workspace's rollouts, newest first, a page at a time (the page in the URL, pager.tsx), kept current from the
+// workspace's stream (a rollout's status message reads the page again); and starting a new one (rollout_form.tsx).
+import { useRef } from "react";
 import { api, unwrap } from "../api/client";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link } from "../lib/router";
 import { useTopic } from "../lib/stream";
 import { Page, Show, StatusBadge, Time, useLoad, useWorkspace } from "../lib/ui";
@@ -13,9 +14,8 @@ const REREAD_MS = 300;
 
 export function RolloutsPage() {
   const workspace = useWorkspace();
-  // cursors[i] opens page i (the first page has none); going back pops
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pager = usePager("rollouts");
+  const { cursor } = pager;
   const rollouts = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/rollouts",
     { params: { path: { workspace_id: workspace.id }, query: { limit: PAGE_SIZE, cursor } } })), [workspace.id, cursor]);
   const timer = useRef<number | undefined>(undefined);
@@ -28,36 +28,29 @@ export function RolloutsPage() {
   const base = `/w/${encodeURIComponent(workspace.id)}/rollouts`;
   return (
     <Page title={`Rollouts · ${workspace.name}`}>
-      <Show loaded={rollouts} what="rollouts" isEmpty={(d) => d.items.length === 0 && cursors.length === 1}
-        empty="No rollouts yet: start one below.">
+      <Show loaded={rollouts} what="rollouts" isEmpty={(d) => d.items.length === 0}
+        empty={emptyText(pager, "No rollouts yet: start one below.")}>
         {(data) => (
-          <>
-            <table>
-              <caption className="sr-only">Rollouts, newest first</caption>
-              <thead><tr><th scope="col">Rollout</th><th scope="col">Status</th><th scope="col">Progress</th>
-                <th scope="col">Change</th><th scope="col">Created by</th><th scope="col">Created</th></tr></thead>
-              <tbody>
-                {data.items.map((r) => (
-                  <tr key={r.id} data-rollout={r.id}>
-                    <th scope="row"><Link to={`${base}/${encodeURIComponent(r.id)}`}>{r.id}</Link></th>
-                    <td><StatusBadge status={r.status} /></td>
-                    <td>wave {r.current_wave} of {r.wave_count}, {r.bot_count} bots</td>
-                    <td>{changeSummary(r.spec)}</td>
-                    <td>{r.created_by}</td>
-                    <td><Time at={r.created_at} /></td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-            {(cursors.length > 1 || data.next_cursor) && <nav className="pager" aria-label="Pages of rollouts">
-              <button type="button" disabled={cursors.length === 1}
-                onClick={() => setCursors((c) => c.slice(0, -1))}>Previous page</button>
-              <button type="button" disabled={!data.next_cursor}
-                onClick={() => setCursors((c) => [...c, data.next_cursor ?? undefined])}>Next page</button>
-            </nav>}
-          </>
+          <table>
+            <caption className="sr-only">Rollouts, newest first</caption>
+            <thead><tr><th scope="col">Rollout</th><th scope="col">Status</th><th scope="col">Progress</th>
+              <th scope="col">Change</th><th scope="col">Created by</th><th scope="col">Created</th></tr></thead>
+            <tbody>
+              {data.items.map((r) => (
+                <tr key={r.id} data-rollout={r.id}>
+                  <th scope="row"><Link to={`${base}/${encodeURIComponent(r.id)}`}>{r.id}</Link></th>
+                  <td><StatusBadge status={r.status} /></td>
+                  <td>wave {r.current_wave} of {r.wave_count}, {r.bot_count} bots</td>
+                  <td>{changeSummary(r.spec)}</td>
+                  <td>{r.created_by}</td>
+                  <td><Time at={r.created_at} /></td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
         )}
       </Show>
+      <Pager pager={pager} page={rollouts} />
       <NewRollout />
     </Page>
   );

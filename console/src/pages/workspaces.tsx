@@ -1,16 +1,20 @@
-// The first page: the workspaces the caller belongs to, with their role, and creating one.
+// The first page: the workspaces the caller belongs to, with their role, a page at a time, and creating one.
 import { useState, type FormEvent } from "react";
 import { api, idempotencyKey, unwrap } from "../api/client";
+import { SubmitButton } from "../lib/forms";
+import { emptyText, Pager, usePager } from "../lib/pager";
 import { Link } from "../lib/router";
 import { ErrorBox, Page, Show, Time, useAction, useLoad } from "../lib/ui";
 
 export function WorkspacesPage() {
-  const workspaces = useLoad(async () => unwrap(await api().GET("/workspaces", { params: { query: { limit: 100 } } })), []);
+  const pager = usePager("workspaces");
+  const workspaces = useLoad(async () => unwrap(await api().GET("/workspaces",
+    { params: { query: { limit: 100, cursor: pager.cursor } } })), [pager.cursor]);
   useReadyMark(workspaces.state === "ok");
   return (
     <Page title="Workspaces">
       <Show loaded={workspaces} what="workspaces" isEmpty={(d) => d.items.length === 0}
-        empty="You belong to no workspace yet: create one below, or ask a workspace's admin to add you.">
+        empty={emptyText(pager, "You belong to no workspace yet: create one below, or ask a workspace's admin to add you.")}>
         {(data) => (
           <table>
             <caption className="sr-only">Your workspaces</caption>
@@ -28,6 +32,7 @@ export function WorkspacesPage() {
           </table>
         )}
       </Show>
+      <Pager pager={pager} page={workspaces} />
       <CreateWorkspace onCreated={workspaces.reload} />
     </Page>
   );
@@ -51,7 +56,8 @@ function CreateWorkspace({ onCreated }: { onCreated: () => void }) {
       <h2 id="create-workspace">New workspace</h2>
       <label htmlFor="workspace-name">Name</label>
       <input id="workspace-name" value={name} onChange={(e) => setName(e.target.value)} required maxLength={100} />
-      <button type="submit" data-mutating="true" disabled={action.busy}>Create workspace</button>
+      {/* any signed-in user may: no role needed */}
+      <SubmitButton op="POST /workspaces" role={null} busy={action.busy}>Create workspace</SubmitButton>
       {action.error !== null && <ErrorBox error={action.error} />}
     </form>
   );
