@@ -98,7 +98,12 @@ def test_a_fleets_bots_page_by_page_and_filtered_with_the_state_in_the_url(conso
 
     # A tag filter, then a status on top of it: each starts again from the first page.
     page.get_by_label("Tag (key or key=value)").fill("team=red")
+    held = Held(page, re.compile(r"/bots\?.*tag="))  # the filtered answer waits
     page.get_by_role("button", name="Apply filters").click()
+    # While it loads, the unfiltered rows are not shown under the new filter (a new page of one list keeps them).
+    expect(page.get_by_text("Loading bots")).to_be_visible()
+    expect(page.locator("table tbody tr th")).to_have_count(0)
+    held.release()
     expect(page.get_by_text("Page 1")).to_be_visible()
     _shows(page, ["b3", "b7", "b1"])
     page.get_by_role("button", name="Next").click()

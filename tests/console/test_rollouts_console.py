@@ -259,3 +259,15 @@ def test_the_list_pages_through_the_apis_cursor_newest_first(console_page, stack
     expect(console_page.get_by_role("alert").get_by_role("button", name="Retry")).to_be_enabled()
     assert all("404" in p for p in console_page.console_problems)  # the browser's own line for the 404
     console_page.console_problems.clear()
+
+
+def test_the_new_rollout_form_offers_every_fleet_beyond_the_first_page(console_page, stack, team):
+    """101 fleets: the API gives them 100 at a time, and the form's Fleet and Source fleet choices hold all 101."""
+    names = [f"many-fleet-{n:03}" for n in range(101)]
+    for name in names:
+        team.owner.post(f"{team.ws}/fleets", {"name": name}).ok(201)
+    sign_in(console_page, stack, team.users["OPERATOR"], rollouts_path(team))
+    fleet = console_page.get_by_label("Fleet", exact=True)
+    expect(fleet.locator("option", has_text="many-fleet-100")).to_have_count(1)
+    offered = fleet.locator("option").evaluate_all("os => os.map(o => o.textContent)")
+    assert {name for name in names if any(text.startswith(f"{name} (") for text in offered)} == set(names)

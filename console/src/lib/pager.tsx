@@ -17,6 +17,18 @@ export interface Paging {
   previous: () => void;
 }
 
+/** Every item of a list, a page at a time: for a choice (a select of fleets) that must offer all of them. */
+export async function readAll<T>(page: (cursor: string | null) => Promise<{ items: T[]; next_cursor?: string | null }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const read: { items: T[]; next_cursor?: string | null } = await page(cursor);
+    items.push(...read.items);
+    cursor = read.next_cursor ?? null;
+  } while (cursor);
+  return items;
+}
+
 export function usePager(what: string): Paging {
   const { path, query } = useLocation();
   const trail = query.getAll(KEY);
@@ -29,8 +41,8 @@ export function usePager(what: string): Paging {
   };
 }
 
-/** What an empty page says: past the first page it is past the last one (an exactly full last page still has a
- *  next_cursor), else `first`. */
+/** What an empty page says: past the first page it is past the last one (the list shrank since the previous
+ *  page was read), else `first`. */
 export function emptyText(pager: Paging, first: string): string {
   return pager.number > 1 ? `No more ${pager.what}: this page is past the last one.` : first;
 }

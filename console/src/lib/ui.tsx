@@ -8,24 +8,29 @@ export type Loaded<T> =
   | { state: "ok"; data: T; error?: undefined }
   | { state: "error"; data?: T; error: unknown };
 
-/** Load data for a page; `reload` fetches again and keeps showing the last data meanwhile. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> & { reload: () => void } {
-  const [result, setResult] = useState<Loaded<T>>({ state: "loading" });
+/** Load data for a page; `reload` fetches again and keeps showing the last data meanwhile. `query` names what is
+ *  asked for (a list's filters): data read for other filters is never shown as this one's, not even while this one
+ *  loads (the unfiltered rows would show for a moment under the new filters). A new page of the same list keeps
+ *  the last page's rows until it comes (the pager's Next is disabled meanwhile). */
+export function useLoad<T>(load: () => Promise<T>, deps: unknown[], query = ""): Loaded<T> & { reload: () => void } {
+  const [result, setResult] = useState<{ loaded: Loaded<T>; query: string }>({ loaded: { state: "loading" }, query });
   const [tick, setTick] = useState(0);
   const latest = useRef(load);
   latest.current = load;
   useEffect(() => {
     let live = true;
-    setResult((previous) => ({ state: "loading", data: previous.data }));
+    const last = (previous: { loaded: Loaded<T>; query: string }) => (previous.query === query ? previous.loaded.data : undefined);
+    setResult((previous) => ({ loaded: { state: "loading", data: last(previous) }, query }));
     latest.current().then(
-      (data) => live && setResult({ state: "ok", data }),
-      (error) => live && setResult((previous) => ({ state: "error", error, data: previous.data })),
+      (data) => live && setResult({ loaded: { state: "ok", data }, query }),
+      (error) => live && setResult((previous) => ({ loaded: { state: "error", error, data: last(previous) }, query })),
     );
     return () => { live = false; };
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [...deps, tick]);
   const reload = useCallback(() => setTick((n) => n + 1), []);
-  return { ...result, reload };
+  const loaded: Loaded<T> = result.query === query ? result.loaded : { state: "loading" };
+  return { ...loaded, reload };
 }
 
 export function describe(error: unknown): string {

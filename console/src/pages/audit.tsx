@@ -24,7 +24,7 @@ export function AuditPage() {
       query: { ...Object.fromEntries(FILTERS.filter((f) => filters[f]).map((f) => [f, filters[f]])), limit: PAGE,
         cursor: pager.cursor },
     },
-  })), [workspace.id, key, pager.cursor]);
+  })), [workspace.id, key, pager.cursor], key);
 
   // new filters start from the first page
   const apply = (next: Filters) => {

@@ -4,6 +4,7 @@ import { useEffect, useState, type FormEvent } from "react";
 import { api, idempotencyKey, unwrap, type Schemas } from "../api/client";
 import { TopicWatch, handOff } from "../lib/follow";
 import { parseJsonObject, SubmitButton } from "../lib/forms";
+import { readAll } from "../lib/pager";
 import { Link, navigate } from "../lib/router";
 import { nameable } from "../lib/targets";
 import { ErrorBox, Page, Show, useAction, useLoad, useWorkspace } from "../lib/ui";
@@ -20,10 +21,11 @@ export function NewBotPage({ params }: { params: Record<string, string> }) {
     const [fleet, builtIn, own, targets] = await Promise.all([
       api().GET("/workspaces/{workspace_id}/fleets/{fleet_id}", { params: { path: { ...path, fleet_id: fleetId } } }).then(unwrap),
       api().GET("/templates").then(unwrap),
-      api().GET("/workspaces/{workspace_id}/templates", { params: { path, query: { limit: 100 } } }).then(unwrap),
+      readAll(async (cursor) => unwrap(await api().GET("/workspaces/{workspace_id}/templates",
+        { params: { path, query: { limit: 100, cursor } } }))),
       api().GET("/targets").then(unwrap),
     ]);
-    return { fleet, builtIn: builtIn.items, own: own.items, targets: nameable(targets.items) };
+    return { fleet, builtIn: builtIn.items, own, targets: nameable(targets.items) };
   }, [workspace.id, fleetId]);
   const fleetName = choices.data?.fleet.name;
   return (

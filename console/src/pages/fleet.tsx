@@ -79,7 +79,7 @@ function FleetBots({ fleet, onChange }: { fleet: Fleet; onChange: () => void }) 
       path: { workspace_id: workspace.id, fleet_id: fleet.id },
       query: { status: status as Schemas["BotStatus"] | null, tag: tags.length ? tags : null, limit, cursor },
     },
-  })), [workspace.id, fleet.id, status, tags.join("\n"), limit, cursor]);
+  })), [workspace.id, fleet.id, status, tags.join("\n"), limit, cursor], JSON.stringify([status, tags, limit]));
   useLiveReload(`workspaces/${workspace.id}/fleets/${fleet.id}`, () => { bots.reload(); onChange(); });
   const filtered = Boolean(status || tags.length);
   return (

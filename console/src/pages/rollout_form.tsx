@@ -3,6 +3,7 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { api, unwrap, type Schemas } from "../api/client";
 import { SubmitButton } from "../lib/forms";
+import { readAll } from "../lib/pager";
 import { navigate } from "../lib/router";
 import { ErrorBox, useAction, useLoad, useWorkspace } from "../lib/ui";
 
@@ -72,8 +73,8 @@ export function NewRollout() {
   const workspace = useWorkspace();
   const [f, setF] = useState<Fields>(START);
   const set = <K extends keyof Fields>(key: K) => (value: Fields[K]) => setF((old) => ({ ...old, [key]: value }));
-  const fleets = useLoad(async () => unwrap(await api().GET("/workspaces/{workspace_id}/fleets",
-    { params: { path: { workspace_id: workspace.id }, query: { limit: 100 } } })).items, [workspace.id]);
+  const fleets = useLoad(() => readAll(async (cursor) => unwrap(await api().GET("/workspaces/{workspace_id}/fleets",
+    { params: { path: { workspace_id: workspace.id }, query: { limit: 100, cursor } } }))), [workspace.id]);
   const action = useAction();
   const submit = async (event: FormEvent) => {
     event.preventDefault();
